@@ -1,0 +1,55 @@
+/**
+ * The only reader of process.env. Every setting has a default that works with no setup.
+ */
+export type Config = {
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly redisUrl: string | null;
+  /** Inline secret (hex or base64, ≥ 32 bytes) — or a file holding it. */
+  readonly secret: string | null;
+  readonly secretFile: string | null;
+  readonly logLevel: string;
+  readonly usageFlushMs: number;
+  readonly cacheTtlMs: number;
+  readonly negativeCacheTtlMs: number;
+  readonly cacheMaxEntries: number;
+  readonly bodyLimitBytes: number;
+};
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  return Object.freeze({
+    host: env.LATCHKEY_HOST || '127.0.0.1',
+    port: integer(env, 'LATCHKEY_PORT', 8080, 0, 65535),
+    databaseUrl: env.LATCHKEY_DATABASE_URL || 'sqlite:./data/latchkey.db',
+    redisUrl: env.LATCHKEY_REDIS_URL || null,
+    secret: env.LATCHKEY_SECRET || null,
+    secretFile: env.LATCHKEY_SECRET_FILE || null,
+    logLevel: env.LATCHKEY_LOG_LEVEL || 'info',
+    usageFlushMs: integer(env, 'LATCHKEY_USAGE_FLUSH_MS', 2000, 50, 600_000),
+    cacheTtlMs: integer(env, 'LATCHKEY_CACHE_TTL_MS', 60_000, 0, 3_600_000),
+    negativeCacheTtlMs: integer(env, 'LATCHKEY_NEGATIVE_CACHE_TTL_MS', 10_000, 0, 600_000),
+    cacheMaxEntries: integer(env, 'LATCHKEY_CACHE_MAX_ENTRIES', 100_000, 100, 10_000_000),
+    bodyLimitBytes: integer(env, 'LATCHKEY_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+  });
+}
+
+/** Where the embedded default keeps its generated secret: beside the SQLite file. */
+export function defaultSecretFile(databaseUrl: string): string | null {
+  if (!databaseUrl.startsWith('sqlite:')) return null;
+  const file = databaseUrl.slice('sqlite:'.length);
+  if (file === ':memory:') return null;
+  return `${file.replace(/\.db$/, '')}.secret`;
+}

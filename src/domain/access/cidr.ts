@@ -1,0 +1,36 @@
+import { BlockList, isIP } from 'node:net';
+
+/** Parses `a.b.c.d/n` or an IPv6 `x::y/n` (a bare address means a single host). */
+export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const [address = '', prefixText, extra] = text.split('/');
+  if (extra !== undefined) return undefined;
+  const version = isIP(address);
+  if (version === 0) return undefined;
+  const max = version === 4 ? 32 : 128;
+  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (prefix > max) return undefined;
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+export function invalidCidrs(list: readonly string[]): string[] {
+  return list.filter((c) => parseCidr(c) === undefined);
+}
+
+export type AddressMatcher = (ip: string) => boolean;
+
+/** An empty list allows any address. IPv4-mapped IPv6 addresses are matched as IPv4. */
+export function compileAllowList(list: readonly string[]): AddressMatcher {
+  if (list.length === 0) return () => true;
+  const blocks = new BlockList();
+  for (const text of list) {
+    const c = parseCidr(text);
+    if (c) blocks.addSubnet(c.address, c.prefix, c.family);
+  }
+  return (ip) => {
+    const v4 = ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : undefined;
+    if (v4) return blocks.check(v4, 'ipv4');
+    const version = isIP(ip);
+    return version !== 0 && blocks.check(ip, version === 4 ? 'ipv4' : 'ipv6');
+  };
+}

@@ -1,0 +1,61 @@
+import type { ErrorCode } from '../errors.js';
+import { canIn, hasPermission, permissionsIn, type Actor } from './actor.js';
+import { missingPermissions, PRIVILEGED_ROLES, type Permission, type RoleName } from './permissions.js';
+import type { Scope } from './scope.js';
+
+export type Decision = { ok: true } | { ok: false; code: ErrorCode; message: string };
+
+const allow: Decision = { ok: true };
+const deny = (code: ErrorCode, message: string): Decision => ({ ok: false, code, message });
+
+/** What a key would hold once created or changed. */
+export type KeyGrant = {
+  readonly scope: Scope;
+  readonly roles: readonly RoleName[];
+  readonly permissions: ReadonlySet<Permission>;
+};
+
+/** Rule 1 (and rule 5 for deletes): `api_keys:write` in a scope that covers the target. */
+export function decideKeyScope(actor: Actor, target: Scope): Decision {
+  if (!hasPermission(actor, 'api_keys:write')) {
+    return deny('insufficient_permissions', 'this action needs the api_keys:write permission');
+  }
+  if (!canIn(actor, 'api_keys:write', target)) {
+    return deny('out_of_scope', `the key's scope lies outside what the caller manages`);
+  }
+  return allow;
+}
+
+/**
+ * Rules 1–3: the target's scope inside the caller's, its permissions a subset of what the caller
+ * holds there, and no privileged role granted by an API key. Applied to the key as it would be
+ * after the change, and (for changes) to the key as it is now, so a key cannot take over a more
+ * powerful one by editing, rotating or re-enabling it.
+ */
+export function decideKeyGrant(actor: Actor, grant: KeyGrant): Decision {
+  const scoped = decideKeyScope(actor, grant.scope);
+  if (!scoped.ok) return scoped;
+  const held = permissionsIn(actor, grant.scope);
+  const missing = missingPermissions(grant.permissions, held);
+  if (missing.length > 0) {
+    return deny('escalation_denied', `the caller does not hold ${missing.join(', ')} and cannot grant it`);
+  }
+  const privileged = grant.roles.filter((r) => PRIVILEGED_ROLES.has(r));
+  if (privileged.length > 0 && !actor.mayGrantPrivilegedRoles) {
+    return deny('escalation_denied', `the ${privileged.join(' and ')} role can be granted only by a signed-in owner or admin, or the operator CLI`);
+  }
+  return allow;
+}
+
+/** Rule 4: a caller whose own credential expires cannot make a key outlive it. */
+export function decideKeyExpiry(actor: Actor, expiresAt: Date | null): Decision {
+  if (!actor.expiresAt) return allow;
+  if (expiresAt === null || expiresAt.getTime() > actor.expiresAt.getTime()) {
+    return deny('escalation_denied', `the caller expires at ${actor.expiresAt.toISOString()} and cannot set a later expiry (or none)`);
+  }
+  return allow;
+}
+
+export function firstDenial(...decisions: Decision[]): Decision {
+  return decisions.find((d) => !d.ok) ?? allow;
+}

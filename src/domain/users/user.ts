@@ -1,0 +1,13 @@
+export const ACCOUNT_ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
+export type AccountRole = (typeof ACCOUNT_ROLES)[number];
+export type UserStatus = 'active' | 'deactivated';
+
+export type User = {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+  readonly role: AccountRole;
+  readonly status: UserStatus;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+};

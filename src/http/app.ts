@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Type } from 'typebox';
+import type { Services } from '../services.js';
+import { createAuthenticator } from './auth.js';
+import { handleError, sendError } from './errors.js';
+import { createMetrics } from './metrics.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { auditRoutes } from './routes/audit.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { identityRoutes } from './routes/identity.js';
+import { ErrorResponse } from './schemas/common.js';
+
+export type AppOptions = {
+  logger?: Logger;
+  /** Extra routes, registered before the app is ready (the benchmark's baseline route). */
+  extend?: (app: FastifyInstance) => void;
+};
+
+/** Builds the HTTP app over already-created services. Never listens. */
+export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
+    genReqId: () => randomUUID(),
+    bodyLimit: services.config.bodyLimitBytes,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    // Prototype-poisoning JSON is refused rather than silently cleaned.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const metrics = createMetrics();
+  app.addSchema(ErrorResponse);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    const key = request.apiKey;
+    if (key) {
+      const outcome = reply.statusCode < 400 ? 'ok' : request.errorCode ?? `http_${reply.statusCode}`;
+      services.recorder.record({ keyId: key.id, ip: request.ip, outcome, ...(request.previousDigest && { previousDigest: request.previousDigest }) });
+    }
+  });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Latchkey', version: '1', description: 'API token and access management for incident response' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, token: { type: 'apiKey', in: 'query', name: 'token' } } },
+      security: [{ bearer: [] }, { token: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const ops = { hide: false, tags: ['Operations'], security: [] };
+  app.get('/healthz', { schema: { ...ops, response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+  app.get('/readyz', { schema: { ...ops, response: { 200: Type.Object({ status: Type.String(), database: Type.String() }), 503: Type.Object({ status: Type.String(), database: Type.String() }) } } }, async (_request, reply) => {
+    const ok = await services.ping();
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', database: services.databaseKind });
+  });
+  app.get('/metrics', { schema: { ...ops, produces: ['text/plain'] } }, async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', createAuthenticator(services, metrics));
+    await api.register(identityRoutes(services));
+    await api.register(apiKeyRoutes(services));
+    await api.register(catalogRoutes(services));
+    await api.register(auditRoutes(services));
+  }, { prefix: '/api/v1' });
+
+  options.extend?.(app);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,93 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { LatchkeyError, type ErrorCode } from '../domain/errors.js';
+
+/** The one table from error code to HTTP status (contract §4). */
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
+  validation_failed: 400,
+  invalid_filter: 400,
+  missing_token: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  token_disabled: 401,
+  token_revoked: 401,
+  token_rotated: 401,
+  user_deactivated: 401,
+  wrong_token_kind: 401,
+  insufficient_permissions: 403,
+  read_only_token: 403,
+  out_of_scope: 403,
+  escalation_denied: 403,
+  global_token_required: 403,
+  ip_not_allowed: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal_error: 500,
+};
+
+export const MESSAGES: Partial<Record<ErrorCode, string>> = {
+  missing_token: 'an API token is required: send Authorization: Bearer <token>',
+  invalid_token: 'the API token is not valid',
+  token_expired: 'the API token has expired',
+  token_disabled: 'the API token is disabled',
+  token_revoked: 'the API token has been revoked',
+  token_rotated: 'the API token was replaced by a rotation and its grace period has ended',
+  user_deactivated: 'the user who owns this token is deactivated',
+  wrong_token_kind: 'this is an Events API integration key: the REST API needs a REST API token (lkg_, lkt_, lks_ or lku_)',
+  read_only_token: 'the API token is read-only: it may only make GET requests',
+  ip_not_allowed: 'requests with this API token are not allowed from this address',
+};
+
+export type ErrorBody = {
+  error: { code: ErrorCode; message: string; request_id: string; details?: Record<string, unknown> };
+};
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The contract code of the error this request was answered with, for metrics and usage. */
+    errorCode?: ErrorCode;
+  }
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message?: string, details?: Record<string, unknown>): FastifyReply {
+  request.errorCode = code;
+  const body: ErrorBody = {
+    error: { code, message: message ?? MESSAGES[code] ?? code, request_id: String(request.id), ...(details && { details }) },
+  };
+  if (STATUS_BY_CODE[code] === 401) reply.header('www-authenticate', 'Bearer realm="latchkey"');
+  return reply.code(STATUS_BY_CODE[code]).type('application/json; charset=utf-8').send(body);
+}
+
+/** Known failures become their contract code; anything else is a logged, generic 500. */
+export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof LatchkeyError) return sendError(request, reply, error.code, error.message, error.details);
+  const fe = error as FastifyError;
+  if (fe.validation) {
+    const problems = fe.validation.map((v) => ({
+      field: `${fe.validationContext ?? ''}${v.instancePath}`.replace(/\//g, '.') || fe.validationContext,
+      message: v.keyword === 'additionalProperties'
+        ? `unknown field "${String((v.params as { additionalProperty?: string }).additionalProperty)}"`
+        : v.message,
+    }));
+    return sendError(request, reply, 'validation_failed', `invalid request: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`, { problems });
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return sendError(request, reply, 'payload_too_large', 'the request body is larger than the server accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return sendError(request, reply, 'validation_failed', 'the request body must be JSON (Content-Type: application/json)');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return sendError(request, reply, 'validation_failed', 'the request body is empty but Content-Type says JSON');
+  }
+  if (error instanceof SyntaxError || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return sendError(request, reply, 'validation_failed', 'the request body is not valid JSON');
+  }
+  if (fe.statusCode === 413) return sendError(request, reply, 'payload_too_large', 'the request is larger than the server accepts');
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    // Malformed requests (bad content length, prototype poisoning, …): the message is Fastify's own.
+    return sendError(request, reply, 'validation_failed', fe.message);
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return sendError(request, reply, 'internal_error', 'internal error');
+}

@@ -1,0 +1,29 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** One registry per app, so several apps (tests) never share counters. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'latchkey_' });
+  const requests = new Counter({
+    name: 'latchkey_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'latchkey_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+  });
+  const auth = new Counter({
+    name: 'latchkey_auth_outcomes_total', help: 'Authentication outcomes by result code', labelNames: ['outcome'] as const, registers: [registry],
+  });
+  return {
+    registry,
+    observe(method: string, route: string, status: number, seconds: number): void {
+      requests.inc({ method, route, status: String(status) });
+      duration.observe({ method, route }, seconds);
+    },
+    authOutcome(outcome: string): void {
+      auth.inc({ outcome });
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

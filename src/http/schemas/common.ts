@@ -1,0 +1,38 @@
+import { Type, type TSchema } from 'typebox';
+import { ERROR_CODES } from '../../domain/errors.js';
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Ulid = Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'ULID' });
+export const Timestamp = Type.String({ format: 'date-time' });
+export const NullableTimestamp = Nullable(Timestamp);
+
+export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({
+    code: Type.Enum([...ERROR_CODES]),
+    message: Type.String(),
+    request_id: Type.String(),
+    details: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  }),
+}, { $id: 'Error' });
+
+/** Error responses every authenticated route can give. */
+export const AUTH_ERRORS = { 401: ErrorResponse, 403: ErrorResponse, 429: ErrorResponse } as const;
+
+export const Limit = Type.String({ pattern: '^(?:[1-9]|[1-9][0-9]|1[0-9][0-9]|200)$', description: 'page size, 1–200 (default 50)' });
+export const Cursor = Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'next_cursor from the previous page' });
+
+export const iso = (d: Date): string => d.toISOString();
+export const isoOrNull = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export const ActorRefSchema = Type.Object({
+  type: Type.Enum(['api_key', 'user', 'system']),
+  id: Nullable(Type.String()),
+  name: Type.String(),
+});
+
+export function pageSize(limit: string | undefined): number | undefined {
+  return limit === undefined ? undefined : Number(limit);
+}

@@ -1,0 +1,116 @@
+import type { Config } from './config/index.js';
+import { createTokenDigester } from './domain/tokens/digest.js';
+import { createApiKeyStore } from './storage/api-key-store.js';
+import { createAuditStore } from './storage/audit-store.js';
+import { createCatalogStore } from './storage/catalog-store.js';
+import { connect } from './storage/connect.js';
+import { createMetaStore } from './storage/meta-store.js';
+import { migrateToLatest } from './storage/migrate.js';
+import { createUsageStore } from './storage/usage-store.js';
+import { createUserStore } from './storage/user-store.js';
+import { createApiKeyService } from './services/api-keys.js';
+import { createAuditService } from './services/audit.js';
+import { createCatalogService } from './services/catalog.js';
+import { createLocalInvalidationBus, type InvalidationBus } from './services/invalidation.js';
+import { createKeyCache } from './services/key-cache.js';
+import { createRedisInvalidationBus } from './services/redis-invalidation.js';
+import { createIdGenerator, cryptoRandom, systemClock, type Clock, type Random } from './services/runtime.js';
+import { loadSecret } from './services/secret.js';
+import { createSetupService } from './services/setup.js';
+import { createUsageRecorder } from './services/usage-recorder.js';
+import { createVerifier } from './services/verifier.js';
+
+export type Logger = {
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+};
+
+export type ServiceOptions = {
+  clock?: Clock;
+  random?: Random;
+  secret?: Uint8Array;
+  logger?: Logger;
+  /** Extra connection options (tests put each PostgreSQL suite in its own schema). */
+  schema?: string;
+};
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+
+/** The one composition root: every use case wired once, over one connection. */
+export async function createServices(config: Config, options: ServiceOptions = {}) {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silent;
+  const connection = connect(config.databaseUrl, options.schema ? { schema: options.schema } : {});
+  const { db } = connection;
+  await migrateToLatest(db);
+
+  const secret = options.secret ?? loadSecret(config);
+  const digest = createTokenDigester(secret);
+  await checkSecretMatchesDatabase(createMetaStore(db), digest('latchkey:secret-check'));
+
+  const ids = createIdGenerator(clock);
+  const keys = createApiKeyStore(db);
+  const audit = createAuditStore(db);
+  const catalog = createCatalogStore(db);
+  const users = createUserStore(db);
+  const usageStore = createUsageStore(db);
+
+  const cache = createKeyCache({
+    clock, positiveTtlMs: config.cacheTtlMs, negativeTtlMs: config.negativeCacheTtlMs, maxEntries: config.cacheMaxEntries,
+  });
+  const invalidation: InvalidationBus = config.redisUrl
+    ? await createRedisInvalidationBus(config.redisUrl, logger)
+    : createLocalInvalidationBus();
+  invalidation.subscribe((m) => {
+    if (m.all) cache.clear();
+    if (m.keyId) cache.invalidateKey(m.keyId);
+    if (m.digest) cache.invalidateDigest(m.digest);
+  });
+
+  const recorder = createUsageRecorder({ store: usageStore, clock, flushIntervalMs: config.usageFlushMs, logger });
+  recorder.start();
+
+  const verifier = createVerifier({ digest, cache, findByDigest: (d) => keys.findByDigest(d) });
+  const apiKeys = createApiKeyService({
+    db, keys, audit, catalog, usage: usageStore, recorder, invalidation, digest, clock, ids, random: options.random ?? cryptoRandom,
+  });
+
+  return {
+    config,
+    clock,
+    databaseKind: connection.kind,
+    verifier,
+    recorder,
+    cache,
+    apiKeys,
+    catalog: createCatalogService({ db, catalog, audit, clock, ids }),
+    audit: createAuditService({ audit }),
+    setup: createSetupService({ db, users, audit, apiKeys, clock, ids }),
+    users,
+    /** Whether the database answers (readiness). */
+    async ping(): Promise<boolean> {
+      try {
+        await db.selectFrom('meta').select('key').limit(1).execute();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close(): Promise<void> {
+      await recorder.stop();
+      await invalidation.close();
+      await connection.close();
+    },
+  };
+}
+
+export type Services = Awaited<ReturnType<typeof createServices>>;
+
+/** Starting with the wrong secret would make every token fail: say so at start instead. */
+async function checkSecretMatchesDatabase(meta: ReturnType<typeof createMetaStore>, fingerprint: string): Promise<void> {
+  const stored = await meta.setIfAbsent('token_secret_check', fingerprint);
+  if (stored !== fingerprint) {
+    throw new Error('the token secret does not match the one this database was set up with (check LATCHKEY_SECRET / LATCHKEY_SECRET_FILE)');
+  }
+}

@@ -1,0 +1,322 @@
+import { canIn, reachFor, type Actor } from '../domain/access/actor.js';
+import { invalidCidrs } from '../domain/access/cidr.js';
+import { decideKeyExpiry, decideKeyGrant, decideKeyScope, firstDenial, type Decision } from '../domain/access/key-management.js';
+import type { RoleName } from '../domain/access/permissions.js';
+import type { Scope, ScopeType } from '../domain/access/scope.js';
+import {
+  DEBUG_DURATION_MS, DEFAULT_DEDUP_WINDOW_SECONDS, keyPermissions, keyStatus, tokenKindOf,
+  type ApiKey, type KeyKind, type KeyStatus,
+} from '../domain/api-keys/api-key.js';
+import type { AuditAction, RequestContext } from '../domain/audit/audit-event.js';
+import { LatchkeyError, notFound } from '../domain/errors.js';
+import type { TokenDigester } from '../domain/tokens/digest.js';
+import { formatToken, tokenHint } from '../domain/tokens/format.js';
+import type { ApiKeyChanges, ApiKeyStore, NewToken } from '../storage/api-key-store.js';
+import type { AuditStore } from '../storage/audit-store.js';
+import type { CatalogStore } from '../storage/catalog-store.js';
+import type { Db } from '../storage/connect.js';
+import type { Database } from '../storage/schema.js';
+import type { Transaction } from 'kysely';
+import type { UsageStore } from '../storage/usage-store.js';
+import type { InvalidationBus } from './invalidation.js';
+import type { Clock, IdGenerator, Random } from './runtime.js';
+import { dayOf, type UsageRecorder } from './usage-recorder.js';
+
+export type CreateKeyInput = {
+  name: string;
+  description?: string;
+  kind?: KeyKind;
+  scope: ScopeType;
+  team_id?: string | null;
+  service_id?: string | null;
+  roles?: RoleName[];
+  read_only?: boolean;
+  expires_at?: string | null;
+  debug?: boolean;
+  dedup_window_seconds?: number;
+  rate_limit_per_minute?: number | null;
+  allowed_cidrs?: string[];
+};
+
+export type UpdateKeyInput = Partial<Pick<CreateKeyInput,
+  'name' | 'description' | 'roles' | 'read_only' | 'expires_at' | 'debug' | 'dedup_window_seconds' | 'rate_limit_per_minute' | 'allowed_cidrs'>>;
+
+export type ListKeysInput = {
+  scope?: ScopeType;
+  team_id?: string;
+  service_id?: string;
+  status?: KeyStatus;
+  kind?: KeyKind;
+  cursor?: string;
+  limit?: number;
+};
+
+export type IssuedKey = { apiKey: ApiKey; token: string };
+
+export type CreateOptions = { ownerUserId?: string; within?: Transaction<Database> };
+
+type Deps = {
+  db: Db;
+  keys: ApiKeyStore;
+  audit: AuditStore;
+  catalog: CatalogStore;
+  usage: UsageStore;
+  recorder: UsageRecorder;
+  invalidation: InvalidationBus;
+  digest: TokenDigester;
+  clock: Clock;
+  ids: IdGenerator;
+  random: Random;
+};
+
+const OUT_OF_SCOPE = `the key's scope lies outside what the caller manages`;
+
+function enforce(decision: Decision): void {
+  if (!decision.ok) throw new LatchkeyError(decision.code, decision.message);
+}
+
+function parseFutureTime(text: string | null | undefined, now: Date): Date | null {
+  if (text === null || text === undefined) return null;
+  const at = new Date(text);
+  if (Number.isNaN(at.getTime())) throw new LatchkeyError('validation_failed', 'expires_at must be an RFC 3339 time', { field: 'expires_at' });
+  if (at.getTime() <= now.getTime()) throw new LatchkeyError('validation_failed', 'expires_at must be in the future', { field: 'expires_at' });
+  return at;
+}
+
+function checkCidrs(list: readonly string[] | undefined): void {
+  const bad = invalidCidrs(list ?? []);
+  if (bad.length > 0) throw new LatchkeyError('validation_failed', `not an IPv4 or IPv6 CIDR: ${bad.join(', ')}`, { field: 'allowed_cidrs', invalid: bad });
+}
+
+/** Field → {from, to} for the audit trail. */
+function diff(before: ApiKey, changes: ApiKeyChanges): Record<string, { from: unknown; to: unknown }> {
+  const out: Record<string, { from: unknown; to: unknown }> = {};
+  for (const [field, to] of Object.entries(changes)) {
+    if (field === 'updatedAt') continue;
+    const from = (before as Record<string, unknown>)[field];
+    if (JSON.stringify(from) !== JSON.stringify(to)) out[field] = { from, to };
+  }
+  return out;
+}
+
+export function createApiKeyService(deps: Deps) {
+  const { db, keys, audit, clock } = deps;
+
+  function issueToken(key: Pick<ApiKey, 'kind' | 'scope' | 'ownerUserId'>): { token: string; record: NewToken } {
+    const token = formatToken(tokenKindOf(key), deps.random);
+    return { token, record: { digest: deps.digest(token), hint: tokenHint(token), issuedAt: clock.now() } };
+  }
+
+  function auditEvent(actor: Actor, ctx: RequestContext, action: AuditAction, key: ApiKey, details: Record<string, unknown>) {
+    return {
+      id: deps.ids(), at: clock.now(), action, actor: actor.ref, targetType: 'api_key' as const, targetId: key.id,
+      teamId: key.scope.type === 'global' ? null : key.scope.teamId,
+      serviceId: key.scope.type === 'service' ? key.scope.serviceId : null,
+      ip: ctx.ip, requestId: ctx.requestId, details,
+    };
+  }
+
+  /** A key the actor cannot see answers exactly like one that does not exist. */
+  async function visibleKey(actor: Actor, id: string): Promise<ApiKey> {
+    const key = await keys.findById(id);
+    if (!key || !(canIn(actor, 'api_keys:read', key.scope) || canIn(actor, 'api_keys:write', key.scope))) throw notFound('API key');
+    return key;
+  }
+
+  async function resolveScope(actor: Actor, input: CreateKeyInput): Promise<Scope> {
+    if (input.scope === 'global') {
+      if (input.team_id || input.service_id) throw new LatchkeyError('validation_failed', 'a global key takes no team_id or service_id');
+      return { type: 'global' };
+    }
+    if (input.scope === 'team') {
+      if (!input.team_id) throw new LatchkeyError('validation_failed', 'a team key needs team_id', { field: 'team_id' });
+      if (input.service_id) throw new LatchkeyError('validation_failed', 'a team key takes no service_id', { field: 'service_id' });
+      const scope: Scope = { type: 'team', teamId: input.team_id };
+      enforce(decideKeyScope(actor, scope));
+      if (!(await deps.catalog.findTeam(input.team_id))) throw notFound('team');
+      return scope;
+    }
+    if (!input.service_id) throw new LatchkeyError('validation_failed', 'a service key needs service_id', { field: 'service_id' });
+    const service = await deps.catalog.findService(input.service_id);
+    if (!service || (input.team_id && input.team_id !== service.teamId)) {
+      // Unknown ids answer like ids of other teams, so a scoped caller learns nothing from them.
+      if (!reachFor(actor, 'api_keys:write').global) throw new LatchkeyError('out_of_scope', OUT_OF_SCOPE);
+      throw notFound('service');
+    }
+    const scope: Scope = { type: 'service', teamId: service.teamId, serviceId: service.id };
+    enforce(decideKeyScope(actor, scope));
+    return scope;
+  }
+
+  async function change(actor: Actor, ctx: RequestContext, key: ApiKey, action: AuditAction, changes: ApiKeyChanges, extra: Record<string, unknown> = {}): Promise<ApiKey> {
+    const stamped = { ...changes, updatedAt: clock.now() };
+    await db.transaction().execute(async (trx) => {
+      await keys.update(trx, key.id, stamped);
+      await audit.append(trx, auditEvent(actor, ctx, action, key, { ...extra, changes: diff(key, changes) }));
+    });
+    deps.invalidation.publish({ keyId: key.id });
+    return (await keys.findById(key.id))!;
+  }
+
+  function assertChangeable(key: ApiKey): void {
+    if (key.state === 'revoked') throw new LatchkeyError('conflict', 'a revoked key cannot be changed');
+  }
+
+  return {
+    /**
+     * `within` joins an outer transaction (first-run setup creates its owner and key together);
+     * only global keys can be created that way, since other scopes read teams and services.
+     */
+    async create(actor: Actor, input: CreateKeyInput, ctx: RequestContext, options: CreateOptions = {}): Promise<IssuedKey> {
+      if (options.within && input.scope !== 'global') throw new Error('only global keys are created inside an outer transaction');
+      const now = clock.now();
+      const kind = input.kind ?? 'rest';
+      if (kind === 'events') {
+        if (input.scope === 'team') throw new LatchkeyError('validation_failed', 'an integration key is global or for one service', { field: 'scope' });
+        if (input.roles?.length) throw new LatchkeyError('validation_failed', 'an integration key takes no roles: it only sends events', { field: 'roles' });
+      }
+      const roles: RoleName[] = kind === 'events' ? [] : [...new Set<RoleName>(input.roles ?? ['viewer'])];
+      const expiresAt = parseFutureTime(input.expires_at, now);
+      checkCidrs(input.allowed_cidrs);
+      const scope = await resolveScope(actor, input);
+      enforce(firstDenial(
+        decideKeyGrant(actor, { scope, roles, permissions: keyPermissions({ kind, roles }) }),
+        decideKeyExpiry(actor, expiresAt),
+      ));
+      const shape = { kind, scope, ownerUserId: options.ownerUserId ?? null };
+      const { token, record } = issueToken(shape);
+      const apiKey: ApiKey = {
+        id: deps.ids(), name: input.name, description: input.description ?? '', ...shape, roles,
+        readOnly: input.read_only ?? false, state: 'active', expiresAt, createdAt: now, createdBy: actor.ref, updatedAt: now,
+        disabledAt: null, disabledBy: null, revokedAt: null, revokedBy: null,
+        tokenHint: record.hint, tokenLastIssuedAt: now, lastUsedAt: null, lastUsedIp: null,
+        debugEnabledAt: input.debug ? now : null, debugUntil: input.debug ? new Date(now.getTime() + DEBUG_DURATION_MS) : null,
+        dedupWindowSeconds: input.dedup_window_seconds ?? DEFAULT_DEDUP_WINDOW_SECONDS,
+        rateLimitPerMinute: input.rate_limit_per_minute ?? null,
+        allowedCidrs: input.allowed_cidrs ?? [],
+        previousToken: null,
+      };
+      const persist = async (trx: Transaction<Database>) => {
+        await keys.insert(trx, apiKey, record);
+        await audit.append(trx, auditEvent(actor, ctx, 'api_key.created', apiKey, {
+          name: apiKey.name, kind, scope: scope.type, roles, read_only: apiKey.readOnly, expires_at: expiresAt,
+        }));
+      };
+      await (options.within ? persist(options.within) : db.transaction().execute(persist));
+      // A token that was tried before it existed may sit in the cache as unknown.
+      deps.invalidation.publish({ digest: record.digest });
+      return { apiKey, token };
+    },
+
+    async list(actor: Actor, input: ListKeysInput): Promise<{ items: ApiKey[]; nextCursor: string | null }> {
+      const now = clock.now();
+      const limit = input.limit ?? 50;
+      const status = input.status;
+      const items = await keys.list({
+        reach: reachFor(actor, 'api_keys:read'),
+        ...(input.scope && { scope: input.scope }),
+        ...(input.team_id && { teamId: input.team_id }),
+        ...(input.service_id && { serviceId: input.service_id }),
+        ...(input.kind && { kind: input.kind }),
+        ...(status === 'expired' ? { state: 'active' as const, expiredAt: now } : {}),
+        ...(status === 'active' ? { state: 'active' as const, notExpiredAt: now } : {}),
+        ...(status === 'disabled' || status === 'revoked' ? { state: status } : {}),
+        ...(input.cursor && { before: input.cursor }),
+        limit: limit + 1,
+      });
+      const page = items.slice(0, limit);
+      return { items: page, nextCursor: items.length > limit ? page[page.length - 1]!.id : null };
+    },
+
+    show: visibleKey,
+
+    async update(actor: Actor, id: string, input: UpdateKeyInput, ctx: RequestContext): Promise<ApiKey> {
+      const key = await visibleKey(actor, id);
+      assertChangeable(key);
+      const now = clock.now();
+      const roles = input.roles ? [...new Set(input.roles)] : key.roles;
+      if (input.roles && key.kind === 'events' && roles.length > 0) throw new LatchkeyError('validation_failed', 'an integration key takes no roles', { field: 'roles' });
+      const grantNow = { scope: key.scope, roles: key.roles, permissions: keyPermissions(key) };
+      const grantAfter = { scope: key.scope, roles, permissions: keyPermissions({ kind: key.kind, roles }) };
+      enforce(firstDenial(decideKeyGrant(actor, grantNow), decideKeyGrant(actor, grantAfter)));
+      const changes: { -readonly [K in keyof ApiKeyChanges]: ApiKeyChanges[K] } = {};
+      if (input.expires_at !== undefined) {
+        changes.expiresAt = parseFutureTime(input.expires_at, now);
+        enforce(decideKeyExpiry(actor, changes.expiresAt));
+      }
+      checkCidrs(input.allowed_cidrs);
+      if (input.name !== undefined) changes.name = input.name;
+      if (input.description !== undefined) changes.description = input.description;
+      if (input.roles !== undefined) changes.roles = roles;
+      if (input.read_only !== undefined) changes.readOnly = input.read_only;
+      if (input.dedup_window_seconds !== undefined) changes.dedupWindowSeconds = input.dedup_window_seconds;
+      if (input.rate_limit_per_minute !== undefined) changes.rateLimitPerMinute = input.rate_limit_per_minute;
+      if (input.allowed_cidrs !== undefined) changes.allowedCidrs = input.allowed_cidrs;
+      if (input.debug === true) {
+        changes.debugEnabledAt = now;
+        changes.debugUntil = new Date(now.getTime() + DEBUG_DURATION_MS);
+      } else if (input.debug === false) {
+        changes.debugUntil = null;
+      }
+      return change(actor, ctx, key, 'api_key.updated', changes);
+    },
+
+    async rotate(actor: Actor, id: string, graceSeconds: number, ctx: RequestContext): Promise<IssuedKey> {
+      const key = await visibleKey(actor, id);
+      assertChangeable(key);
+      // Whoever rotates a key receives its secret, so they must already hold everything it holds.
+      enforce(decideKeyGrant(actor, { scope: key.scope, roles: key.roles, permissions: keyPermissions(key) }));
+      const { token, record } = issueToken(key);
+      const graceUntil = new Date(record.issuedAt.getTime() + graceSeconds * 1000);
+      await db.transaction().execute(async (trx) => {
+        await keys.replaceToken(trx, key.id, record, graceUntil);
+        await keys.update(trx, key.id, { tokenLastIssuedAt: record.issuedAt, updatedAt: record.issuedAt });
+        await audit.append(trx, auditEvent(actor, ctx, 'api_key.rotated', key, {
+          grace_period_seconds: graceSeconds, previous_token_hint: key.tokenHint, previous_valid_until: graceUntil,
+        }));
+      });
+      deps.invalidation.publish({ keyId: key.id });
+      return { apiKey: (await keys.findById(key.id))!, token };
+    },
+
+    async setEnabled(actor: Actor, id: string, enabled: boolean, ctx: RequestContext): Promise<ApiKey> {
+      const key = await visibleKey(actor, id);
+      assertChangeable(key);
+      enforce(decideKeyGrant(actor, { scope: key.scope, roles: key.roles, permissions: keyPermissions(key) }));
+      if ((key.state === 'active') === enabled) return key;
+      const changes: ApiKeyChanges = enabled
+        ? { state: 'active', disabledAt: null, disabledBy: null }
+        : { state: 'disabled', disabledAt: clock.now(), disabledBy: actor.ref };
+      return change(actor, ctx, key, enabled ? 'api_key.enabled' : 'api_key.disabled', changes);
+    },
+
+    /** Revocation: a tombstone stays, so the token answers `token_revoked` and is never reusable. */
+    async revoke(actor: Actor, id: string, ctx: RequestContext): Promise<void> {
+      const key = await visibleKey(actor, id);
+      enforce(decideKeyScope(actor, key.scope));
+      if (key.state === 'revoked') return;
+      await change(actor, ctx, key, 'api_key.revoked', { state: 'revoked', revokedAt: clock.now(), revokedBy: actor.ref });
+    },
+
+    async usage(actor: Actor, id: string, days: number): Promise<{ apiKey: ApiKey; days: Array<{ day: string; outcomes: Record<string, number>; total: number }> }> {
+      const apiKey = await visibleKey(actor, id);
+      const from = dayOf(new Date(clock.now().getTime() - (days - 1) * 86_400_000));
+      const rows = [...(await deps.usage.daysOf(id, from)), ...deps.recorder.pendingCounts(id).filter((c) => c.day >= from)];
+      const byDay = new Map<string, Record<string, number>>();
+      for (const r of rows) {
+        const outcomes = byDay.get(r.day) ?? {};
+        outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + Number(r.count);
+        byDay.set(r.day, outcomes);
+      }
+      return {
+        apiKey,
+        days: [...byDay.entries()].sort(([a], [b]) => a.localeCompare(b))
+          .map(([day, outcomes]) => ({ day, outcomes, total: Object.values(outcomes).reduce((s, n) => s + n, 0) })),
+      };
+    },
+
+    status: (key: ApiKey) => keyStatus(key, clock.now()),
+  };
+}
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;

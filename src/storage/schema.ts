@@ -1,0 +1,83 @@
+/**
+ * Table shapes as both databases store them. Portable column types only: times are integer
+ * epoch milliseconds, flags are 0/1 integers, lists and objects are JSON text.
+ */
+export interface Database {
+  meta: { key: string; value: string };
+  users: {
+    id: string;
+    email: string;
+    name: string;
+    password_hash: string;
+    role: string;
+    status: string;
+    created_at: number;
+    updated_at: number;
+  };
+  teams: { id: string; name: string; description: string; created_at: number; updated_at: number };
+  services: {
+    id: string;
+    team_id: string;
+    name: string;
+    description: string;
+    api_filter: string | null;
+    created_at: number;
+    updated_at: number;
+  };
+  api_keys: {
+    id: string;
+    name: string;
+    description: string;
+    kind: string;
+    scope: string;
+    team_id: string | null;
+    service_id: string | null;
+    owner_user_id: string | null;
+    roles: string;
+    read_only: number;
+    state: string;
+    expires_at: number | null;
+    created_at: number;
+    created_by: string;
+    updated_at: number;
+    disabled_at: number | null;
+    disabled_by: string | null;
+    revoked_at: number | null;
+    revoked_by: string | null;
+    token_last_issued_at: number;
+    last_used_at: number | null;
+    last_used_ip: string | null;
+    debug_enabled_at: number | null;
+    debug_until: number | null;
+    dedup_window_seconds: number;
+    rate_limit_per_minute: number | null;
+    allowed_cidrs: string;
+  };
+  /** Every token ever issued for a key: the current one has `retired_at` null. */
+  api_key_tokens: {
+    digest: string;
+    api_key_id: string;
+    hint: string;
+    issued_at: number;
+    retired_at: number | null;
+    valid_until: number | null;
+    last_used_at: number | null;
+  };
+  api_key_usage: { api_key_id: string; day: string; outcome: string; count: number };
+  audit_events: {
+    id: string;
+    at: number;
+    action: string;
+    actor: string;
+    actor_id: string | null;
+    target_type: string;
+    target_id: string;
+    team_id: string | null;
+    service_id: string | null;
+    ip: string | null;
+    request_id: string | null;
+    details: string;
+  };
+}
+
+export type Row<T extends keyof Database> = Database[T];
