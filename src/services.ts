@@ -83,6 +83,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     verifier,
     recorder,
     cache,
+    invalidation,
     apiKeys,
     catalog: createCatalogService({ db, catalog, audit, clock, ids }),
     audit: createAuditService({ audit }),
