@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { loadConfig } from '../../src/config/index.js';
+import { createServices } from '../../src/services.js';
+import { OPERATOR } from '../../src/services/setup.js';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'latchkey-cli-'));
+const env = { ...process.env, LATCHKEY_DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}` };
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Reads the database the CLI wrote, as the server would. */
+async function inspect<T>(fn: (s: Awaited<ReturnType<typeof createServices>>) => Promise<T>): Promise<T> {
+  const services = await createServices(loadConfig(env));
+  try {
+    return await fn(services);
+  } finally {
+    await services.close();
+  }
+}
+
+describe('operator CLI', () => {
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('init refuses bad input and creates nothing', async () => {
+    const bad = await cli('init', '--email', 'not-an-address', '--password', 'correct horse battery staple', '--json');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /email/);
+    assert.equal(await inspect((s) => s.users.count()), 0);
+  });
+
+  test('init prints the owner and a global admin key, with its token once', async () => {
+    const result = await cli('init', '--email', 'Owner@Example.com', '--password', 'correct horse battery staple', '--name', 'Ops Owner', '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const out = JSON.parse(result.stdout) as { user: { email: string; role: string; name: string }; api_key: Record<string, unknown>; token: string };
+    assert.deepEqual(out.user.role, 'owner');
+    assert.equal(out.user.email, 'owner@example.com');
+    assert.equal(out.user.name, 'Ops Owner');
+    assert.match(out.token, /^lkg_[0-9A-Za-z]{36}$/);
+    assert.equal(out.api_key.scope, 'global');
+    assert.deepEqual(out.api_key.roles, ['admin']);
+    assert.equal((out.api_key.permissions as string[]).length, 17);
+    assert.equal(JSON.stringify(out.api_key).includes(out.token), false, 'the key object never carries the token');
+    const verified = await inspect((s) => s.verifier.verify(out.token, 'rest', new Date()));
+    assert.equal(verified.ok, true);
+    // The embedded default keeps its secret beside the data file, readable by the owner only.
+    assert.equal(statSync(join(dir, 'latchkey.secret')).mode & 0o777, 0o600);
+  });
+
+  test('init on an initialised database exits non-zero and changes nothing', async () => {
+    const before = await inspect(async (s) => ({ users: await s.users.count(), keys: (await s.apiKeys.list(OPERATOR, { limit: 200 })).items.length }));
+    const again = await cli('init', '--email', 'other@example.com', '--password', 'correct horse battery staple', '--json');
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /already initialised/);
+    assert.equal(again.stdout, '');
+    const afterwards = await inspect(async (s) => ({ users: await s.users.count(), keys: (await s.apiKeys.list(OPERATOR, { limit: 200 })).items.length }));
+    assert.deepEqual(afterwards, before);
+  });
+
+  test('keys create, list and revoke', async () => {
+    const created = await cli('keys', 'create', '--name', 'monitoring', '--scope', 'global', '--role', 'api_keys_manage', '--role', 'viewer', '--json');
+    assert.equal(created.code, 0, created.stderr);
+    const { api_key: key, token } = JSON.parse(created.stdout) as { api_key: { id: string; roles: string[] }; token: string };
+    assert.deepEqual(key.roles, ['api_keys_manage', 'viewer'], 'the operator may grant api_keys_manage');
+
+    const listed = await cli('keys', 'list', '--json');
+    const ids = (JSON.parse(listed.stdout) as { api_keys: Array<{ id: string }> }).api_keys.map((k) => k.id);
+    assert.ok(ids.includes(key.id));
+
+    const revoked = await cli('keys', 'revoke', key.id);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const result = await inspect((s) => s.verifier.verify(token, 'rest', new Date()));
+    assert.deepEqual([result.ok, !result.ok && result.code], [false, 'token_revoked']);
+  });
+
+  test('unknown roles, commands and ids are refused with a message', async () => {
+    const badRole = await cli('keys', 'create', '--name', 'x', '--scope', 'global', '--role', 'superuser');
+    assert.notEqual(badRole.code, 0);
+    assert.match(badRole.stderr, /unknown role superuser/);
+    const badCommand = await cli('frobnicate');
+    assert.notEqual(badCommand.code, 0);
+    const badId = await cli('keys', 'revoke', '01ARZ3NDEKTSV4RRFFQ69G5FAV');
+    assert.notEqual(badId.code, 0);
+    assert.match(badId.stderr, /not_found/);
+  });
+
+  test('migrate reports an up-to-date schema', async () => {
+    const result = await cli('migrate');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /up to date/);
+  });
+});
