@@ -18,6 +18,11 @@ import { createIdGenerator, cryptoRandom, systemClock, type Clock, type Random }
 import { loadSecret } from './services/secret.js';
 import { createSetupService } from './services/setup.js';
 import { createUsageRecorder } from './services/usage-recorder.js';
+import { createUserAccessCache } from './services/user-access.js';
+import { createUserService } from './services/users.js';
+import { createSessionService } from './services/sessions.js';
+import { createAttemptLimiter } from './services/attempt-limiter.js';
+import { createSessionStore } from './storage/session-store.js';
 import { createVerifier } from './services/verifier.js';
 
 export type Logger = {
@@ -62,18 +67,29 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const invalidation: InvalidationBus = config.redisUrl
     ? await createRedisInvalidationBus(config.redisUrl, logger)
     : createLocalInvalidationBus();
+  const userAccess = createUserAccessCache({ users, clock, ttlMs: config.cacheTtlMs, maxEntries: config.cacheMaxEntries });
   invalidation.subscribe((m) => {
-    if (m.all) cache.clear();
+    if (m.all) {
+      cache.clear();
+      userAccess.clear();
+    }
     if (m.keyId) cache.invalidateKey(m.keyId);
     if (m.digest) cache.invalidateDigest(m.digest);
+    if (m.userId) userAccess.invalidate(m.userId);
   });
 
   const recorder = createUsageRecorder({ store: usageStore, clock, flushIntervalMs: config.usageFlushMs, logger });
   recorder.start();
 
-  const verifier = createVerifier({ digest, cache, findByDigest: (d) => keys.findByDigest(d) });
+  const verifier = createVerifier({ digest, cache, findByDigest: (d) => keys.findByDigest(d), userAccess: (id) => userAccess.get(id) });
   const apiKeys = createApiKeyService({
-    db, keys, audit, catalog, usage: usageStore, recorder, invalidation, digest, clock, ids, random: options.random ?? cryptoRandom,
+    db, keys, audit, catalog, usage: usageStore, users, recorder, invalidation, digest, clock, ids, random: options.random ?? cryptoRandom,
+  });
+
+  const sessions = createSessionService({
+    users, sessions: createSessionStore(db), digest, secret, clock,
+    accountAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAccount, windowMs: 15 * 60_000 }),
+    addressAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAddress, windowMs: 15 * 60_000 }),
   });
 
   return {
@@ -88,7 +104,9 @@ export async function createServices(config: Config, options: ServiceOptions = {
     catalog: createCatalogService({ db, catalog, audit, clock, ids }),
     audit: createAuditService({ audit }),
     setup: createSetupService({ db, users, audit, apiKeys, clock, ids }),
-    users,
+    sessions,
+    users: createUserService({ db, users, sessions: createSessionStore(db), catalog, audit, invalidation, clock, ids }),
+    userStore: users,
     /** Whether the database answers (readiness). */
     async ping(): Promise<boolean> {
       try {

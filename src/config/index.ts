@@ -15,6 +15,8 @@ export type Config = {
   readonly negativeCacheTtlMs: number;
   readonly cacheMaxEntries: number;
   readonly bodyLimitBytes: number;
+  readonly signInFailuresPerAccount: number;
+  readonly signInFailuresPerAddress: number;
 };
 
 type Env = Record<string, string | undefined>;
@@ -43,6 +45,8 @@ export function loadConfig(env: Env = process.env): Config {
     negativeCacheTtlMs: integer(env, 'LATCHKEY_NEGATIVE_CACHE_TTL_MS', 10_000, 0, 600_000),
     cacheMaxEntries: integer(env, 'LATCHKEY_CACHE_MAX_ENTRIES', 100_000, 100, 10_000_000),
     bodyLimitBytes: integer(env, 'LATCHKEY_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+    signInFailuresPerAccount: integer(env, 'LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT', 5, 1, 1000),
+    signInFailuresPerAddress: integer(env, 'LATCHKEY_SIGN_IN_FAILURES_PER_ADDRESS', 20, 1, 100_000),
   });
 }
 

@@ -1,10 +1,13 @@
-/** The contract's error codes (§4). HTTP statuses live in the http layer's table. */
+/**
+ * The contract's error codes (§4), plus `invalid_credentials` (a failed sign-in) and `csrf_failed`
+ * (a cookie-authenticated write without its CSRF token). HTTP statuses live in the http layer's table.
+ */
 export const ERROR_CODES = [
   'validation_failed', 'invalid_filter',
   'missing_token', 'invalid_token', 'token_expired', 'token_disabled', 'token_revoked', 'token_rotated',
-  'user_deactivated', 'wrong_token_kind',
+  'user_deactivated', 'wrong_token_kind', 'invalid_credentials',
   'insufficient_permissions', 'read_only_token', 'out_of_scope', 'escalation_denied',
-  'global_token_required', 'ip_not_allowed',
+  'global_token_required', 'ip_not_allowed', 'csrf_failed',
   'not_found', 'conflict', 'payload_too_large', 'rate_limited',
   'internal_error',
 ] as const;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,6 +14,8 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { auditRoutes } from './routes/audit.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { identityRoutes } from './routes/identity.js';
+import { sessionRoutes } from './routes/session.js';
+import { userRoutes } from './routes/users.js';
 import { ErrorResponse } from './schemas/common.js';
 
 export type AppOptions = {
@@ -51,6 +54,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => sendError(request, reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
 
+  await app.register(cookie);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -79,6 +83,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     await api.register(apiKeyRoutes(services));
     await api.register(catalogRoutes(services));
     await api.register(auditRoutes(services));
+    await api.register(sessionRoutes(services));
+    await api.register(userRoutes(services));
   }, { prefix: '/api/v1' });
 
   options.extend?.(app);

@@ -7,11 +7,14 @@ import type { Services } from '../services.js';
 import { actorOfKey } from '../services/actors.js';
 import { sendError } from './errors.js';
 import type { Metrics } from './metrics.js';
+import { SESSION_COOKIE } from './routes/session.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The permission a route needs; routes without one need only a valid token. */
     permission?: Permission;
+    /** Reachable without credentials (sign-in). */
+    public?: boolean;
   }
   interface FastifyRequest {
     actor?: Actor;
@@ -49,9 +52,39 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** onRequest hook for the REST API: authenticate, then authorise the route. */
 export function createAuthenticator(services: Services, metrics: Metrics) {
+  function authorize(request: FastifyRequest, reply: FastifyReply, actor: Actor): void {
+    request.actor = actor;
+    if (actor.readOnly && !SAFE_METHODS.has(request.method)) return void sendError(request, reply, 'read_only_token');
+    const needed = request.routeOptions.config.permission;
+    if (needed && !hasPermission(actor, needed)) {
+      return void sendError(request, reply, 'insufficient_permissions', `this request needs the ${needed} permission`, { missing_permission: needed });
+    }
+  }
+
+  /** The console: a session cookie, and on writes the CSRF token given at sign-in. */
+  async function authenticateSession(request: FastifyRequest, reply: FastifyReply, sessionId: string): Promise<void> {
+    const session = await services.sessions.authenticate(sessionId);
+    if (!session) {
+      metrics.authOutcome('invalid_session');
+      return void sendError(request, reply, 'missing_token', 'the session has ended: sign in again, or send an API token');
+    }
+    if (!SAFE_METHODS.has(request.method) && !services.sessions.csrfMatches(session.csrfToken, request.headers['x-csrf-token'] as string | undefined)) {
+      metrics.authOutcome('csrf_failed');
+      return void sendError(request, reply, 'csrf_failed');
+    }
+    metrics.authOutcome('ok_session');
+    authorize(request, reply, session.actor);
+  }
+
   return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const presented = presentedToken(request);
+    // The token parameter is a credential, not one of the route's query fields: drop it before validation.
+    const query = request.query as Record<string, unknown> | undefined;
+    if (query && typeof query === 'object' && 'token' in query) delete query.token;
+    if (request.routeOptions.config.public) return;
     if ('missing' in presented) {
+      const sessionId = request.cookies?.[SESSION_COOKIE];
+      if (sessionId) return authenticateSession(request, reply, sessionId);
       metrics.authOutcome('missing_token');
       return void sendError(request, reply, 'missing_token');
     }
@@ -73,13 +106,7 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
       return void sendError(request, reply, 'ip_not_allowed');
     }
     metrics.authOutcome('ok');
-    const actor = actorOfKey(key);
-    request.actor = actor;
-    if (actor.readOnly && !SAFE_METHODS.has(request.method)) return void sendError(request, reply, 'read_only_token');
-    const needed = request.routeOptions.config.permission;
-    if (needed && !hasPermission(actor, needed)) {
-      return void sendError(request, reply, 'insufficient_permissions', `this request needs the ${needed} permission`, { missing_permission: needed });
-    }
+    authorize(request, reply, actorOfKey(key, result.owner));
   };
 }
 

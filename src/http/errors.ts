@@ -13,12 +13,14 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   token_rotated: 401,
   user_deactivated: 401,
   wrong_token_kind: 401,
+  invalid_credentials: 401,
   insufficient_permissions: 403,
   read_only_token: 403,
   out_of_scope: 403,
   escalation_denied: 403,
   global_token_required: 403,
   ip_not_allowed: 403,
+  csrf_failed: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
@@ -37,6 +39,8 @@ export const MESSAGES: Partial<Record<ErrorCode, string>> = {
   wrong_token_kind: 'this is an Events API integration key: the REST API needs a REST API token (lkg_, lkt_, lks_ or lku_)',
   read_only_token: 'the API token is read-only: it may only make GET requests',
   ip_not_allowed: 'requests with this API token are not allowed from this address',
+  invalid_credentials: 'the email or password is wrong',
+  csrf_failed: 'a signed-in write needs the x-csrf-token header given at sign-in',
 };
 
 export type ErrorBody = {
@@ -61,7 +65,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, code: Er
 
 /** Known failures become their contract code; anything else is a logged, generic 500. */
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (error instanceof LatchkeyError) return sendError(request, reply, error.code, error.message, error.details);
+  if (error instanceof LatchkeyError) {
+    const retryAfter = error.details?.retry_after_seconds;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+    return sendError(request, reply, error.code, error.message, error.details);
+  }
   const fe = error as FastifyError;
   if (fe.validation) {
     const problems = fe.validation.map((v) => ({

@@ -1,6 +1,8 @@
 import { canIn, reachFor, type Actor } from '../domain/access/actor.js';
 import { invalidCidrs } from '../domain/access/cidr.js';
-import { decideKeyExpiry, decideKeyGrant, decideKeyScope, firstDenial, type Decision } from '../domain/access/key-management.js';
+import {
+  decideKeyExpiry, decideKeyGrant, decideKeyScope, decideOthersPersonalToken, decidePersonalToken, firstDenial, type Decision,
+} from '../domain/access/key-management.js';
 import type { RoleName } from '../domain/access/permissions.js';
 import type { Scope, ScopeType } from '../domain/access/scope.js';
 import {
@@ -9,6 +11,7 @@ import {
 } from '../domain/api-keys/api-key.js';
 import type { AuditAction, RequestContext } from '../domain/audit/audit-event.js';
 import { LatchkeyError, notFound } from '../domain/errors.js';
+import { DEFAULT_TOKEN_ROLES, isAccountAdmin } from '../domain/users/access.js';
 import type { TokenDigester } from '../domain/tokens/digest.js';
 import { formatToken, tokenHint } from '../domain/tokens/format.js';
 import type { ApiKeyChanges, ApiKeyStore, NewToken } from '../storage/api-key-store.js';
@@ -18,8 +21,11 @@ import type { Db } from '../storage/connect.js';
 import type { Database } from '../storage/schema.js';
 import type { Transaction } from 'kysely';
 import type { UsageStore } from '../storage/usage-store.js';
+import type { UserStore } from '../storage/user-store.js';
 import type { InvalidationBus } from './invalidation.js';
+import { paginate } from './paging.js';
 import type { Clock, IdGenerator, Random } from './runtime.js';
+import { createAuditWriter } from './audit.js';
 import { dayOf, type UsageRecorder } from './usage-recorder.js';
 
 export type CreateKeyInput = {
@@ -61,6 +67,7 @@ type Deps = {
   audit: AuditStore;
   catalog: CatalogStore;
   usage: UsageStore;
+  users: UserStore;
   recorder: UsageRecorder;
   invalidation: InvalidationBus;
   digest: TokenDigester;
@@ -70,6 +77,11 @@ type Deps = {
 };
 
 const OUT_OF_SCOPE = `the key's scope lies outside what the caller manages`;
+
+function requireUser(actor: Actor): string {
+  if (!actor.userId) throw new LatchkeyError('out_of_scope', 'personal tokens belong to users: sign in, or use a personal token');
+  return actor.userId;
+}
 
 function enforce(decision: Decision): void {
   if (!decision.ok) throw new LatchkeyError(decision.code, decision.message);
@@ -88,39 +100,69 @@ function checkCidrs(list: readonly string[] | undefined): void {
   if (bad.length > 0) throw new LatchkeyError('validation_failed', `not an IPv4 or IPv6 CIDR: ${bad.join(', ')}`, { field: 'allowed_cidrs', invalid: bad });
 }
 
-/** Field → {from, to} for the audit trail. */
+/** Field → {from, to} for the audit trail, fields named as the API names them (`readOnly` → `read_only`). */
 function diff(before: ApiKey, changes: ApiKeyChanges): Record<string, { from: unknown; to: unknown }> {
   const out: Record<string, { from: unknown; to: unknown }> = {};
   for (const [field, to] of Object.entries(changes)) {
     if (field === 'updatedAt') continue;
     const from = (before as Record<string, unknown>)[field];
-    if (JSON.stringify(from) !== JSON.stringify(to)) out[field] = { from, to };
+    if (JSON.stringify(from) !== JSON.stringify(to)) out[field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = { from, to };
   }
   return out;
 }
 
 export function createApiKeyService(deps: Deps) {
-  const { db, keys, audit, clock } = deps;
+  const { db, keys, clock } = deps;
+  const writeAudit = createAuditWriter({ audit: deps.audit, ids: deps.ids, clock });
 
   function issueToken(key: Pick<ApiKey, 'kind' | 'scope' | 'ownerUserId'>): { token: string; record: NewToken } {
     const token = formatToken(tokenKindOf(key), deps.random);
     return { token, record: { digest: deps.digest(token), hint: tokenHint(token), issuedAt: clock.now() } };
   }
 
-  function auditEvent(actor: Actor, ctx: RequestContext, action: AuditAction, key: ApiKey, details: Record<string, unknown>) {
-    return {
-      id: deps.ids(), at: clock.now(), action, actor: actor.ref, targetType: 'api_key' as const, targetId: key.id,
-      teamId: key.scope.type === 'global' ? null : key.scope.teamId,
-      serviceId: key.scope.type === 'service' ? key.scope.serviceId : null,
-      ip: ctx.ip, requestId: ctx.requestId, details,
-    };
-  }
+  const keyAudit = (action: AuditAction, key: ApiKey, details: Record<string, unknown>) =>
+    ({ action, targetType: 'api_key' as const, targetId: key.id, scope: key.scope, details });
+
 
   /** A key the actor cannot see answers exactly like one that does not exist. */
   async function visibleKey(actor: Actor, id: string): Promise<ApiKey> {
     const key = await keys.findById(id);
-    if (!key || !(canIn(actor, 'api_keys:read', key.scope) || canIn(actor, 'api_keys:write', key.scope))) throw notFound('API key');
+    const visible = key && (
+      (key.ownerUserId !== null && key.ownerUserId === actor.userId)
+      || canIn(actor, 'api_keys:read', key.scope) || canIn(actor, 'api_keys:write', key.scope));
+    if (!visible) throw notFound('API key');
     return key;
+  }
+
+  const isOwn = (actor: Actor, key: ApiKey) => key.ownerUserId !== null && key.ownerUserId === actor.userId;
+
+  /**
+   * May the actor change `key` into `after`? Whoever edits, rotates or re-enables a key must
+   * already hold all it holds (rotation hands over its secret). Personal tokens follow rule 6.
+   */
+  function authorizeChange(actor: Actor, key: ApiKey, roles: readonly RoleName[] = key.roles): Decision {
+    const after = { scope: key.scope, roles, permissions: keyPermissions({ kind: key.kind, roles }) };
+    if (key.ownerUserId) {
+      return isOwn(actor, key) ? decidePersonalToken(actor, key.ownerUserId, after) : decideOthersPersonalToken(actor, false, 'change');
+    }
+    const before = { scope: key.scope, roles: key.roles, permissions: keyPermissions(key) };
+    return firstDenial(decideKeyGrant(actor, before), decideKeyGrant(actor, after));
+  }
+
+  async function authorizeRevoke(actor: Actor, key: ApiKey): Promise<Decision> {
+    if (!key.ownerUserId) return decideKeyScope(actor, key.scope);
+    if (isOwn(actor, key)) return { ok: true };
+    const owner = await deps.users.findById(key.ownerUserId);
+    return decideOthersPersonalToken(actor, owner ? isAccountAdmin(owner) : false, 'revoke');
+  }
+
+  /** Least privilege by default: viewer for keys, the account role's worth for personal tokens. */
+  async function initialRoles(input: CreateKeyInput, kind: KeyKind, personalFor: string | undefined): Promise<RoleName[]> {
+    if (kind === 'events') return [];
+    if (input.roles) return [...new Set(input.roles)];
+    if (!personalFor) return ['viewer'];
+    const owner = await deps.users.findById(personalFor);
+    return owner ? [...DEFAULT_TOKEN_ROLES[owner.role]] : [];
   }
 
   async function resolveScope(actor: Actor, input: CreateKeyInput): Promise<Scope> {
@@ -152,7 +194,7 @@ export function createApiKeyService(deps: Deps) {
     const stamped = { ...changes, updatedAt: clock.now() };
     await db.transaction().execute(async (trx) => {
       await keys.update(trx, key.id, stamped);
-      await audit.append(trx, auditEvent(actor, ctx, action, key, { ...extra, changes: diff(key, changes) }));
+      await writeAudit(trx, actor, ctx, keyAudit(action, key, { ...extra, changes: diff(key, changes) }));
     });
     deps.invalidation.publish({ keyId: key.id });
     return (await keys.findById(key.id))!;
@@ -175,12 +217,14 @@ export function createApiKeyService(deps: Deps) {
         if (input.scope === 'team') throw new LatchkeyError('validation_failed', 'an integration key is global or for one service', { field: 'scope' });
         if (input.roles?.length) throw new LatchkeyError('validation_failed', 'an integration key takes no roles: it only sends events', { field: 'roles' });
       }
-      const roles: RoleName[] = kind === 'events' ? [] : [...new Set<RoleName>(input.roles ?? ['viewer'])];
+      const personalFor = options.ownerUserId;
+      const roles = await initialRoles(input, kind, personalFor);
       const expiresAt = parseFutureTime(input.expires_at, now);
       checkCidrs(input.allowed_cidrs);
-      const scope = await resolveScope(actor, input);
+      const scope: Scope = personalFor ? { type: 'global' } : await resolveScope(actor, input);
+      const grant = { scope, roles, permissions: keyPermissions({ kind, roles }) };
       enforce(firstDenial(
-        decideKeyGrant(actor, { scope, roles, permissions: keyPermissions({ kind, roles }) }),
+        personalFor ? decidePersonalToken(actor, personalFor, grant) : decideKeyGrant(actor, grant),
         decideKeyExpiry(actor, expiresAt),
       ));
       const shape = { kind, scope, ownerUserId: options.ownerUserId ?? null };
@@ -198,7 +242,7 @@ export function createApiKeyService(deps: Deps) {
       };
       const persist = async (trx: Transaction<Database>) => {
         await keys.insert(trx, apiKey, record);
-        await audit.append(trx, auditEvent(actor, ctx, 'api_key.created', apiKey, {
+        await writeAudit(trx, actor, ctx, keyAudit('api_key.created', apiKey, {
           name: apiKey.name, kind, scope: scope.type, roles, read_only: apiKey.readOnly, expires_at: expiresAt,
         }));
       };
@@ -208,24 +252,36 @@ export function createApiKeyService(deps: Deps) {
       return { apiKey, token };
     },
 
-    async list(actor: Actor, input: ListKeysInput): Promise<{ items: ApiKey[]; nextCursor: string | null }> {
+    /** Keys the caller can see. Revoked keys are tombstones: listed only when asked for by status. */
+    async list(actor: Actor, input: ListKeysInput, ownerUserId?: string): Promise<{ items: ApiKey[]; nextCursor: string | null }> {
       const now = clock.now();
       const limit = input.limit ?? 50;
       const status = input.status;
       const items = await keys.list({
-        reach: reachFor(actor, 'api_keys:read'),
+        reach: ownerUserId ? { global: true } : reachFor(actor, 'api_keys:read'),
+        ...(ownerUserId && { ownerUserId }),
         ...(input.scope && { scope: input.scope }),
         ...(input.team_id && { teamId: input.team_id }),
         ...(input.service_id && { serviceId: input.service_id }),
         ...(input.kind && { kind: input.kind }),
+        ...(status === undefined && { excludeRevoked: true }),
         ...(status === 'expired' ? { state: 'active' as const, expiredAt: now } : {}),
         ...(status === 'active' ? { state: 'active' as const, notExpiredAt: now } : {}),
         ...(status === 'disabled' || status === 'revoked' ? { state: status } : {}),
         ...(input.cursor && { before: input.cursor }),
         limit: limit + 1,
       });
-      const page = items.slice(0, limit);
-      return { items: page, nextCursor: items.length > limit ? page[page.length - 1]!.id : null };
+      return paginate(items, limit);
+    },
+
+    /** The caller's own personal tokens (contract rule 6: every user manages their own). */
+    async listOwn(actor: Actor, input: ListKeysInput): Promise<{ items: ApiKey[]; nextCursor: string | null }> {
+      return this.list(actor, input, requireUser(actor));
+    },
+
+    /** A personal token for the calling user (signed in, or through another of their tokens). */
+    async createOwn(actor: Actor, input: Omit<CreateKeyInput, 'scope' | 'kind' | 'team_id' | 'service_id'>, ctx: RequestContext): Promise<IssuedKey> {
+      return this.create(actor, { ...input, scope: 'global' }, ctx, { ownerUserId: requireUser(actor) });
     },
 
     show: visibleKey,
@@ -236,9 +292,7 @@ export function createApiKeyService(deps: Deps) {
       const now = clock.now();
       const roles = input.roles ? [...new Set(input.roles)] : key.roles;
       if (input.roles && key.kind === 'events' && roles.length > 0) throw new LatchkeyError('validation_failed', 'an integration key takes no roles', { field: 'roles' });
-      const grantNow = { scope: key.scope, roles: key.roles, permissions: keyPermissions(key) };
-      const grantAfter = { scope: key.scope, roles, permissions: keyPermissions({ kind: key.kind, roles }) };
-      enforce(firstDenial(decideKeyGrant(actor, grantNow), decideKeyGrant(actor, grantAfter)));
+      enforce(authorizeChange(actor, key, roles));
       const changes: { -readonly [K in keyof ApiKeyChanges]: ApiKeyChanges[K] } = {};
       if (input.expires_at !== undefined) {
         changes.expiresAt = parseFutureTime(input.expires_at, now);
@@ -264,14 +318,14 @@ export function createApiKeyService(deps: Deps) {
     async rotate(actor: Actor, id: string, graceSeconds: number, ctx: RequestContext): Promise<IssuedKey> {
       const key = await visibleKey(actor, id);
       assertChangeable(key);
-      // Whoever rotates a key receives its secret, so they must already hold everything it holds.
-      enforce(decideKeyGrant(actor, { scope: key.scope, roles: key.roles, permissions: keyPermissions(key) }));
+      // Rotation hands over a fresh secret: not one that outlives the caller's own (rule 4).
+      enforce(firstDenial(authorizeChange(actor, key), decideKeyExpiry(actor, key.expiresAt)));
       const { token, record } = issueToken(key);
       const graceUntil = new Date(record.issuedAt.getTime() + graceSeconds * 1000);
       await db.transaction().execute(async (trx) => {
         await keys.replaceToken(trx, key.id, record, graceUntil);
         await keys.update(trx, key.id, { tokenLastIssuedAt: record.issuedAt, updatedAt: record.issuedAt });
-        await audit.append(trx, auditEvent(actor, ctx, 'api_key.rotated', key, {
+        await writeAudit(trx, actor, ctx, keyAudit('api_key.rotated', key, {
           grace_period_seconds: graceSeconds, previous_token_hint: key.tokenHint, previous_valid_until: graceUntil,
         }));
       });
@@ -282,7 +336,7 @@ export function createApiKeyService(deps: Deps) {
     async setEnabled(actor: Actor, id: string, enabled: boolean, ctx: RequestContext): Promise<ApiKey> {
       const key = await visibleKey(actor, id);
       assertChangeable(key);
-      enforce(decideKeyGrant(actor, { scope: key.scope, roles: key.roles, permissions: keyPermissions(key) }));
+      enforce(authorizeChange(actor, key));
       if ((key.state === 'active') === enabled) return key;
       const changes: ApiKeyChanges = enabled
         ? { state: 'active', disabledAt: null, disabledBy: null }
@@ -293,9 +347,17 @@ export function createApiKeyService(deps: Deps) {
     /** Revocation: a tombstone stays, so the token answers `token_revoked` and is never reusable. */
     async revoke(actor: Actor, id: string, ctx: RequestContext): Promise<void> {
       const key = await visibleKey(actor, id);
-      enforce(decideKeyScope(actor, key.scope));
+      enforce(await authorizeRevoke(actor, key));
       if (key.state === 'revoked') return;
       await change(actor, ctx, key, 'api_key.revoked', { state: 'revoked', revokedAt: clock.now(), revokedBy: actor.ref });
+    },
+
+    /** Revokes one of the caller's own personal tokens; anything else answers not_found. */
+    async revokeOwn(actor: Actor, id: string, ctx: RequestContext): Promise<void> {
+      const owner = requireUser(actor);
+      const key = await keys.findById(id);
+      if (!key || key.ownerUserId !== owner) throw notFound('API key');
+      await this.revoke(actor, id, ctx);
     },
 
     async usage(actor: Actor, id: string, days: number): Promise<{ apiKey: ApiKey; days: Array<{ day: string; outcomes: Record<string, number>; total: number }> }> {

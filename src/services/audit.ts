@@ -1,6 +1,10 @@
 import { reachFor, type Actor } from '../domain/access/actor.js';
-import type { AuditEvent } from '../domain/audit/audit-event.js';
+import type { Transaction } from 'kysely';
+import type { AuditEvent, AuditRecord, RequestContext } from '../domain/audit/audit-event.js';
 import type { AuditStore } from '../storage/audit-store.js';
+import type { Database } from '../storage/schema.js';
+import { paginate } from './paging.js';
+import type { Clock, IdGenerator } from './runtime.js';
 
 export type AuditQuery = {
   target_id?: string;
@@ -27,8 +31,26 @@ export function createAuditService(deps: { audit: AuditStore }) {
         ...(query.until && { until: new Date(query.until) }),
         ...(query.cursor && { before: query.cursor }),
       });
-      const items = rows.slice(0, limit);
-      return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
+      return paginate(rows, limit);
     },
   };
 }
+
+/** Appends audit events inside the transaction of the change they record. */
+export function createAuditWriter(deps: { audit: AuditStore; ids: IdGenerator; clock: Clock }) {
+  return async (trx: Transaction<Database>, actor: Actor, ctx: RequestContext, record: AuditRecord): Promise<void> => {
+    const { scope, ...rest } = record;
+    await deps.audit.append(trx, {
+      ...rest,
+      id: deps.ids(),
+      at: deps.clock.now(),
+      actor: actor.ref,
+      teamId: scope.type === 'global' ? null : scope.teamId,
+      serviceId: scope.type === 'service' ? scope.serviceId : null,
+      ip: ctx.ip,
+      requestId: ctx.requestId,
+    });
+  };
+}
+
+export type AuditWriter = ReturnType<typeof createAuditWriter>;

@@ -7,6 +7,9 @@ import type { Team } from '../domain/teams/team.js';
 import type { AuditStore } from '../storage/audit-store.js';
 import type { CatalogStore } from '../storage/catalog-store.js';
 import type { Db } from '../storage/connect.js';
+import { isUniqueViolation } from '../storage/unique-violation.js';
+import { createAuditWriter } from './audit.js';
+import { paginate } from './paging.js';
 import type { Clock, IdGenerator } from './runtime.js';
 
 type Deps = { db: Db; catalog: CatalogStore; audit: AuditStore; clock: Clock; ids: IdGenerator };
@@ -16,23 +19,17 @@ export type Paging = { cursor?: string; limit?: number };
 const teamScope = (team: Team): Scope => ({ type: 'team', teamId: team.id });
 const serviceScope = (s: Service): Scope => ({ type: 'service', teamId: s.teamId, serviceId: s.id });
 
-function paged<T extends { id: string }>(rows: T[], limit: number): { items: T[]; nextCursor: string | null } {
-  const items = rows.slice(0, limit);
-  return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
+/** The name checks race concurrent creates: the unique constraint has the last word, as a 409. */
+function conflictOnDuplicate(message: string) {
+  return (error: unknown): never => {
+    throw isUniqueViolation(error) ? new LatchkeyError('conflict', message) : error;
+  };
 }
 
 /** Teams and services: what team- and service-scoped keys point at. */
 export function createCatalogService(deps: Deps) {
-  const { db, catalog, audit, clock } = deps;
-
-  function record(actor: Actor, ctx: RequestContext, action: 'team.created' | 'service.created', target: Team | Service, scope: Scope) {
-    return {
-      id: deps.ids(), at: clock.now(), action, actor: actor.ref,
-      targetType: action === 'team.created' ? 'team' as const : 'service' as const, targetId: target.id,
-      teamId: scope.type === 'global' ? null : scope.teamId, serviceId: scope.type === 'service' ? scope.serviceId : null,
-      ip: ctx.ip, requestId: ctx.requestId, details: { name: target.name },
-    };
-  }
+  const { db, catalog, clock } = deps;
+  const writeAudit = createAuditWriter({ audit: deps.audit, ids: deps.ids, clock });
 
   return {
     async createTeam(actor: Actor, input: { name: string; description?: string }, ctx: RequestContext): Promise<Team> {
@@ -42,8 +39,8 @@ export function createCatalogService(deps: Deps) {
       const team: Team = { id: deps.ids(), name: input.name, description: input.description ?? '', createdAt: now, updatedAt: now };
       await db.transaction().execute(async (trx) => {
         await catalog.insertTeam(trx, team);
-        await audit.append(trx, record(actor, ctx, 'team.created', team, teamScope(team)));
-      });
+        await writeAudit(trx, actor, ctx, { action: 'team.created', targetType: 'team', targetId: team.id, scope: teamScope(team), details: { name: team.name } });
+      }).catch(conflictOnDuplicate(`a team named "${input.name}" exists`));
       return team;
     },
 
@@ -56,7 +53,7 @@ export function createCatalogService(deps: Deps) {
     async listTeams(actor: Actor, page: Paging) {
       const limit = page.limit ?? 50;
       const rows = await catalog.listTeams(reachFor(actor, 'teams:read'), { limit: limit + 1, ...(page.cursor && { before: page.cursor }) });
-      return paged(rows, limit);
+      return paginate(rows, limit);
     },
 
     async createService(actor: Actor, input: { team_id: string; name: string; description?: string }, ctx: RequestContext): Promise<Service> {
@@ -73,8 +70,8 @@ export function createCatalogService(deps: Deps) {
       };
       await db.transaction().execute(async (trx) => {
         await catalog.insertService(trx, service);
-        await audit.append(trx, record(actor, ctx, 'service.created', service, serviceScope(service)));
-      });
+        await writeAudit(trx, actor, ctx, { action: 'service.created', targetType: 'service', targetId: service.id, scope: serviceScope(service), details: { name: service.name } });
+      }).catch(conflictOnDuplicate(`team "${team.name}" has a service named "${input.name}"`));
       return service;
     },
 
@@ -89,7 +86,7 @@ export function createCatalogService(deps: Deps) {
       const rows = await catalog.listServices(reachFor(actor, 'services:read'), {
         limit: limit + 1, ...(page.cursor && { before: page.cursor }), ...(page.team_id && { teamId: page.team_id }),
       });
-      return paged(rows, limit);
+      return paginate(rows, limit);
     },
   };
 }

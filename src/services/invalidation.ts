@@ -8,8 +8,13 @@ export type InvalidationBus = {
   close(): Promise<void>;
 };
 
-/** A key changed, a digest's negative entry is stale, or (after a lost connection) everything is. */
-export type Invalidation = { readonly keyId?: string; readonly digest?: string; readonly all?: boolean };
+/** A key or a user changed, a digest's negative entry is stale, or (after a lost connection) everything is. */
+export type Invalidation = {
+  readonly keyId?: string;
+  readonly digest?: string;
+  readonly userId?: string;
+  readonly all?: boolean;
+};
 
 export function createLocalInvalidationBus(): InvalidationBus {
   const handlers: Array<(m: Invalidation) => void> = [];

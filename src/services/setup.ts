@@ -7,6 +7,7 @@ import type { AuditStore } from '../storage/audit-store.js';
 import type { Db } from '../storage/connect.js';
 import type { UserStore } from '../storage/user-store.js';
 import type { ApiKeyService, IssuedKey } from './api-keys.js';
+import { createAuditWriter } from './audit.js';
 import { hashPassword } from './passwords.js';
 import type { Clock, IdGenerator } from './runtime.js';
 
@@ -16,6 +17,7 @@ type Deps = { db: Db; users: UserStore; audit: AuditStore; apiKeys: ApiKeyServic
 
 /** First-run setup: the owner and a global key with every permission, together or not at all. */
 export function createSetupService(deps: Deps) {
+  const writeAudit = createAuditWriter({ audit: deps.audit, ids: deps.ids, clock: deps.clock });
   return {
     async init(input: { email: string; password: string; name?: string }): Promise<{ user: User } & IssuedKey> {
       if (!/^[^\s@]+@[^\s@]+$/.test(input.email)) throw new LatchkeyError('validation_failed', 'email is not an address', { field: 'email' });
@@ -29,9 +31,8 @@ export function createSetupService(deps: Deps) {
       return deps.db.transaction().execute(async (trx) => {
         if ((await deps.users.count(trx)) > 0) throw new LatchkeyError('conflict', 'Latchkey is already initialised');
         await deps.users.insert(trx, user, passwordHash);
-        await deps.audit.append(trx, {
-          id: deps.ids(), at: now, action: 'user.created', actor: OPERATOR.ref, targetType: 'user', targetId: user.id,
-          teamId: null, serviceId: null, ...NO_REQUEST, details: { email: user.email, role: user.role },
+        await writeAudit(trx, OPERATOR, NO_REQUEST, {
+          action: 'user.created', targetType: 'user', targetId: user.id, scope: { type: 'global' }, details: { email: user.email, role: user.role },
         });
         const issued = await deps.apiKeys.create(OPERATOR, {
           name: 'Owner key (from init)', description: `Created by latchkey init for ${user.email}`, scope: 'global', roles: ['admin'],

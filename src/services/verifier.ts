@@ -4,17 +4,26 @@ import { parseToken } from '../domain/tokens/format.js';
 import type { ErrorCode } from '../domain/errors.js';
 import type { TokenMatch } from '../storage/api-key-store.js';
 import type { KeyCache } from './key-cache.js';
+import type { UserAccess } from './user-access.js';
 
 export type CredentialKind = 'rest' | 'events';
 
 export type Verification =
-  | { readonly ok: true; readonly key: ApiKey; readonly digest: string; readonly viaPreviousToken: boolean }
+  | {
+    readonly ok: true;
+    readonly key: ApiKey;
+    readonly digest: string;
+    readonly viaPreviousToken: boolean;
+    /** For a personal token: its user and their teams, as they are now. */
+    readonly owner: UserAccess | null;
+  }
   | { readonly ok: false; readonly code: ErrorCode; readonly key?: ApiKey; readonly digest?: string };
 
 type Deps = {
   readonly digest: TokenDigester;
   readonly cache: KeyCache;
   readonly findByDigest: (digest: string) => Promise<TokenMatch | undefined>;
+  readonly userAccess: (userId: string) => Promise<UserAccess | null>;
 };
 
 /** What a found token may do now. Runs on every request, cached or not: expiry is never cached. */
@@ -52,7 +61,12 @@ export function createVerifier(deps: Deps) {
       if (!match) return { ok: false, code: 'invalid_token' };
       const refusal = judgeMatch(match, now);
       if (refusal) return { ok: false, code: refusal, key: match.key, digest };
-      return { ok: true, key: match.key, digest, viaPreviousToken: match.token.retiredAt !== null };
+      let owner: UserAccess | null = null;
+      if (match.key.ownerUserId) {
+        owner = await deps.userAccess(match.key.ownerUserId);
+        if (!owner || owner.user.status !== 'active') return { ok: false, code: 'user_deactivated', key: match.key, digest };
+      }
+      return { ok: true, key: match.key, digest, viaPreviousToken: match.token.retiredAt !== null, owner };
     },
   };
 }

@@ -28,6 +28,7 @@ export type KeyListFilter = {
   readonly ownerUserId?: string;
   /** Stored state; `expired` is applied by the caller through `expiresBefore`/`notExpiredAt`. */
   readonly state?: KeyState;
+  readonly excludeRevoked?: boolean;
   readonly expiredAt?: Date;
   readonly notExpiredAt?: Date;
   readonly reach: Reach;
@@ -108,6 +109,8 @@ export function createApiKeyStore(db: Db) {
       .where('api_key_id', 'in', keyIds)
       .where((eb) => eb.or([eb('retired_at', 'is', null), eb('valid_until', 'is not', null)]))
       .orderBy('issued_at', 'desc')
+      // Two rotations in one millisecond: the token whose grace still runs is the previous one.
+      .orderBy('valid_until', 'desc')
       .execute();
     for (const row of rows) {
       if (row.retired_at === null) current.set(row.api_key_id, row);
@@ -168,6 +171,7 @@ export function createApiKeyStore(db: Db) {
       if (filter.kind) q = q.where('kind', '=', filter.kind);
       if (filter.ownerUserId) q = q.where('owner_user_id', '=', filter.ownerUserId);
       if (filter.state) q = q.where('state', '=', filter.state);
+      if (filter.excludeRevoked) q = q.where('state', '!=', 'revoked');
       if (filter.expiredAt) q = q.where('expires_at', '<=', toMs(filter.expiredAt));
       if (filter.notExpiredAt) {
         const at = toMs(filter.notExpiredAt);

@@ -63,6 +63,15 @@ export interface Database {
     valid_until: number | null;
     last_used_at: number | null;
   };
+  team_memberships: { team_id: string; user_id: string; role: string; created_at: number };
+  sessions: {
+    digest: string;
+    user_id: string;
+    created_at: number;
+    expires_at: number;
+    ip: string | null;
+    user_agent: string | null;
+  };
   api_key_usage: { api_key_id: string; day: string; outcome: string; count: number };
   audit_events: {
     id: string;

@@ -1,8 +1,11 @@
 import type { Selectable, Transaction } from 'kysely';
+import type { Membership, TeamRole } from '../domain/users/access.js';
 import type { AccountRole, User, UserStatus } from '../domain/users/user.js';
 import type { Db } from './connect.js';
 import { fromMs, toMs } from './json.js';
 import type { Database } from './schema.js';
+
+type Executor = Db | Transaction<Database>;
 
 export function rowToUser(row: Selectable<Database['users']>): User {
   return {
@@ -15,6 +18,8 @@ export function rowToUser(row: Selectable<Database['users']>): User {
     updatedAt: fromMs(row.updated_at),
   };
 }
+
+export type UserChanges = Partial<Pick<User, 'name' | 'role' | 'status' | 'updatedAt'>> & { passwordHash?: string };
 
 export type UserStore = ReturnType<typeof createUserStore>;
 
@@ -33,14 +38,72 @@ export function createUserStore(db: Db) {
       }).execute();
     },
 
-    async findById(id: string): Promise<User | undefined> {
-      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    async findById(id: string, ex: Executor = db): Promise<User | undefined> {
+      const row = await ex.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
       return row && rowToUser(row);
     },
 
-    async count(trx: Transaction<Database> | Db = db): Promise<number> {
-      const row = await trx.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    /** For sign-in only: the one read that returns a password hash. */
+    async findCredentials(email: string): Promise<{ user: User; passwordHash: string } | undefined> {
+      const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+      return row && { user: rowToUser(row), passwordHash: row.password_hash };
+    },
+
+    async emailTaken(email: string): Promise<boolean> {
+      return (await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst()) !== undefined;
+    },
+
+    async list(page: { before?: string; limit: number; teamIds?: readonly string[] }): Promise<User[]> {
+      let q = db.selectFrom('users').selectAll();
+      if (page.teamIds) {
+        if (page.teamIds.length === 0) return [];
+        const ids = [...page.teamIds];
+        q = q.where('id', 'in', (eb) => eb.selectFrom('team_memberships').select('user_id').where('team_id', 'in', ids));
+      }
+      if (page.before) q = q.where('id', '<', page.before);
+      return (await q.orderBy('id', 'desc').limit(page.limit).execute()).map(rowToUser);
+    },
+
+    async update(trx: Transaction<Database>, id: string, changes: UserChanges): Promise<void> {
+      await trx.updateTable('users').set({
+        ...(changes.name !== undefined && { name: changes.name }),
+        ...(changes.role !== undefined && { role: changes.role }),
+        ...(changes.status !== undefined && { status: changes.status }),
+        ...(changes.passwordHash !== undefined && { password_hash: changes.passwordHash }),
+        ...(changes.updatedAt !== undefined && { updated_at: toMs(changes.updatedAt) }),
+      }).where('id', '=', id).execute();
+    },
+
+    async count(ex: Executor = db): Promise<number> {
+      const row = await ex.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       return Number(row.n);
+    },
+
+    async countActiveOwners(ex: Executor = db): Promise<number> {
+      const row = await ex.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('role', '=', 'owner').where('status', '=', 'active').executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    async membershipsOf(userId: string, ex: Executor = db): Promise<Membership[]> {
+      const rows = await ex.selectFrom('team_memberships').select(['team_id', 'role']).where('user_id', '=', userId).orderBy('team_id').execute();
+      return rows.map((r) => ({ teamId: r.team_id, role: r.role as TeamRole }));
+    },
+
+    async membersOf(teamId: string): Promise<Array<{ userId: string; role: TeamRole }>> {
+      const rows = await db.selectFrom('team_memberships').select(['user_id', 'role']).where('team_id', '=', teamId).orderBy('user_id').execute();
+      return rows.map((r) => ({ userId: r.user_id, role: r.role as TeamRole }));
+    },
+
+    async setMembership(trx: Transaction<Database>, teamId: string, userId: string, role: TeamRole, at: Date): Promise<void> {
+      await trx.insertInto('team_memberships').values({ team_id: teamId, user_id: userId, role, created_at: toMs(at) })
+        .onConflict((oc) => oc.columns(['team_id', 'user_id']).doUpdateSet({ role }))
+        .execute();
+    },
+
+    async removeMembership(trx: Transaction<Database>, teamId: string, userId: string): Promise<boolean> {
+      const result = await trx.deleteFrom('team_memberships').where('team_id', '=', teamId).where('user_id', '=', userId).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
     },
   };
 }

@@ -40,7 +40,7 @@ describe('operator CLI', () => {
     const bad = await cli('init', '--email', 'not-an-address', '--password', 'correct horse battery staple', '--json');
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /email/);
-    assert.equal(await inspect((s) => s.users.count()), 0);
+    assert.equal(await inspect((s) => s.userStore.count()), 0);
   });
 
   test('init prints the owner and a global admin key, with its token once', async () => {
@@ -62,12 +62,12 @@ describe('operator CLI', () => {
   });
 
   test('init on an initialised database exits non-zero and changes nothing', async () => {
-    const before = await inspect(async (s) => ({ users: await s.users.count(), keys: (await s.apiKeys.list(OPERATOR, { limit: 200 })).items.length }));
+    const before = await inspect(async (s) => ({ users: await s.userStore.count(), keys: (await s.apiKeys.list(OPERATOR, { limit: 200 })).items.length }));
     const again = await cli('init', '--email', 'other@example.com', '--password', 'correct horse battery staple', '--json');
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /already initialised/);
     assert.equal(again.stdout, '');
-    const afterwards = await inspect(async (s) => ({ users: await s.users.count(), keys: (await s.apiKeys.list(OPERATOR, { limit: 200 })).items.length }));
+    const afterwards = await inspect(async (s) => ({ users: await s.userStore.count(), keys: (await s.apiKeys.list(OPERATOR, { limit: 200 })).items.length }));
     assert.deepEqual(afterwards, before);
   });
 

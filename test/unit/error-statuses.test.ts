@@ -20,8 +20,11 @@ test('every contract error code maps to the contract status', () => {
   }
 });
 
-test('the catalogue has exactly the contract codes plus the generic internal error', () => {
-  const contract = Object.values(CONTRACT).flat().sort();
-  assert.deepEqual([...ERROR_CODES].filter((c) => c !== 'internal_error').sort(), contract);
-  assert.equal(STATUS_BY_CODE.internal_error, 500);
+// Codes Latchkey adds to the contract, with their statuses.
+const ADDITIONS: Record<string, number> = { invalid_credentials: 401, csrf_failed: 403, internal_error: 500 };
+
+test('the catalogue has exactly the contract codes plus the documented additions', () => {
+  const contract = Object.values(CONTRACT).flat();
+  assert.deepEqual([...ERROR_CODES].sort(), [...contract, ...Object.keys(ADDITIONS)].sort());
+  for (const [code, status] of Object.entries(ADDITIONS)) assert.equal(STATUS_BY_CODE[code as keyof typeof STATUS_BY_CODE], status, code);
 });

@@ -32,6 +32,7 @@ function setup() {
   const verifier = createVerifier({
     digest,
     cache,
+    userAccess: async () => null,
     findByDigest: async (d) => {
       reads++;
       const found = table.get(d);

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../errors.js';
-import { canIn, hasPermission, permissionsIn, type Actor } from './actor.js';
+import { allPermissions, canIn, hasPermission, permissionsIn, type Actor } from './actor.js';
 import { missingPermissions, PRIVILEGED_ROLES, type Permission, type RoleName } from './permissions.js';
 import type { Scope } from './scope.js';
 
@@ -58,4 +58,32 @@ export function decideKeyExpiry(actor: Actor, expiresAt: Date | null): Decision 
 
 export function firstDenial(...decisions: Decision[]): Decision {
   return decisions.find((d) => !d.ok) ?? allow;
+}
+
+/**
+ * A personal token is created by its own user (signed in, or through another of their tokens),
+ * and holds nothing its creator does not hold somewhere.
+ */
+export function decidePersonalToken(actor: Actor, ownerUserId: string, grant: Pick<KeyGrant, 'roles' | 'permissions'>): Decision {
+  if (actor.userId !== ownerUserId) return deny('out_of_scope', 'personal tokens are created by their own user');
+  const missing = missingPermissions(grant.permissions, allPermissions(actor));
+  if (missing.length > 0) return deny('escalation_denied', `the caller does not hold ${missing.join(', ')} and cannot grant it`);
+  const privileged = grant.roles.filter((r) => PRIVILEGED_ROLES.has(r));
+  if (privileged.length > 0 && !actor.mayGrantPrivilegedRoles) {
+    return deny('escalation_denied', `the ${privileged.join(' and ')} role can be granted only by a signed-in owner or admin`);
+  }
+  return allow;
+}
+
+/**
+ * Rule 6 for someone else's personal token: only its user changes it; an owner or admin (or a
+ * global key manager) may revoke it, unless its user is an owner or admin.
+ */
+export function decideOthersPersonalToken(actor: Actor, ownerIsAccountAdmin: boolean, action: 'revoke' | 'change'): Decision {
+  if (actor.ref.type === 'system') return allow;
+  if (action === 'change') return deny('out_of_scope', 'only its own user changes a personal token');
+  const scoped = decideKeyScope(actor, { type: 'global' });
+  if (!scoped.ok) return scoped;
+  if (ownerIsAccountAdmin) return deny('out_of_scope', `an owner's or admin's personal token can be revoked only by its user`);
+  return allow;
 }

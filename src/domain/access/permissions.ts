@@ -45,9 +45,19 @@ export function isRoleName(name: string): name is RoleName {
   return ROLE_BY_NAME.has(name as RoleName);
 }
 
+// Every authenticated request asks, so each role list is computed once. Keyed by the list as
+// given, so iteration order is what it always was; keys hold at most six distinct roles.
+const permissionsByRoleList = new Map<string, ReadonlySet<Permission>>();
+
+/** The union of the roles' permissions: one shared set per role list, never to be mutated. */
 export function permissionsOfRoles(roles: readonly RoleName[]): ReadonlySet<Permission> {
-  const out = new Set<Permission>();
-  for (const name of roles) for (const p of ROLE_BY_NAME.get(name)!.permissions) out.add(p);
+  const id = roles.join(',');
+  let out = permissionsByRoleList.get(id);
+  if (!out) {
+    const set = new Set<Permission>();
+    for (const name of roles) for (const p of ROLE_BY_NAME.get(name)!.permissions) set.add(p);
+    permissionsByRoleList.set(id, (out = set));
+  }
   return out;
 }
 
@@ -62,6 +72,6 @@ export function missingPermissions(inner: Iterable<Permission>, outer: ReadonlyS
 
 /** Stable, documented order for responses. */
 export function sortPermissions(set: Iterable<Permission>): Permission[] {
-  const wanted = new Set(set);
+  const wanted: ReadonlySet<Permission> = set instanceof Set ? set : new Set(set);
   return PERMISSIONS.filter((p) => wanted.has(p));
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../../services.js';
 import {
-  ApiKeySchema, CreateApiKeyBody, IssuedKeyResponse, KindSchema, presentApiKey, RotateBody, ScopeSchema, StatusSchema, UpdateApiKeyBody,
+  ApiKeySchema, CreateApiKeyBody, CreatePersonalTokenBody, IssuedKeyResponse, KindSchema, presentApiKey, RotateBody, ScopeSchema, StatusSchema, UpdateApiKeyBody,
 } from '../schemas/api-key.js';
 import { AUTH_ERRORS, Cursor, ErrorResponse, IdParams, Limit, pageSize } from '../schemas/common.js';
 import { actorOf, contextOf } from './context.js';
@@ -68,6 +68,10 @@ export const apiKeyRoutes = (services: Services): FastifyPluginAsyncTypebox => a
 
   app.post('/api_keys/:id/rotate', {
     config: { permission: 'api_keys:write' },
+    // The body is optional (the grace defaults to 0): a bare POST is validated as `{}`.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
     schema: { tags, summary: 'Issue a new token; the old one works until the grace period ends', params: IdParams, body: Type.Optional(RotateBody), response: { 200: IssuedKeyResponse, ...errors } },
   }, async (request) => {
     const issued = await keys.rotate(actorOf(request), request.params.id, request.body?.grace_period_seconds ?? 0, contextOf(request));
@@ -86,6 +90,28 @@ export const apiKeyRoutes = (services: Services): FastifyPluginAsyncTypebox => a
     schema: { tags, summary: 'Revoke an API key, effective for the very next request', params: IdParams, response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
     await keys.revoke(actorOf(request), request.params.id, contextOf(request));
+    return reply.code(204).send(null);
+  });
+
+  app.get('/users/me/api_keys', {
+    schema: { tags, summary: "The caller's own personal tokens", querystring: Type.Object({ cursor: Type.Optional(Cursor), limit: Type.Optional(Limit), status: Type.Optional(StatusSchema) }, { additionalProperties: false }), response: { 200: Type.Object({ api_keys: Type.Array(ApiKeySchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...errors } },
+  }, async (request) => {
+    const { limit, ...rest } = request.query;
+    const page = await keys.listOwn(actorOf(request), { ...rest, limit: pageSize(limit) });
+    return { api_keys: page.items.map(present), next_cursor: page.nextCursor };
+  });
+
+  app.post('/users/me/api_keys', {
+    schema: { tags, summary: 'Create a personal token (lku_): it acts as its user, never beyond what they may do now', body: CreatePersonalTokenBody, response: { 201: IssuedKeyResponse, ...errors } },
+  }, async (request, reply) => {
+    const issued = await keys.createOwn(actorOf(request), request.body, contextOf(request));
+    return reply.code(201).send({ api_key: present(issued.apiKey), token: issued.token });
+  });
+
+  app.delete('/users/me/api_keys/:id', {
+    schema: { tags, summary: 'Revoke one of your personal tokens', params: IdParams, response: { 204: Type.Null(), ...errors } },
+  }, async (request, reply) => {
+    await keys.revokeOwn(actorOf(request), request.params.id, contextOf(request));
     return reply.code(204).send(null);
   });
 

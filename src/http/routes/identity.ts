@@ -23,7 +23,7 @@ export const identityRoutes = (services: Services): FastifyPluginAsyncTypebox =>
   }, async (request) => {
     const actor = actorOf(request);
     const key = request.apiKey;
-    const user = actor.userId ? await services.users.findById(actor.userId) : undefined;
+    const user = actor.userId ? await services.userStore.findById(actor.userId) : undefined;
     return {
       api_key: key ? presentApiKey(key, services.clock.now(), services.recorder.pendingUse(key.id)) : null,
       user: user ? { id: user.id, email: user.email, name: user.name, role: user.role } : null,

@@ -68,6 +68,18 @@ export const CreateApiKeyBody = Type.Object({
   allowed_cidrs: Type.Optional(Cidrs),
 }, { additionalProperties: false });
 
+export const CreatePersonalTokenBody = Type.Object({
+  name: Name,
+  description: Type.Optional(Description),
+  roles: Type.Optional(Roles),
+  read_only: Type.Optional(Type.Boolean()),
+  expires_at: Type.Optional(NullableTimestamp),
+  debug: Type.Optional(Type.Boolean()),
+  dedup_window_seconds: Type.Optional(DedupWindow),
+  rate_limit_per_minute: Type.Optional(RateLimit),
+  allowed_cidrs: Type.Optional(Cidrs),
+}, { additionalProperties: false });
+
 export const UpdateApiKeyBody = Type.Object({
   name: Type.Optional(Name),
   description: Type.Optional(Description),

@@ -1,0 +1,41 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Services } from '../../services.js';
+import { ErrorResponse, Timestamp } from '../schemas/common.js';
+import { presentUser, UserSchema } from './users.js';
+
+export const SESSION_COOKIE = 'latchkey_session';
+
+const SignInResponse = Type.Object({
+  user: UserSchema,
+  csrf_token: Type.String({ description: 'send as x-csrf-token on every signed-in write' }),
+  expires_at: Timestamp,
+});
+
+/** Console sign-in. The cookie is HttpOnly and SameSite=Strict, Secure when served over TLS. */
+export const sessionRoutes = (services: Services): FastifyPluginAsyncTypebox => async (app) => {
+  app.post('/session', {
+    config: { public: true },
+    schema: {
+      tags: ['Session'], summary: 'Sign in with email and password', security: [],
+      body: Type.Object({ email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
+      response: { 200: SignInResponse, 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse },
+    },
+  }, async (request, reply) => {
+    const signedIn = await services.sessions.signIn(request.body, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
+    reply.setCookie(SESSION_COOKIE, signedIn.sessionId, {
+      httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', path: '/', expires: signedIn.expiresAt,
+    });
+    return { user: presentUser(signedIn.user), csrf_token: signedIn.csrfToken, expires_at: signedIn.expiresAt.toISOString() };
+  });
+
+  app.delete('/session', {
+    config: { public: true },
+    schema: { tags: ['Session'], summary: 'Sign out', security: [], response: { 204: Type.Null() } },
+  }, async (request, reply) => {
+    const sessionId = request.cookies[SESSION_COOKIE];
+    if (sessionId) await services.sessions.signOut(sessionId);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.code(204).send(null);
+  });
+};

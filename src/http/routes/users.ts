@@ -1,0 +1,99 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ACCOUNT_ROLES, type User } from '../../domain/users/user.js';
+import type { Membership } from '../../domain/users/access.js';
+import type { Services } from '../../services.js';
+import { MIN_PASSWORD_LENGTH } from '../../services/users.js';
+import { AUTH_ERRORS, Cursor, ErrorResponse, IdParams, iso, Limit, Nullable, pageSize, Timestamp, Ulid } from '../schemas/common.js';
+import { actorOf, contextOf } from './context.js';
+
+const TeamRoleSchema = Type.Enum(['manager', 'member']);
+export const UserSchema = Type.Object({
+  id: Ulid,
+  email: Type.String(),
+  name: Type.String(),
+  role: Type.Enum([...ACCOUNT_ROLES]),
+  status: Type.Enum(['active', 'deactivated']),
+  teams: Type.Optional(Type.Array(Type.Object({ team_id: Type.String(), role: TeamRoleSchema }))),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+}, { $id: 'User' });
+
+const Email = Type.String({ format: 'email', maxLength: 254 });
+const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 });
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+const UserResponse = Type.Object({ user: UserSchema });
+const errors = { ...AUTH_ERRORS, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
+const tags = ['Users'];
+
+export function presentUser(user: User, memberships?: readonly Membership[]) {
+  return {
+    id: user.id, email: user.email, name: user.name, role: user.role, status: user.status,
+    ...(memberships && { teams: memberships.map((m) => ({ team_id: m.teamId, role: m.role })) }),
+    created_at: iso(user.createdAt), updated_at: iso(user.updatedAt),
+  };
+}
+
+export const userRoutes = (services: Services): FastifyPluginAsyncTypebox => async (app) => {
+  const users = services.users;
+  const withTeams = async (user: User) => {
+    const { memberships } = await users.withMemberships(user);
+    return { user: presentUser(user, memberships) };
+  };
+  /** `me` names the caller's own user (signed in, or the owner of a personal token). */
+  const resolveId = (id: string, userId: string | null) => (id === 'me' && userId ? userId : id);
+
+  app.get('/users', {
+    config: { permission: 'users:read' },
+    schema: { tags, querystring: Type.Object({ cursor: Type.Optional(Cursor), limit: Type.Optional(Limit) }, { additionalProperties: false }), response: { 200: Type.Object({ users: Type.Array(UserSchema), next_cursor: Nullable(Type.String()) }), ...errors } },
+  }, async (request) => {
+    const page = await users.list(actorOf(request), { ...request.query, limit: pageSize(request.query.limit) });
+    return { users: page.items.map((u) => presentUser(u)), next_cursor: page.nextCursor };
+  });
+
+  app.post('/users', {
+    config: { permission: 'users:write' },
+    schema: { tags, body: Type.Object({ email: Email, name: Type.Optional(Name), password: Password, role: Type.Optional(Type.Enum([...ACCOUNT_ROLES])) }, { additionalProperties: false }), response: { 201: UserResponse, ...errors } },
+  }, async (request, reply) => reply.code(201).send({ user: presentUser(await users.create(actorOf(request), request.body, contextOf(request)), []) }));
+
+  app.get('/users/:id', {
+    schema: { tags, summary: 'A user, with their teams (`me` for the caller)', params: IdParams, response: { 200: UserResponse, ...errors } },
+  }, async (request) => {
+    const actor = actorOf(request);
+    return withTeams(await users.show(actor, resolveId(request.params.id, actor.userId)));
+  });
+
+  app.patch('/users/:id', {
+    schema: { tags, summary: 'Change name and password (own), or account role (user management)', params: IdParams, body: Type.Object({ name: Type.Optional(Name), role: Type.Optional(Type.Enum([...ACCOUNT_ROLES])), password: Type.Optional(Password) }, { additionalProperties: false, minProperties: 1 }), response: { 200: UserResponse, ...errors } },
+  }, async (request) => {
+    const actor = actorOf(request);
+    return withTeams(await users.update(actor, resolveId(request.params.id, actor.userId), request.body, contextOf(request)));
+  });
+
+  app.post('/users/:id/deactivate', {
+    config: { permission: 'users:write' },
+    schema: { tags, summary: 'Deactivate: signs the user out and stops their personal tokens', params: IdParams, response: { 200: UserResponse, ...errors } },
+  }, async (request) => withTeams(await users.deactivate(actorOf(request), request.params.id, contextOf(request))));
+
+  app.get('/teams/:id/members', {
+    config: { permission: 'teams:read' },
+    schema: { tags: ['Teams'], params: IdParams, response: { 200: Type.Object({ members: Type.Array(Type.Object({ user_id: Type.String(), role: TeamRoleSchema })) }), ...errors } },
+  }, async (request) => ({ members: (await users.members(actorOf(request), request.params.id)).map((m) => ({ user_id: m.userId, role: m.role })) }));
+
+  const MemberParams = Type.Object({ id: Type.String({ maxLength: 64 }), user_id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+  app.put('/teams/:id/members/:user_id', {
+    config: { permission: 'teams:write' },
+    schema: { tags: ['Teams'], summary: 'Add a user to a team, or change their team role', params: MemberParams, body: Type.Object({ role: TeamRoleSchema }, { additionalProperties: false }), response: { 204: Type.Null(), ...errors } },
+  }, async (request, reply) => {
+    await users.setMembership(actorOf(request), request.params.id, request.params.user_id, request.body.role, contextOf(request));
+    return reply.code(204).send(null);
+  });
+
+  app.delete('/teams/:id/members/:user_id', {
+    config: { permission: 'teams:write' },
+    schema: { tags: ['Teams'], params: MemberParams, response: { 204: Type.Null(), ...errors } },
+  }, async (request, reply) => {
+    await users.setMembership(actorOf(request), request.params.id, request.params.user_id, null, contextOf(request));
+    return reply.code(204).send(null);
+  });
+};

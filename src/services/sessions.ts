@@ -1,0 +1,88 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Actor } from '../domain/access/actor.js';
+import { LatchkeyError } from '../domain/errors.js';
+import type { TokenDigester } from '../domain/tokens/digest.js';
+import { sessionActor } from '../domain/users/access.js';
+import type { User } from '../domain/users/user.js';
+import type { SessionStore } from '../storage/session-store.js';
+import type { UserStore } from '../storage/user-store.js';
+import type { AttemptLimiter } from './attempt-limiter.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import type { Clock } from './runtime.js';
+
+export const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
+
+type Deps = {
+  users: UserStore;
+  sessions: SessionStore;
+  digest: TokenDigester;
+  secret: Uint8Array;
+  clock: Clock;
+  /** Failed sign-ins per account and per address. */
+  accountAttempts: AttemptLimiter;
+  addressAttempts: AttemptLimiter;
+};
+
+export type SignedIn = { user: User; sessionId: string; csrfToken: string; expiresAt: Date };
+export type SessionAuth = { actor: Actor; csrfToken: string };
+
+/** Console sign-in: a random session id in an HttpOnly cookie, stored as a digest only. */
+export function createSessionService(deps: Deps) {
+  // Compared against when the account does not exist, so both paths cost one scrypt.
+  const decoy = hashPassword(randomBytes(16).toString('hex'));
+
+  const csrfFor = (sessionId: string): string =>
+    createHmac('sha256', Buffer.from(deps.secret)).update(`csrf:${sessionId}`).digest('base64url');
+
+  function refuseIfLimited(email: string, ip: string): void {
+    for (const decision of [deps.accountAttempts.check(email), deps.addressAttempts.check(ip)]) {
+      if (!decision.allowed) {
+        throw new LatchkeyError('rate_limited', 'too many failed sign-ins: try again later', { retry_after_seconds: decision.retryAfterSeconds });
+      }
+    }
+  }
+
+  return {
+    async signIn(input: { email: string; password: string }, from: { ip: string; userAgent: string | null }): Promise<SignedIn> {
+      const email = input.email.trim().toLowerCase();
+      refuseIfLimited(email, from.ip);
+      const found = await deps.users.findCredentials(email);
+      const ok = await verifyPassword(input.password, found?.passwordHash ?? (await decoy));
+      if (!found || !ok) {
+        deps.accountAttempts.fail(email);
+        deps.addressAttempts.fail(from.ip);
+        throw new LatchkeyError('invalid_credentials', 'the email or password is wrong');
+      }
+      if (found.user.status !== 'active') throw new LatchkeyError('user_deactivated', 'this user is deactivated');
+      deps.accountAttempts.reset(email);
+      const sessionId = randomBytes(32).toString('base64url');
+      const now = deps.clock.now();
+      const expiresAt = new Date(now.getTime() + SESSION_LIFETIME_MS);
+      await deps.sessions.insert({ digest: deps.digest(sessionId), userId: found.user.id, createdAt: now, expiresAt, ip: from.ip, userAgent: from.userAgent });
+      return { user: found.user, sessionId, csrfToken: csrfFor(sessionId), expiresAt };
+    },
+
+    /** The signed-in user behind a session cookie, or null when it is unknown, expired or its user is gone. */
+    async authenticate(sessionId: string): Promise<SessionAuth | null> {
+      if (sessionId.length > 128) return null;
+      const session = await deps.sessions.find(deps.digest(sessionId));
+      if (!session || session.expiresAt.getTime() <= deps.clock.now().getTime()) return null;
+      const user = await deps.users.findById(session.userId);
+      if (!user || user.status !== 'active') return null;
+      return { actor: sessionActor(user, await deps.users.membershipsOf(user.id)), csrfToken: csrfFor(sessionId) };
+    },
+
+    csrfMatches(expected: string, given: string | undefined): boolean {
+      if (!given) return false;
+      const a = Buffer.from(expected);
+      const b = Buffer.from(given);
+      return a.length === b.length && timingSafeEqual(a, b);
+    },
+
+    async signOut(sessionId: string): Promise<void> {
+      await deps.sessions.delete(deps.digest(sessionId));
+    },
+  };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

@@ -1,0 +1,192 @@
+import { canIn, reachFor, type Actor } from '../domain/access/actor.js';
+import type { RequestContext } from '../domain/audit/audit-event.js';
+import { LatchkeyError, notFound } from '../domain/errors.js';
+import { isAccountAdmin, type Membership, type TeamRole } from '../domain/users/access.js';
+import type { AccountRole, User } from '../domain/users/user.js';
+import type { Transaction } from 'kysely';
+import type { AuditStore } from '../storage/audit-store.js';
+import type { CatalogStore } from '../storage/catalog-store.js';
+import type { Database } from '../storage/schema.js';
+import type { Db } from '../storage/connect.js';
+import type { SessionStore } from '../storage/session-store.js';
+import type { UserStore } from '../storage/user-store.js';
+import { createAuditWriter, type AuditWriter } from './audit.js';
+import type { InvalidationBus } from './invalidation.js';
+import { paginate } from './paging.js';
+import { hashPassword } from './passwords.js';
+import type { Clock, IdGenerator } from './runtime.js';
+
+type Deps = {
+  db: Db;
+  users: UserStore;
+  sessions: SessionStore;
+  catalog: CatalogStore;
+  audit: AuditStore;
+  invalidation: InvalidationBus;
+  clock: Clock;
+  ids: IdGenerator;
+};
+
+export const MIN_PASSWORD_LENGTH = 12;
+const GLOBAL = { type: 'global' } as const;
+
+function checkPassword(password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    throw new LatchkeyError('validation_failed', `password must be at least ${MIN_PASSWORD_LENGTH} characters`, { field: 'password' });
+  }
+}
+
+/**
+ * Who may give or take an account role: owners and admins are privileged (signed-in owner/admin
+ * or the CLI only), and only an owner (or the CLI) touches owners.
+ */
+function checkRoleChange(actor: Actor, actorIsOwner: boolean, from: AccountRole | null, to: AccountRole): void {
+  const roles = [from, to];
+  if (roles.some((r) => r === 'owner' || r === 'admin') && !actor.mayGrantPrivilegedRoles) {
+    throw new LatchkeyError('escalation_denied', 'owner and admin roles are given or taken only by a signed-in owner or admin, or the operator CLI');
+  }
+  if (roles.includes('owner') && actor.ref.type !== 'system' && !actorIsOwner) {
+    throw new LatchkeyError('escalation_denied', 'only an owner makes or unmakes owners');
+  }
+}
+
+export function createUserService(deps: Deps) {
+  const { db, users, clock } = deps;
+  const writeAudit: AuditWriter = createAuditWriter({ audit: deps.audit, ids: deps.ids, clock });
+
+  function requireGlobalWrite(actor: Actor): void {
+    if (!canIn(actor, 'users:write', GLOBAL)) throw new LatchkeyError('out_of_scope', 'managing users needs users:write with global reach');
+  }
+
+  /** Users outside the caller's reach answer exactly like users that do not exist. */
+  async function visibleUser(actor: Actor, id: string): Promise<User> {
+    const user = await users.findById(id);
+    if (!user) throw notFound('user');
+    if (actor.userId === id) return user;
+    const reach = reachFor(actor, 'users:read');
+    if (reach.global) return user;
+    const teams = (await users.membershipsOf(id)).map((m) => m.teamId);
+    if (!teams.some((t) => reach.teamIds.has(t))) throw notFound('user');
+    return user;
+  }
+
+  /** Only a signed-in owner counts: an owner's personal token is an API key. */
+  async function isSignedInOwner(actor: Actor): Promise<boolean> {
+    if (actor.ref.type !== 'user' || !actor.userId) return false;
+    return (await users.findById(actor.userId))?.role === 'owner';
+  }
+
+  async function refuseLosingLastOwner(trx: Transaction<Database>, user: User): Promise<void> {
+    if (user.role === 'owner' && (await users.countActiveOwners(trx)) <= 1) {
+      throw new LatchkeyError('conflict', 'this is the last active owner');
+    }
+  }
+
+  return {
+    async create(actor: Actor, input: { email: string; name?: string; password: string; role?: AccountRole }, ctx: RequestContext): Promise<User> {
+      requireGlobalWrite(actor);
+      const role = input.role ?? 'member';
+      checkRoleChange(actor, await isSignedInOwner(actor), null, role);
+      checkPassword(input.password);
+      const email = input.email.trim().toLowerCase();
+      if (await users.emailTaken(email)) throw new LatchkeyError('conflict', `a user with email ${email} exists`);
+      const now = clock.now();
+      const user: User = { id: deps.ids(), email, name: input.name ?? email.split('@')[0]!, role, status: 'active', createdAt: now, updatedAt: now };
+      const passwordHash = await hashPassword(input.password);
+      await db.transaction().execute(async (trx) => {
+        await users.insert(trx, user, passwordHash);
+        await writeAudit(trx, actor, ctx, { action: 'user.created', targetType: 'user', targetId: user.id, scope: GLOBAL, details: { email, role } });
+      });
+      return user;
+    },
+
+    async list(actor: Actor, page: { cursor?: string; limit?: number }) {
+      const limit = page.limit ?? 50;
+      const reach = reachFor(actor, 'users:read');
+      const rows = await users.list({
+        limit: limit + 1,
+        ...(page.cursor && { before: page.cursor }),
+        ...(!reach.global && { teamIds: [...reach.teamIds] }),
+      });
+      return paginate(rows, limit);
+    },
+
+    show: visibleUser,
+
+    async withMemberships(user: User): Promise<{ user: User; memberships: Membership[] }> {
+      return { user, memberships: await users.membershipsOf(user.id) };
+    },
+
+    async update(actor: Actor, id: string, input: { name?: string; role?: AccountRole; password?: string }, ctx: RequestContext): Promise<User> {
+      const user = await visibleUser(actor, id);
+      const self = actor.userId === id;
+      // Everyone keeps their own name and password; anything else is user management.
+      if (!self || input.role !== undefined) requireGlobalWrite(actor);
+      if (input.password !== undefined) checkPassword(input.password);
+      const changes: { name?: string; role?: AccountRole; passwordHash?: string } = {};
+      if (input.name !== undefined) changes.name = input.name;
+      if (input.role !== undefined && input.role !== user.role) {
+        checkRoleChange(actor, await isSignedInOwner(actor), user.role, input.role);
+        changes.role = input.role;
+      }
+      if (input.password !== undefined) changes.passwordHash = await hashPassword(input.password);
+      await db.transaction().execute(async (trx) => {
+        if (changes.role && user.role === 'owner') await refuseLosingLastOwner(trx, user);
+        await users.update(trx, id, { ...changes, updatedAt: clock.now() });
+        // A new password signs the user out everywhere.
+        if (changes.passwordHash) await deps.sessions.deleteForUser(trx, id);
+        await writeAudit(trx, actor, ctx, {
+          action: 'user.updated', targetType: 'user', targetId: id, scope: GLOBAL,
+          details: {
+            ...(changes.name !== undefined && { name: { from: user.name, to: changes.name } }),
+            ...(changes.role !== undefined && { role: { from: user.role, to: changes.role } }),
+            ...(changes.passwordHash !== undefined && { password: 'changed' }),
+          },
+        });
+      });
+      deps.invalidation.publish({ userId: id });
+      return (await users.findById(id))!;
+    },
+
+    /** Deactivation signs the user out and stops every personal token on its next request. */
+    async deactivate(actor: Actor, id: string, ctx: RequestContext): Promise<User> {
+      const user = await visibleUser(actor, id);
+      requireGlobalWrite(actor);
+      if (isAccountAdmin(user)) checkRoleChange(actor, await isSignedInOwner(actor), user.role, user.role);
+      if (user.status === 'deactivated') return user;
+      await db.transaction().execute(async (trx) => {
+        await refuseLosingLastOwner(trx, user);
+        await users.update(trx, id, { status: 'deactivated', updatedAt: clock.now() });
+        await deps.sessions.deleteForUser(trx, id);
+        await writeAudit(trx, actor, ctx, { action: 'user.deactivated', targetType: 'user', targetId: id, scope: GLOBAL, details: { email: user.email } });
+      });
+      deps.invalidation.publish({ userId: id });
+      return (await users.findById(id))!;
+    },
+
+    async members(actor: Actor, teamId: string) {
+      const team = await deps.catalog.findTeam(teamId);
+      if (!team || !canIn(actor, 'teams:read', { type: 'team', teamId })) throw notFound('team');
+      return users.membersOf(teamId);
+    },
+
+    /** Team managers (and admins) add people to their team and choose who manages it. */
+    async setMembership(actor: Actor, teamId: string, userId: string, role: TeamRole | null, ctx: RequestContext): Promise<void> {
+      const scope = { type: 'team', teamId } as const;
+      const team = await deps.catalog.findTeam(teamId);
+      if (!team || !canIn(actor, 'teams:read', scope)) throw notFound('team');
+      if (!canIn(actor, 'teams:write', scope)) throw new LatchkeyError('out_of_scope', 'changing who is in a team needs teams:write in that team');
+      if (!(await users.findById(userId))) throw notFound('user');
+      await db.transaction().execute(async (trx) => {
+        const changed = role ? (await users.setMembership(trx, teamId, userId, role, clock.now()), true) : await users.removeMembership(trx, teamId, userId);
+        if (!changed) throw notFound('membership');
+        await writeAudit(trx, actor, ctx, {
+          action: role ? 'team.member_set' : 'team.member_removed', targetType: 'team', targetId: teamId, scope, details: { user_id: userId, ...(role && { role }) },
+        });
+      });
+      deps.invalidation.publish({ userId });
+    },
+  };
+}
+
+export type UserService = ReturnType<typeof createUserService>;
