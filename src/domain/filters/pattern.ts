@@ -1,0 +1,31 @@
+import { RE2JS, RE2JSException } from 're2js';
+import { MAX_FILTER_REGEX_LENGTH, MAX_FILTER_REGEX_PROGRAM_SIZE } from './limits.js';
+
+/** A compiled `matches` pattern: RE2 semantics, linear in the input, found anywhere unless anchored. */
+export type Pattern = { test(input: string): boolean };
+
+export type CompilePatternResult = { ok: true; pattern: Pattern } | { ok: false; message: string };
+
+/**
+ * Compiles user patterns with re2js, never with JS RegExp: RE2 has no backreferences or lookaround
+ * and runs in time linear in the input, so `(a+)+$` cannot stall the event loop.
+ */
+export function compilePattern(source: string, ignoreCase: boolean): CompilePatternResult {
+  if (source.length > MAX_FILTER_REGEX_LENGTH) return { ok: false, message: `pattern is longer than ${MAX_FILTER_REGEX_LENGTH} characters` };
+  let compiled: RE2JS;
+  try {
+    compiled = RE2JS.compile(source, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+  } catch (error) {
+    if (error instanceof RE2JSException) return { ok: false, message: `invalid regular expression (RE2 syntax): ${reason(error)}` };
+    throw error;
+  }
+  const size = compiled.programSize();
+  if (size > MAX_FILTER_REGEX_PROGRAM_SIZE) {
+    return { ok: false, message: `pattern is too complex: it compiles to ${size} instructions, at most ${MAX_FILTER_REGEX_PROGRAM_SIZE}; use smaller repeat counts` };
+  }
+  return { ok: true, pattern: { test: (input) => compiled.test(input) } };
+}
+
+function reason(error: RE2JSException): string {
+  return error.message.replace(/^error parsing regexp: /, '');
+}
