@@ -23,6 +23,9 @@ import { createUserService } from './services/users.js';
 import { createSessionService } from './services/sessions.js';
 import { createAttemptLimiter } from './services/attempt-limiter.js';
 import { createSessionStore } from './storage/session-store.js';
+import { createIncidentStore } from './storage/incident-store.js';
+import { createIncidentService } from './services/incidents.js';
+import { createServiceRouter } from './services/routing.js';
 import { createVerifier } from './services/verifier.js';
 
 export type Logger = {
@@ -67,12 +70,15 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const invalidation: InvalidationBus = config.redisUrl
     ? await createRedisInvalidationBus(config.redisUrl, logger)
     : createLocalInvalidationBus();
+  const router = createServiceRouter({ catalog });
   const userAccess = createUserAccessCache({ users, clock, ttlMs: config.cacheTtlMs, maxEntries: config.cacheMaxEntries });
   invalidation.subscribe((m) => {
     if (m.all) {
       cache.clear();
       userAccess.clear();
+      router.markAllStale();
     }
+    if (m.serviceId) router.markStale(m.serviceId);
     if (m.keyId) cache.invalidateKey(m.keyId);
     if (m.digest) cache.invalidateDigest(m.digest);
     if (m.userId) userAccess.invalidate(m.userId);
@@ -101,7 +107,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     cache,
     invalidation,
     apiKeys,
-    catalog: createCatalogService({ db, catalog, audit, clock, ids }),
+    catalog: createCatalogService({ db, catalog, audit, router, invalidation, clock, ids }),
+    incidents: createIncidentService({ db, incidents: createIncidentStore(db), router, clock, ids }),
     audit: createAuditService({ audit }),
     setup: createSetupService({ db, users, audit, apiKeys, clock, ids }),
     sessions,

@@ -12,8 +12,10 @@ import { handleError, sendError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { auditRoutes } from './routes/audit.js';
-import { catalogRoutes } from './routes/catalog.js';
 import { identityRoutes } from './routes/identity.js';
+import { incidentRoutes } from './routes/incidents.js';
+import { serviceRoutes } from './routes/services.js';
+import { teamRoutes } from './routes/teams.js';
 import { sessionRoutes } from './routes/session.js';
 import { userRoutes } from './routes/users.js';
 import { ErrorResponse } from './schemas/common.js';
@@ -35,6 +37,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // Bad percent-encoding and overlong path parameters fail in the router: answer them with the envelope too.
+    frameworkErrors: handleError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = createMetrics();
@@ -81,7 +85,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     api.addHook('onRequest', createAuthenticator(services, metrics));
     await api.register(identityRoutes(services));
     await api.register(apiKeyRoutes(services));
-    await api.register(catalogRoutes(services));
+    await api.register(teamRoutes(services));
+    await api.register(serviceRoutes(services));
+    await api.register(incidentRoutes(services));
     await api.register(auditRoutes(services));
     await api.register(sessionRoutes(services));
     await api.register(userRoutes(services));

@@ -87,6 +87,12 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
       return sendError(request, reply, 'validation_failed', 'the request body must be JSON (Content-Type: application/json)');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return sendError(request, reply, 'validation_failed', 'the request body is empty but Content-Type says JSON');
+    // Raised by the router before any route runs (through `frameworkErrors`); Fastify's own
+    // messages would echo the whole path back.
+    case 'FST_ERR_BAD_URL':
+      return sendError(request, reply, 'validation_failed', 'the URL path is not valid: it has malformed percent-encoding');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return sendError(request, reply, 'validation_failed', 'a path parameter is too long');
   }
   if (error instanceof SyntaxError || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return sendError(request, reply, 'validation_failed', 'the request body is not valid JSON');

@@ -13,6 +13,8 @@ export type Invalidation = {
   readonly keyId?: string;
   readonly digest?: string;
   readonly userId?: string;
+  /** A service's filters changed: routing recompiles it. */
+  readonly serviceId?: string;
   readonly all?: boolean;
 };
 

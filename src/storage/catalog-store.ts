@@ -1,6 +1,7 @@
 import type { Selectable, Transaction } from 'kysely';
 import type { Reach } from '../domain/access/scope.js';
-import type { Service } from '../domain/services/service.js';
+import type { Filter } from '../domain/filters/index.js';
+import type { FieldMapping, Service } from '../domain/services/service.js';
 import type { Team } from '../domain/teams/team.js';
 import type { Db } from './connect.js';
 import { fromMs, toMs } from './json.js';
@@ -16,11 +17,20 @@ export function rowToService(row: Selectable<Database['services']>): Service {
     teamId: row.team_id,
     name: row.name,
     description: row.description,
-    apiFilter: row.api_filter === null ? null : (JSON.parse(row.api_filter) as unknown),
+    apiFilter: parseStoredFilter(row.api_filter),
+    resolveFilter: parseStoredFilter(row.resolve_filter),
+    fieldMapping: row.field_mapping === null ? {} : (JSON.parse(row.field_mapping) as FieldMapping),
     createdAt: fromMs(row.created_at),
     updatedAt: fromMs(row.updated_at),
   };
 }
+
+/** Stored filters were validated on write. */
+const parseStoredFilter = (text: string | null): Filter | null => (text === null ? null : (JSON.parse(text) as Filter));
+const filterText = (filter: Filter | null): string | null => (filter === null ? null : JSON.stringify(filter));
+
+export type ServiceChanges = Partial<Pick<Service, 'name' | 'description' | 'apiFilter' | 'resolveFilter' | 'fieldMapping' | 'updatedAt'>>;
+export type TeamChanges = Partial<Pick<Team, 'name' | 'description' | 'updatedAt'>>;
 
 export type Page = { readonly before?: string; readonly limit: number };
 
@@ -61,14 +71,69 @@ export function createCatalogStore(db: Db) {
         team_id: service.teamId,
         name: service.name,
         description: service.description,
-        api_filter: service.apiFilter === null ? null : JSON.stringify(service.apiFilter),
+        api_filter: filterText(service.apiFilter),
+        resolve_filter: filterText(service.resolveFilter),
+        field_mapping: JSON.stringify(service.fieldMapping),
+        deleted_at: null,
         created_at: toMs(service.createdAt),
         updated_at: toMs(service.updatedAt),
       }).execute();
     },
 
+    async updateTeam(trx: Transaction<Database>, id: string, changes: TeamChanges): Promise<void> {
+      await trx.updateTable('teams').set({
+        ...(changes.name !== undefined && { name: changes.name }),
+        ...(changes.description !== undefined && { description: changes.description }),
+        ...(changes.updatedAt !== undefined && { updated_at: toMs(changes.updatedAt) }),
+      }).where('id', '=', id).execute();
+    },
+
+    async deleteTeam(trx: Transaction<Database>, id: string): Promise<void> {
+      await trx.deleteFrom('team_memberships').where('team_id', '=', id).execute();
+      await trx.deleteFrom('teams').where('id', '=', id).execute();
+    },
+
+    /** What still points at a team: it can be deleted only when nothing does. */
+    async teamDependents(id: string): Promise<{ services: number; keys: number; incidents: number }> {
+      const count = async (table: 'services' | 'api_keys' | 'incidents') => {
+        let q = db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('team_id', '=', id);
+        if (table === 'services') q = q.where('deleted_at', 'is', null);
+        if (table === 'api_keys') q = q.where('state', '!=', 'revoked');
+        return Number((await q.executeTakeFirstOrThrow()).n);
+      };
+      return { services: await count('services'), keys: await count('api_keys'), incidents: await count('incidents') };
+    },
+
+    async updateService(trx: Transaction<Database>, id: string, changes: ServiceChanges): Promise<void> {
+      await trx.updateTable('services').set({
+        ...(changes.name !== undefined && { name: changes.name }),
+        ...(changes.description !== undefined && { description: changes.description }),
+        ...(changes.apiFilter !== undefined && { api_filter: filterText(changes.apiFilter) }),
+        ...(changes.resolveFilter !== undefined && { resolve_filter: filterText(changes.resolveFilter) }),
+        ...(changes.fieldMapping !== undefined && { field_mapping: JSON.stringify(changes.fieldMapping) }),
+        ...(changes.updatedAt !== undefined && { updated_at: toMs(changes.updatedAt) }),
+      }).where('id', '=', id).execute();
+    },
+
+    /** Deleted services stay (their incidents point at them), renamed so the name is free again. */
+    async deleteService(trx: Transaction<Database>, service: Service, at: Date): Promise<void> {
+      await trx.updateTable('services').set({ deleted_at: toMs(at), name: `${service.name} (deleted ${service.id})` })
+        .where('id', '=', service.id).execute();
+    },
+
+    async liveKeysOfService(id: string): Promise<number> {
+      const row = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('service_id', '=', id).where('state', '!=', 'revoked').executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    /** Every live service: what incident routing compiles and indexes. */
+    async allServices(): Promise<Service[]> {
+      return (await db.selectFrom('services').selectAll().where('deleted_at', 'is', null).execute()).map(rowToService);
+    },
+
     async findService(id: string): Promise<Service | undefined> {
-      const row = await db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await db.selectFrom('services').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
       return row && rowToService(row);
     },
 
@@ -78,7 +143,7 @@ export function createCatalogStore(db: Db) {
     },
 
     async listServices(reach: Reach, filter: Page & { teamId?: string }): Promise<Service[]> {
-      let q = db.selectFrom('services').selectAll();
+      let q = db.selectFrom('services').selectAll().where('deleted_at', 'is', null);
       if (!reach.global) {
         const teamIds = [...reach.teamIds];
         const serviceIds = [...reach.serviceIds];

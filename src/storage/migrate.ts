@@ -2,10 +2,12 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './connect.js';
 import * as initial from './migrations/0001_initial.js';
 import * as usersAndSessions from './migrations/0002_users_and_sessions.js';
+import * as incidents from './migrations/0003_incidents.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_users_and_sessions': usersAndSessions,
+  '0003_incidents': incidents,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -21,8 +21,31 @@ export interface Database {
     name: string;
     description: string;
     api_filter: string | null;
+    resolve_filter: string | null;
+    field_mapping: string | null;
+    deleted_at: number | null;
     created_at: number;
     updated_at: number;
+  };
+  incidents: {
+    id: string;
+    service_id: string;
+    team_id: string;
+    title: string;
+    description: string;
+    severity: string;
+    status: string;
+    dedup_key: string | null;
+    source: string;
+    created_by: string;
+    created_at: number;
+    updated_at: number;
+    acknowledged_at: number | null;
+    acknowledged_by: string | null;
+    resolved_at: number | null;
+    resolved_by: string | null;
+    alert_count: number;
+    last_payload: string;
   };
   api_keys: {
     id: string;

@@ -30,7 +30,7 @@ for (const database of testDatabases()) {
     let keys: ReturnType<typeof createApiKeyStore>;
     const teamA = { id: ulid(), name: 'alpha', description: '', createdAt: T0, updatedAt: T0 };
     const teamB = { id: ulid(), name: 'beta', description: '', createdAt: T0, updatedAt: T0 };
-    const serviceA = { id: ulid(), teamId: teamA.id, name: 'db', description: '', apiFilter: null, createdAt: T0, updatedAt: T0 };
+    const serviceA = { id: ulid(), teamId: teamA.id, name: 'db', description: '', apiFilter: null, resolveFilter: null, fieldMapping: {}, createdAt: T0, updatedAt: T0 };
 
     async function insert(key: NewApiKey, digest = ulid()): Promise<ApiKey> {
       await conn.db.transaction().execute((trx) => keys.insert(trx, key, { digest, hint: `lkg_…${digest.slice(-4)}`, issuedAt: key.createdAt }));

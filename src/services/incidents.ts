@@ -1,0 +1,180 @@
+import type { Transaction } from 'kysely';
+import { canIn, reachFor, type Actor } from '../domain/access/actor.js';
+import type { Scope } from '../domain/access/scope.js';
+import { LatchkeyError, notFound } from '../domain/errors.js';
+import type { FilterExplanation } from '../domain/filters/index.js';
+import {
+  decideTransition, incidentFieldsFrom, type Incident, type IncidentSource, type IncidentStatus, type Severity, type Transition,
+} from '../domain/incidents/incident.js';
+import type { Db } from '../storage/connect.js';
+import type { IncidentChanges, IncidentStore } from '../storage/incident-store.js';
+import type { Database } from '../storage/schema.js';
+import { isUniqueViolation } from '../storage/unique-violation.js';
+import { paginate } from './paging.js';
+import type { RouteEntry, ServiceRouter } from './routing.js';
+import type { Clock, IdGenerator } from './runtime.js';
+
+type Deps = { db: Db; incidents: IncidentStore; router: ServiceRouter; clock: Clock; ids: IdGenerator };
+
+export type RoutingAction = 'create' | 'append' | 'resolve' | 'nothing_to_resolve';
+
+/** A service that accepts the payload, and whether its resolve filter matched too. */
+type Match = {
+  readonly entry: RouteEntry;
+  readonly resolving: boolean;
+  readonly explanation: readonly FilterExplanation[];
+  readonly fields: ReturnType<typeof incidentFieldsFrom>;
+};
+
+/** What routing would do for one service (dry run). */
+export type RoutingDecision = Match & { readonly action: RoutingAction };
+
+function actionFor(resolving: boolean, open: Incident | undefined): RoutingAction {
+  if (resolving) return open ? 'resolve' : 'nothing_to_resolve';
+  return open ? 'append' : 'create';
+}
+
+export type RoutingOutcome = {
+  status: 'created' | 'resolved' | 'no_match';
+  incidents: Incident[];
+  decisions: Array<{ serviceId: string; action: RoutingAction; incidentId: string | null }>;
+};
+
+const incidentScope = (i: Pick<Incident, 'teamId' | 'serviceId'>): Scope => ({ type: 'service', teamId: i.teamId, serviceId: i.serviceId });
+
+const UNFILTERED: FilterExplanation = {
+  pointer: '', condition: 'no api_filter: accepts what a key scoped to this service sends', actual: 'n/a', result: true,
+};
+
+/** Incidents: routing payloads through every in-scope service's filters, and their lifecycle. */
+export function createIncidentService(deps: Deps) {
+  const { db, incidents, router, clock } = deps;
+
+  /** Which services in the actor's reach accept the payload. */
+  async function matchServices(actor: Actor, payload: unknown, explain: boolean): Promise<Match[]> {
+    const reach = reachFor(actor, 'incidents:create');
+    const matches: Match[] = [];
+    for (const entry of await router.route(reach, payload)) {
+      let explanation: readonly FilterExplanation[];
+      if (entry.apiFilter) {
+        if (explain) {
+          const evaluation = entry.apiFilter.evaluate(payload);
+          if (!evaluation.matched) continue;
+          explanation = evaluation.explanation;
+        } else {
+          if (!entry.apiFilter.matches(payload)) continue;
+          explanation = [];
+        }
+      } else {
+        if (!router.acceptsUnfiltered(reach, entry.service)) continue;
+        explanation = [UNFILTERED];
+      }
+      const fields = incidentFieldsFrom(payload, entry.service.fieldMapping, actor.ref.name);
+      matches.push({ entry, resolving: entry.resolveFilter?.matches(payload) ?? false, explanation, fields });
+    }
+    return matches.sort((a, b) => a.entry.service.id.localeCompare(b.entry.service.id));
+  }
+
+  const openIncident = (m: Match, ex?: Transaction<Database>) =>
+    (m.fields.dedupKey ? incidents.findOpen(m.entry.service.id, m.fields.dedupKey, ex) : Promise.resolve(undefined));
+
+  /** Applies one match; returns the incident touched (null when there was nothing to resolve). */
+  async function apply(trx: Transaction<Database>, actor: Actor, d: Match, payload: unknown, source: IncidentSource): Promise<{ action: RoutingAction; incident: Incident | null }> {
+    const now = clock.now();
+    const service = d.entry.service;
+    const open = await openIncident(d, trx);
+    const action = actionFor(d.resolving, open);
+    if (action === 'nothing_to_resolve') return { action, incident: null };
+    if (action === 'resolve') {
+      await incidents.update(trx, open!.id, { status: 'resolved', resolvedAt: now, resolvedBy: actor.ref, updatedAt: now, lastPayload: payload });
+      return { action, incident: (await incidents.findById(open!.id, trx))! };
+    }
+    if (action === 'append') {
+      await incidents.update(trx, open!.id, { alertCount: open!.alertCount + 1, lastPayload: payload, updatedAt: now });
+      return { action, incident: (await incidents.findById(open!.id, trx))! };
+    }
+    const incident: Incident = {
+      id: deps.ids(), serviceId: service.id, teamId: service.teamId, ...d.fields, status: 'triggered', source,
+      createdBy: actor.ref, createdAt: now, updatedAt: now, acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, resolvedBy: null,
+      alertCount: 1, lastPayload: payload,
+    };
+    await incidents.insert(trx, incident);
+    return { action, incident };
+  }
+
+  async function visibleIncident(actor: Actor, id: string): Promise<Incident> {
+    const incident = await incidents.findById(id);
+    if (!incident || !canIn(actor, 'incidents:read', incidentScope(incident))) throw notFound('incident');
+    return incident;
+  }
+
+  async function change(actor: Actor, id: string, changes: (incident: Incident) => IncidentChanges | null): Promise<Incident> {
+    const incident = await visibleIncident(actor, id);
+    if (!canIn(actor, 'incidents:write', incidentScope(incident))) throw new LatchkeyError('out_of_scope', 'changing this incident needs incidents:write on its service');
+    const wanted = changes(incident);
+    if (!wanted) return incident;
+    await db.transaction().execute((trx) => incidents.update(trx, id, { ...wanted, updatedAt: clock.now() }));
+    return (await incidents.findById(id))!;
+  }
+
+  return {
+    /** Dry run: what routing would do, and why, with nothing written. */
+    async explain(actor: Actor, payload: unknown): Promise<RoutingDecision[]> {
+      const matches = await matchServices(actor, payload, true);
+      return Promise.all(matches.map(async (m) => ({ ...m, action: actionFor(m.resolving, await openIncident(m)) })));
+    },
+
+    /**
+     * One incident per matching service (or an alert added to the open one with the same dedup
+     * key, or a resolution where the resolve filter matches), all in one transaction.
+     */
+    async route(actor: Actor, payload: unknown, source: IncidentSource = 'api'): Promise<RoutingOutcome> {
+      const matches = await matchServices(actor, payload, false);
+      const run = () => db.transaction().execute(async (trx) => {
+        const out: Array<{ action: RoutingAction; incident: Incident | null }> = [];
+        for (const m of matches) out.push(await apply(trx, actor, m, payload, source));
+        return out;
+      });
+      // Two triggers racing on one dedup key: the second finds the first's incident on retry.
+      const applied = await run().catch((err: unknown) => (isUniqueViolation(err) ? run() : Promise.reject(err)));
+      const created = applied.some((a) => a.action === 'create' || a.action === 'append');
+      const resolved = applied.some((a) => a.action === 'resolve');
+      return {
+        status: created ? 'created' : resolved ? 'resolved' : 'no_match',
+        incidents: applied.flatMap((a) => (a.incident ? [a.incident] : [])),
+        decisions: applied.map((a, i) => ({ serviceId: matches[i]!.entry.service.id, action: a.action, incidentId: a.incident?.id ?? null })),
+      };
+    },
+
+    show: visibleIncident,
+
+    async list(actor: Actor, query: { service_id?: string; team_id?: string; status?: IncidentStatus; cursor?: string; limit?: number }) {
+      const limit = query.limit ?? 50;
+      const rows = await incidents.list({
+        reach: reachFor(actor, 'incidents:read'), limit: limit + 1,
+        ...(query.service_id && { serviceId: query.service_id }),
+        ...(query.team_id && { teamId: query.team_id }),
+        ...(query.status && { status: query.status }),
+        ...(query.cursor && { before: query.cursor }),
+      });
+      return paginate(rows, limit);
+    },
+
+    update: (actor: Actor, id: string, input: { title?: string; description?: string; severity?: Severity }) =>
+      change(actor, id, () => input),
+
+    /** triggered → acknowledged → resolved, recording who did each step. */
+    transition: (actor: Actor, id: string, action: Transition) =>
+      change(actor, id, (incident) => {
+        const decision = decideTransition(incident, action);
+        if (!decision.ok) throw new LatchkeyError(decision.code, decision.message);
+        if (!decision.changes) return null;
+        const now = clock.now();
+        return action === 'acknowledge'
+          ? { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: actor.ref }
+          : { status: 'resolved', resolvedAt: now, resolvedBy: actor.ref };
+      }),
+  };
+}
+
+export type IncidentService = ReturnType<typeof createIncidentService>;

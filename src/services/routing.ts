@@ -1,0 +1,109 @@
+import type { Reach } from '../domain/access/scope.js';
+import { compileFilter, createFilterIndex, type CompiledFilter } from '../domain/filters/index.js';
+import type { Service } from '../domain/services/service.js';
+import type { CatalogStore } from '../storage/catalog-store.js';
+
+export type RouteEntry = {
+  readonly service: Service;
+  readonly apiFilter: CompiledFilter | null;
+  readonly resolveFilter: CompiledFilter | null;
+};
+
+// Below this many services in reach, checking each beats asking the index.
+const SMALL_REACH = 64;
+
+/**
+ * Every live service's filters, compiled once when they change and indexed by their equality
+ * conditions, so a payload sent with a global key is evaluated against the few services it could
+ * match rather than all of them. A change marks a service stale (locally or by broadcast); the
+ * next routing call reloads it before deciding.
+ */
+export function createServiceRouter(deps: { catalog: CatalogStore }) {
+  const entries = new Map<string, RouteEntry>();
+  const byTeam = new Map<string, Set<string>>();
+  let index = createFilterIndex<string>();
+  const stale = new Set<string>();
+  let loaded = false;
+  let loading: Promise<void> | undefined;
+
+  function forget(id: string): void {
+    const old = entries.get(id);
+    if (!old) return;
+    entries.delete(id);
+    byTeam.get(old.service.teamId)?.delete(id);
+    index.remove(id);
+  }
+
+  function put(service: Service): void {
+    forget(service.id);
+    const entry: RouteEntry = {
+      service,
+      apiFilter: service.apiFilter ? compileFilter(service.apiFilter) : null,
+      resolveFilter: service.resolveFilter ? compileFilter(service.resolveFilter) : null,
+    };
+    entries.set(service.id, entry);
+    let team = byTeam.get(service.teamId);
+    if (!team) byTeam.set(service.teamId, (team = new Set()));
+    team.add(service.id);
+    if (entry.apiFilter) index.add(service.id, entry.apiFilter);
+  }
+
+  async function refresh(): Promise<void> {
+    if (!loaded) {
+      loading ??= deps.catalog.allServices().then((all) => {
+        stale.clear();
+        all.forEach(put);
+        loaded = true;
+      }).finally(() => (loading = undefined));
+      return loading;
+    }
+    for (const id of [...stale]) {
+      stale.delete(id);
+      const service = await deps.catalog.findService(id);
+      if (service) put(service);
+      else forget(id);
+    }
+  }
+
+  /** Services in reach whose filters could accept the payload (each still to be evaluated). */
+  function candidates(reach: Reach, payload: unknown): RouteEntry[] {
+    if (reach.global) return index.candidates(payload).map((id) => entries.get(id)!);
+    const ids = new Set<string>(reach.serviceIds);
+    for (const teamId of reach.teamIds) for (const id of byTeam.get(teamId) ?? []) ids.add(id);
+    const inReach = [...ids].map((id) => entries.get(id)).filter((e): e is RouteEntry => e !== undefined);
+    if (inReach.length <= SMALL_REACH) return inReach;
+    const wanted = new Set(index.candidates(payload));
+    return inReach.filter((e) => wanted.has(e.service.id) || (e.apiFilter === null && reach.serviceIds.has(e.service.id)));
+  }
+
+  return {
+    async route(reach: Reach, payload: unknown): Promise<RouteEntry[]> {
+      await refresh();
+      return candidates(reach, payload);
+    },
+
+    async entry(serviceId: string): Promise<RouteEntry | undefined> {
+      await refresh();
+      return entries.get(serviceId);
+    },
+
+    markStale(serviceId: string): void {
+      stale.add(serviceId);
+    },
+
+    markAllStale(): void {
+      loaded = false;
+      entries.clear();
+      byTeam.clear();
+      stale.clear();
+      index = createFilterIndex<string>();
+    },
+
+    /** A null api_filter accepts only what a key scoped to that very service sends. */
+    acceptsUnfiltered(reach: Reach, service: Service): boolean {
+      return !reach.global && reach.serviceIds.has(service.id) && !reach.teamIds.has(service.teamId);
+    },
+  };
+}
+
+export type ServiceRouter = ReturnType<typeof createServiceRouter>;

@@ -1,0 +1,113 @@
+import type { Selectable, Transaction } from 'kysely';
+import type { Reach } from '../domain/access/scope.js';
+import type { Incident, IncidentSource, IncidentStatus, Severity } from '../domain/incidents/incident.js';
+import type { Db } from './connect.js';
+import { actorFromText, actorFromTextOrNull, actorToText, fromMs, fromMsOrNull, toMs, toMsOrNull } from './json.js';
+import { reachCondition } from './reach.js';
+import type { Database } from './schema.js';
+
+type Executor = Db | Transaction<Database>;
+
+export function rowToIncident(row: Selectable<Database['incidents']>): Incident {
+  return {
+    id: row.id,
+    serviceId: row.service_id,
+    teamId: row.team_id,
+    title: row.title,
+    description: row.description,
+    severity: row.severity as Severity,
+    status: row.status as IncidentStatus,
+    dedupKey: row.dedup_key,
+    source: row.source as IncidentSource,
+    createdBy: actorFromText(row.created_by),
+    createdAt: fromMs(row.created_at),
+    updatedAt: fromMs(row.updated_at),
+    acknowledgedAt: fromMsOrNull(row.acknowledged_at),
+    acknowledgedBy: actorFromTextOrNull(row.acknowledged_by),
+    resolvedAt: fromMsOrNull(row.resolved_at),
+    resolvedBy: actorFromTextOrNull(row.resolved_by),
+    alertCount: row.alert_count,
+    lastPayload: JSON.parse(row.last_payload) as unknown,
+  };
+}
+
+export type IncidentChanges = Partial<Pick<Incident,
+  'title' | 'description' | 'severity' | 'status' | 'acknowledgedAt' | 'acknowledgedBy' | 'resolvedAt' | 'resolvedBy' | 'updatedAt' | 'alertCount' | 'lastPayload'>>;
+
+export type IncidentFilter = {
+  readonly reach: Reach;
+  readonly serviceId?: string;
+  readonly teamId?: string;
+  readonly status?: IncidentStatus;
+  readonly before?: string;
+  readonly limit: number;
+};
+
+export type IncidentStore = ReturnType<typeof createIncidentStore>;
+
+export function createIncidentStore(db: Db) {
+  return {
+    async insert(trx: Transaction<Database>, incident: Incident): Promise<void> {
+      await trx.insertInto('incidents').values({
+        id: incident.id,
+        service_id: incident.serviceId,
+        team_id: incident.teamId,
+        title: incident.title,
+        description: incident.description,
+        severity: incident.severity,
+        status: incident.status,
+        dedup_key: incident.dedupKey,
+        source: incident.source,
+        created_by: actorToText(incident.createdBy),
+        created_at: toMs(incident.createdAt),
+        updated_at: toMs(incident.updatedAt),
+        acknowledged_at: null,
+        acknowledged_by: null,
+        resolved_at: null,
+        resolved_by: null,
+        alert_count: incident.alertCount,
+        last_payload: JSON.stringify(incident.lastPayload),
+      }).execute();
+    },
+
+    async findById(id: string, ex: Executor = db): Promise<Incident | undefined> {
+      const row = await ex.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && rowToIncident(row);
+    },
+
+    /** The open (not resolved) incident of a service with this dedup key, if any. */
+    async findOpen(serviceId: string, dedupKey: string, ex: Executor = db): Promise<Incident | undefined> {
+      const row = await ex.selectFrom('incidents').selectAll()
+        .where('service_id', '=', serviceId).where('dedup_key', '=', dedupKey).where('status', '!=', 'resolved')
+        .orderBy('id', 'desc').limit(1).executeTakeFirst();
+      return row && rowToIncident(row);
+    },
+
+    async update(trx: Transaction<Database>, id: string, changes: IncidentChanges): Promise<void> {
+      await trx.updateTable('incidents').set({
+        ...(changes.title !== undefined && { title: changes.title }),
+        ...(changes.description !== undefined && { description: changes.description }),
+        ...(changes.severity !== undefined && { severity: changes.severity }),
+        ...(changes.status !== undefined && { status: changes.status }),
+        ...(changes.acknowledgedAt !== undefined && { acknowledged_at: toMsOrNull(changes.acknowledgedAt) }),
+        ...(changes.acknowledgedBy !== undefined && { acknowledged_by: changes.acknowledgedBy && actorToText(changes.acknowledgedBy) }),
+        ...(changes.resolvedAt !== undefined && { resolved_at: toMsOrNull(changes.resolvedAt) }),
+        ...(changes.resolvedBy !== undefined && { resolved_by: changes.resolvedBy && actorToText(changes.resolvedBy) }),
+        ...(changes.alertCount !== undefined && { alert_count: changes.alertCount }),
+        ...(changes.lastPayload !== undefined && { last_payload: JSON.stringify(changes.lastPayload) }),
+        ...(changes.updatedAt !== undefined && { updated_at: toMs(changes.updatedAt) }),
+      }).where('id', '=', id).execute();
+    },
+
+    async list(filter: IncidentFilter): Promise<Incident[]> {
+      let q = db.selectFrom('incidents').selectAll();
+      const visible = reachCondition(filter.reach);
+      if (visible) q = q.where(visible);
+      if (filter.serviceId) q = q.where('service_id', '=', filter.serviceId);
+      if (filter.teamId) q = q.where('team_id', '=', filter.teamId);
+      if (filter.status) q = q.where('status', '=', filter.status);
+      if (filter.before) q = q.where('id', '<', filter.before);
+      return (await q.orderBy('id', 'desc').limit(filter.limit).execute()).map(rowToIncident);
+    },
+  };
+}
