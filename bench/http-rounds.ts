@@ -1,0 +1,55 @@
+import { createHistogram } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import type { BenchServer } from './start-server.js';
+
+export type Load = { readonly connections: number; readonly seconds: number };
+export type Target = 'baseline' | 'identity';
+export type Measurement = {
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requests: number;
+  /** Server CPU time per answer: unlike req/s, not capped by the load generator sharing the machine. */
+  readonly serverCpuUs: number;
+};
+export type Round = { readonly baseline: Measurement; readonly identity: Measurement; readonly ratio: number };
+
+/** One autocannon run against one route. A run with errors or non-2xx answers measures nothing: it throws. */
+export async function measure(server: BenchServer, target: Target, load: Load): Promise<Measurement> {
+  const cpuBefore = await server.cpuMicros();
+  const run = autocannon({
+    url: `http://127.0.0.1:${server.port}${target === 'identity' ? '/api/v1/identity' : '/bench/baseline'}`,
+    headers: target === 'identity' ? { authorization: `Bearer ${server.token}` } : {},
+    connections: load.connections,
+    pipelining: 1,
+    duration: load.seconds,
+  });
+  // autocannon's own latency histogram has 1 ms resolution; these answers take a fraction of that.
+  const latencyNs = createHistogram();
+  run.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => latencyNs.record(Math.max(1, Math.round(ms * 1e6))));
+  const result = await run;
+  const cpuMicros = (await server.cpuMicros()) - cpuBefore;
+  if (result.errors > 0 || result.non2xx > 0 || result['2xx'] === 0) {
+    throw new Error(`${target}: ${result['2xx']} ok, ${result.non2xx} non-2xx, ${result.errors} errors (${result.timeouts} timeouts)`);
+  }
+  return {
+    rps: result.requests.total / result.duration,
+    p50Ms: latencyNs.percentile(50) / 1e6,
+    p99Ms: latencyNs.percentile(99) / 1e6,
+    requests: result.requests.total,
+    serverCpuUs: cpuMicros / result.requests.total,
+  };
+}
+
+/** Baseline and identity alternate, so drift (thermal, GC, the usage flush) hits both alike. */
+export async function runRounds(server: BenchServer, load: Load, rounds: number, onRound: (round: Round, index: number) => void): Promise<Round[]> {
+  const done: Round[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const baseline = await measure(server, 'baseline', load);
+    const identity = await measure(server, 'identity', load);
+    const round = { baseline, identity, ratio: identity.rps / baseline.rps };
+    onRound(round, i);
+    done.push(round);
+  }
+  return done;
+}

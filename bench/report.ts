@@ -1,0 +1,79 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Measurement, Round } from './http-rounds.js';
+import type { VerifyCost } from './verify-cost.js';
+
+export const TARGET_RATIO = 0.9;
+
+export type Settings = { rounds: number; seconds: number; warmUpSeconds: number; connections: number; verifyCalls: number };
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const fixed = (n: number, digits = 2) => n.toFixed(digits);
+type Figures = Omit<Measurement, 'requests'>;
+const describe = (m: Figures) => `${fixed(m.rps, 0).padStart(6)} req/s  p50 ${fixed(m.p50Ms)} ms  p99 ${fixed(m.p99Ms)} ms  server ${fixed(m.serverCpuUs, 1)} µs/req`;
+
+export function printRound(round: Round, index: number): void {
+  console.log(`round ${index + 1}  baseline ${describe(round.baseline)}`);
+  console.log(`         identity ${describe(round.identity)}  ratio ${fixed(round.ratio, 3)}`);
+}
+
+export function printVerifyCost(cost: VerifyCost): void {
+  console.log(`verify, cache hit:     ${fixed(cost.cacheHitUs)} µs/call (${cost.calls.cacheHit} calls)`);
+  console.log(`verify, bad checksum:  ${fixed(cost.badChecksumUs)} µs/call (${cost.calls.badChecksum} calls)`);
+  console.log(`verify, cache miss:    ${fixed(cost.cacheMissUs)} µs/call (${cost.calls.cacheMiss} calls, SQLite read)`);
+}
+
+function medianOf(rounds: readonly Round[], pick: (r: Round) => Measurement): Figures {
+  const ms = rounds.map(pick);
+  const of = (key: keyof Figures) => median(ms.map((m) => m[key]));
+  return { rps: of('rps'), p50Ms: of('p50Ms'), p99Ms: of('p99Ms'), serverCpuUs: of('serverCpuUs') };
+}
+
+export function summarise(rounds: readonly Round[]) {
+  const medianRatio = median(rounds.map((r) => r.ratio));
+  const baseline = medianOf(rounds, (r) => r.baseline);
+  const identity = medianOf(rounds, (r) => r.identity);
+  return {
+    baseline,
+    identity,
+    /** What authenticating, the identity handler and usage counting add per request. */
+    authenticatedExtraCpuUs: identity.serverCpuUs - baseline.serverCpuUs,
+    /** The req/s ratio a server-bound machine would show; steadier than req/s when the load generator shares it. */
+    cpuRatio: baseline.serverCpuUs / identity.serverCpuUs,
+    ratios: rounds.map((r) => r.ratio),
+    medianRatio,
+    target: TARGET_RATIO,
+    pass: medianRatio >= TARGET_RATIO,
+  };
+}
+
+export function printSummary(summary: ReturnType<typeof summarise>): void {
+  const line = (name: string, m: Figures) => `  ${name}  ${describe(m)}`;
+  console.log('\nmedians over rounds:');
+  console.log(line('baseline', summary.baseline));
+  console.log(line('identity', summary.identity));
+  console.log(`  server CPU the authenticated path adds: ${fixed(summary.authenticatedExtraCpuUs, 1)} µs/req`);
+  console.log(`  ratio identity/baseline: ${summary.ratios.map((r) => fixed(r, 3)).join(', ')}`);
+  console.log(`  server CPU ratio baseline/identity: ${fixed(summary.cpuRatio, 3)}`);
+  console.log(`  median ratio ${fixed(summary.medianRatio, 3)} (target ≥ ${fixed(summary.target)}): ${summary.pass ? 'PASS' : 'BELOW TARGET'}`);
+  const load = loadavg()[0] ?? 0;
+  if (load > cpus().length) console.log(`  note: load average ${fixed(load)} on ${cpus().length} cores: other work competes, req/s figures are noisy`);
+}
+
+/** bench/results/latest.json: the figures the README quotes. */
+export function writeResults(contents: { settings: Settings; rounds: readonly Round[]; summary: ReturnType<typeof summarise>; verify: VerifyCost }): string {
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}latest.json`;
+  const machine = {
+    node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', loadAverage: loadavg(),
+  };
+  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), machine, ...contents }, null, 2) + '\n');
+  return file;
+}

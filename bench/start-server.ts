@@ -1,0 +1,74 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServerReady } from './server.js';
+
+export type BenchServer = ServerReady & {
+  /** The server process's own CPU time so far (user + system), in microseconds. */
+  cpuMicros(): Promise<number>;
+  stop(): Promise<void>;
+};
+
+const SERVER_SCRIPT = new URL('./server.ts', import.meta.url);
+
+/**
+ * Starts bench/server.ts in its own process over a fresh SQLite file in the system temp folder.
+ * The child is killed on stop(), on the parent's exit, and exits by itself if the IPC link drops.
+ */
+export async function startServer(options: { nodeArgs?: readonly string[] } = {}): Promise<BenchServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
+  const child = fork(SERVER_SCRIPT, [], {
+    execArgv: ['--import', 'tsx', ...(options.nodeArgs ?? [])],
+    env: { ...process.env, LATCHKEY_DATABASE_URL: `sqlite:${join(dataDir, 'latchkey.db')}` },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const removeData = () => rmSync(dataDir, { recursive: true, force: true });
+  const killOnExit = () => {
+    child.kill('SIGKILL');
+    removeData();
+  };
+  process.once('exit', killOnExit);
+
+  const stop = async (): Promise<void> => {
+    await stopChild(child);
+    process.removeListener('exit', killOnExit);
+    removeData();
+  };
+
+  try {
+    const ready = await waitForReady(child);
+    return { ...ready, cpuMicros: () => askCpuMicros(child), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function waitForReady(child: ChildProcess): Promise<ServerReady> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (message) => resolve(message as ServerReady));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => reject(new Error(`bench server exited before it was ready (code ${code}, signal ${signal})`)));
+  });
+}
+
+function askCpuMicros(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (usage) => resolve((usage as NodeJS.CpuUsage).user + (usage as NodeJS.CpuUsage).system));
+    child.send('cpu-usage');
+  });
+}
+
+/** SIGTERM lets the server close cleanly (and write a --cpu-prof profile); SIGKILL if it hangs. */
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
