@@ -26,6 +26,9 @@ import { createSessionStore } from './storage/session-store.js';
 import { createIncidentStore } from './storage/incident-store.js';
 import { createIncidentService } from './services/incidents.js';
 import { createServiceRouter } from './services/routing.js';
+import { createWebhookCaller } from './services/webhooks.js';
+import { createWorkflowService } from './services/workflows.js';
+import { createWorkflowStore } from './storage/workflow-store.js';
 import { createVerifier } from './services/verifier.js';
 
 export type Logger = {
@@ -41,6 +44,8 @@ export type ServiceOptions = {
   logger?: Logger;
   /** Extra connection options (tests put each PostgreSQL suite in its own schema). */
   schema?: string;
+  /** Outbound HTTP for webhooks (tests slow nothing down with real backoff sleeps). */
+  outbound?: Parameters<typeof createWebhookCaller>[0];
 };
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -92,6 +97,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     db, keys, audit, catalog, usage: usageStore, users, recorder, invalidation, digest, clock, ids, random: options.random ?? cryptoRandom,
   });
 
+  const incidents = createIncidentService({ db, incidents: createIncidentStore(db), router, clock, ids });
   const sessions = createSessionService({
     users, sessions: createSessionStore(db), digest, secret, clock,
     accountAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAccount, windowMs: 15 * 60_000 }),
@@ -108,7 +114,10 @@ export async function createServices(config: Config, options: ServiceOptions = {
     invalidation,
     apiKeys,
     catalog: createCatalogService({ db, catalog, audit, router, invalidation, clock, ids }),
-    incidents: createIncidentService({ db, incidents: createIncidentStore(db), router, clock, ids }),
+    incidents,
+    workflows: createWorkflowService({
+      db, workflows: createWorkflowStore(db), catalog, incidents, callWebhook: createWebhookCaller(options.outbound ?? {}), clock, ids,
+    }),
     audit: createAuditService({ audit }),
     setup: createSetupService({ db, users, audit, apiKeys, clock, ids }),
     sessions,

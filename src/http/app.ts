@@ -16,6 +16,7 @@ import { identityRoutes } from './routes/identity.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { serviceRoutes } from './routes/services.js';
 import { teamRoutes } from './routes/teams.js';
+import { workflowRoutes } from './routes/workflows.js';
 import { sessionRoutes } from './routes/session.js';
 import { userRoutes } from './routes/users.js';
 import { ErrorResponse } from './schemas/common.js';
@@ -88,6 +89,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     await api.register(teamRoutes(services));
     await api.register(serviceRoutes(services));
     await api.register(incidentRoutes(services));
+    await api.register(workflowRoutes(services));
     await api.register(auditRoutes(services));
     await api.register(sessionRoutes(services));
     await api.register(userRoutes(services));

@@ -146,6 +146,19 @@ export function createIncidentService(deps: Deps) {
       };
     },
 
+    /**
+     * Opens (or adds to) an incident on one named service, its filter not consulted: for
+     * automation workflows, whose own filter already decided.
+     */
+    async openOn(actor: Actor, serviceId: string, payload: unknown, source: IncidentSource): Promise<Incident | null> {
+      const entry = await router.entry(serviceId);
+      if (!entry) return null;
+      const match: Match = { entry, resolving: false, explanation: [], fields: incidentFieldsFrom(payload, entry.service.fieldMapping, actor.ref.name) };
+      const run = () => db.transaction().execute((trx) => apply(trx, actor, match, payload, source));
+      const applied = await run().catch((err: unknown) => (isUniqueViolation(err) ? run() : Promise.reject(err)));
+      return applied.incident;
+    },
+
     show: visibleIncident,
 
     async list(actor: Actor, query: { service_id?: string; team_id?: string; status?: IncidentStatus; cursor?: string; limit?: number }) {

@@ -3,11 +3,13 @@ import type { Db } from './connect.js';
 import * as initial from './migrations/0001_initial.js';
 import * as usersAndSessions from './migrations/0002_users_and_sessions.js';
 import * as incidents from './migrations/0003_incidents.js';
+import * as workflows from './migrations/0004_workflows.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_users_and_sessions': usersAndSessions,
   '0003_incidents': incidents,
+  '0004_workflows': workflows,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

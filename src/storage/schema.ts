@@ -95,6 +95,35 @@ export interface Database {
     ip: string | null;
     user_agent: string | null;
   };
+  workflows: {
+    id: string;
+    team_id: string | null;
+    name: string;
+    description: string;
+    filter: string | null;
+    actions: string;
+    enabled: number;
+    created_at: number;
+    updated_at: number;
+  };
+  automation_requests: {
+    id: string;
+    created_by: string;
+    api_key_id: string | null;
+    payload: string;
+    status: string;
+    created_at: number;
+  };
+  workflow_runs: {
+    id: string;
+    request_id: string;
+    workflow_id: string;
+    team_id: string | null;
+    status: string;
+    actions: string;
+    started_at: number;
+    finished_at: number;
+  };
   api_key_usage: { api_key_id: string; day: string; outcome: string; count: number };
   audit_events: {
     id: string;

@@ -1,0 +1,189 @@
+import { canIn, reachFor, type Actor } from '../domain/access/actor.js';
+import type { Scope } from '../domain/access/scope.js';
+import { LatchkeyError, notFound } from '../domain/errors.js';
+import { compileFilter, parseFilter, type Filter } from '../domain/filters/index.js';
+import {
+  invalidWebhookUrl, WEBHOOK_DEFAULT_ATTEMPTS, WEBHOOK_DEFAULT_TIMEOUT_MS,
+  type ActionOutcome, type AutomationRequest, type Workflow, type WorkflowAction, type WorkflowRun,
+} from '../domain/workflows/workflow.js';
+import type { CatalogStore } from '../storage/catalog-store.js';
+import type { Db } from '../storage/connect.js';
+import type { WorkflowChanges, WorkflowStore } from '../storage/workflow-store.js';
+import type { IncidentService } from './incidents.js';
+import { paginate } from './paging.js';
+import type { Clock, IdGenerator } from './runtime.js';
+import type { WebhookCaller } from './webhooks.js';
+
+type Deps = {
+  db: Db;
+  workflows: WorkflowStore;
+  catalog: CatalogStore;
+  incidents: IncidentService;
+  callWebhook: WebhookCaller;
+  clock: Clock;
+  ids: IdGenerator;
+};
+
+export type WorkflowInput = {
+  team_id?: string | null;
+  name?: string;
+  description?: string;
+  filter?: unknown;
+  actions?: WorkflowAction[];
+  enabled?: boolean;
+};
+
+const scopeOf = (teamId: string | null): Scope => (teamId ? { type: 'team', teamId } : { type: 'global' });
+
+function filterFrom(value: unknown): Filter | null {
+  if (value === null) return null;
+  const parsed = parseFilter(value);
+  if (!parsed.ok) {
+    const first = parsed.errors[0]!;
+    throw new LatchkeyError('invalid_filter', `filter${first.path}: ${first.message}`, { field: 'filter', errors: parsed.errors });
+  }
+  return parsed.filter;
+}
+
+/** Automation: workflows (global or per team) run on requests sent with global keys. */
+export function createWorkflowService(deps: Deps) {
+  const { db, workflows, clock } = deps;
+
+  async function visibleWorkflow(actor: Actor, id: string): Promise<Workflow> {
+    const workflow = await workflows.findById(id);
+    if (!workflow || !canIn(actor, 'workflows:read', scopeOf(workflow.teamId))) throw notFound('workflow');
+    return workflow;
+  }
+
+  function requireWrite(actor: Actor, teamId: string | null): void {
+    if (!canIn(actor, 'workflows:write', scopeOf(teamId))) {
+      throw new LatchkeyError('out_of_scope', teamId ? 'this change needs workflows:write in that team' : 'global workflows need workflows:write with global reach');
+    }
+  }
+
+  /** Every create_incident action names a live service the workflow may reach: its team's, or any for a global workflow. */
+  async function checkActions(actions: readonly WorkflowAction[], teamId: string | null): Promise<WorkflowAction[]> {
+    const checked: WorkflowAction[] = [];
+    for (const [i, action] of actions.entries()) {
+      if (action.type === 'create_incident') {
+        const service = await deps.catalog.findService(action.service_id);
+        if (!service || (teamId && service.teamId !== teamId)) {
+          throw new LatchkeyError('validation_failed', `actions[${i}].service_id names no service of ${teamId ? "the workflow's team" : 'this installation'}`, { field: `actions[${i}].service_id` });
+        }
+        checked.push({ type: 'create_incident', service_id: service.id });
+      } else {
+        const problem = invalidWebhookUrl(action.url);
+        if (problem) throw new LatchkeyError('validation_failed', `actions[${i}].url: ${problem}`, { field: `actions[${i}].url` });
+        checked.push({ type: 'webhook', url: action.url, timeout_ms: action.timeout_ms ?? WEBHOOK_DEFAULT_TIMEOUT_MS, max_attempts: action.max_attempts ?? WEBHOOK_DEFAULT_ATTEMPTS });
+      }
+    }
+    return checked;
+  }
+
+  /** Runs a workflow's actions in order; the first failure skips the rest. */
+  async function run(actor: Actor, workflow: Workflow, requestId: string, payload: unknown): Promise<WorkflowRun> {
+    const startedAt = clock.now();
+    const outcomes: ActionOutcome[] = [];
+    for (const action of workflow.actions) {
+      if (outcomes.some((o) => o.status === 'failed')) {
+        outcomes.push({ type: action.type, status: 'skipped', detail: 'an earlier action failed' });
+      } else if (action.type === 'create_incident') {
+        const incident = await deps.incidents.openOn(actor, action.service_id, payload, 'workflow');
+        outcomes.push(incident
+          ? { type: 'create_incident', status: 'succeeded', detail: incident.alertCount > 1 ? 'added to the open incident' : 'incident opened', incident_id: incident.id }
+          : { type: 'create_incident', status: 'failed', detail: 'the service no longer exists' });
+      } else {
+        outcomes.push(await deps.callWebhook({
+          url: action.url, body: payload, timeoutMs: action.timeout_ms ?? WEBHOOK_DEFAULT_TIMEOUT_MS, maxAttempts: action.max_attempts ?? WEBHOOK_DEFAULT_ATTEMPTS,
+          headers: { 'x-latchkey-request-id': requestId, 'x-latchkey-workflow-id': workflow.id },
+        }));
+      }
+    }
+    return {
+      id: deps.ids(), requestId, workflowId: workflow.id, teamId: workflow.teamId,
+      status: outcomes.some((o) => o.status === 'failed') ? 'failed' : 'succeeded', actions: outcomes, startedAt, finishedAt: clock.now(),
+    };
+  }
+
+  return {
+    async create(actor: Actor, input: WorkflowInput & { name: string; actions: WorkflowAction[] }): Promise<Workflow> {
+      const teamId = input.team_id ?? null;
+      if (teamId && !(await deps.catalog.findTeam(teamId))) {
+        if (!reachFor(actor, 'workflows:write').global) throw new LatchkeyError('out_of_scope', 'this change needs workflows:write in that team');
+        throw notFound('team');
+      }
+      requireWrite(actor, teamId);
+      const now = clock.now();
+      const workflow: Workflow = {
+        id: deps.ids(), teamId, name: input.name, description: input.description ?? '', filter: filterFrom(input.filter ?? null),
+        actions: await checkActions(input.actions, teamId), enabled: input.enabled ?? true, createdAt: now, updatedAt: now,
+      };
+      await db.transaction().execute((trx) => workflows.insert(trx, workflow));
+      return workflow;
+    },
+
+    show: visibleWorkflow,
+
+    async list(actor: Actor, page: { cursor?: string; limit?: number; team_id?: string }) {
+      const limit = page.limit ?? 50;
+      const rows = await workflows.list(reachFor(actor, 'workflows:read'), {
+        limit: limit + 1, ...(page.cursor && { before: page.cursor }), ...(page.team_id && { teamId: page.team_id }),
+      });
+      return paginate(rows, limit);
+    },
+
+    async update(actor: Actor, id: string, input: WorkflowInput): Promise<Workflow> {
+      const workflow = await visibleWorkflow(actor, id);
+      requireWrite(actor, workflow.teamId);
+      const changes: WorkflowChanges = {
+        ...(input.name !== undefined && { name: input.name }),
+        ...(input.description !== undefined && { description: input.description }),
+        ...(input.filter !== undefined && { filter: filterFrom(input.filter) }),
+        ...(input.actions !== undefined && { actions: await checkActions(input.actions, workflow.teamId) }),
+        ...(input.enabled !== undefined && { enabled: input.enabled }),
+      };
+      await db.transaction().execute((trx) => workflows.update(trx, id, { ...changes, updatedAt: clock.now() }));
+      return (await workflows.findById(id))!;
+    },
+
+    async delete(actor: Actor, id: string): Promise<void> {
+      const workflow = await visibleWorkflow(actor, id);
+      requireWrite(actor, workflow.teamId);
+      await db.transaction().execute((trx) => workflows.delete(trx, id));
+    },
+
+    /**
+     * An automation request: global keys only. Every enabled workflow (global or any team's)
+     * whose filter matches runs; the request and each run's outcome are stored.
+     */
+    async request(actor: Actor, payload: unknown): Promise<AutomationRequest> {
+      if (!reachFor(actor, 'requests:create').global) {
+        throw new LatchkeyError('global_token_required', 'automation requests are accepted only from global keys');
+      }
+      const requestId = deps.ids();
+      const matching = (await workflows.enabled()).filter((w) => w.filter === null || compileFilter(w.filter).matches(payload));
+      const runs = await Promise.all(matching.map((w) => run(actor, w, requestId, payload)));
+      const request: AutomationRequest = {
+        id: requestId, createdBy: actor.ref, apiKeyId: actor.apiKeyId, payload, createdAt: clock.now(), runs,
+        status: runs.length === 0 ? 'no_match' : runs.some((r) => r.status === 'failed') ? 'failed' : 'completed',
+      };
+      await db.transaction().execute((trx) => workflows.insertRequest(trx, request));
+      return request;
+    },
+
+    /** Requests with the runs the caller may see: all for a global reach, else its teams' runs. */
+    async listRequests(actor: Actor, page: { cursor?: string; limit?: number }) {
+      const limit = page.limit ?? 50;
+      const reach = reachFor(actor, 'requests:read');
+      const rows = await workflows.listRequests({ limit: limit + 1, ...(page.cursor && { before: page.cursor }) });
+      const result = paginate(rows, limit);
+      if (reach.global) return result;
+      const items = result.items
+        .map((r) => ({ ...r, runs: r.runs.filter((run) => run.teamId !== null && reach.teamIds.has(run.teamId)) }))
+        .filter((r) => r.runs.length > 0);
+      return { items, nextCursor: result.nextCursor };
+    },
+  };
+}
+
+export type WorkflowService = ReturnType<typeof createWorkflowService>;

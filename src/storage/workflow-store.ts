@@ -1,0 +1,108 @@
+import type { Selectable, Transaction } from 'kysely';
+import type { Reach } from '../domain/access/scope.js';
+import type { Filter } from '../domain/filters/index.js';
+import type { ActionOutcome, AutomationRequest, Workflow, WorkflowAction, WorkflowRun } from '../domain/workflows/workflow.js';
+import type { Db } from './connect.js';
+import { actorFromText, actorToText, fromMs, toMs } from './json.js';
+import type { Database } from './schema.js';
+
+export function rowToWorkflow(row: Selectable<Database['workflows']>): Workflow {
+  return {
+    id: row.id,
+    teamId: row.team_id,
+    name: row.name,
+    description: row.description,
+    filter: row.filter === null ? null : (JSON.parse(row.filter) as Filter),
+    actions: JSON.parse(row.actions) as WorkflowAction[],
+    enabled: row.enabled === 1,
+    createdAt: fromMs(row.created_at),
+    updatedAt: fromMs(row.updated_at),
+  };
+}
+
+function rowToRun(row: Selectable<Database['workflow_runs']>): WorkflowRun {
+  return {
+    id: row.id, requestId: row.request_id, workflowId: row.workflow_id, teamId: row.team_id,
+    status: row.status as WorkflowRun['status'], actions: JSON.parse(row.actions) as ActionOutcome[],
+    startedAt: fromMs(row.started_at), finishedAt: fromMs(row.finished_at),
+  };
+}
+
+export type WorkflowChanges = Partial<Pick<Workflow, 'name' | 'description' | 'filter' | 'actions' | 'enabled' | 'updatedAt'>>;
+
+export type WorkflowStore = ReturnType<typeof createWorkflowStore>;
+
+export function createWorkflowStore(db: Db) {
+  return {
+    async insert(trx: Transaction<Database>, w: Workflow): Promise<void> {
+      await trx.insertInto('workflows').values({
+        id: w.id, team_id: w.teamId, name: w.name, description: w.description,
+        filter: w.filter === null ? null : JSON.stringify(w.filter), actions: JSON.stringify(w.actions),
+        enabled: w.enabled ? 1 : 0, created_at: toMs(w.createdAt), updated_at: toMs(w.updatedAt),
+      }).execute();
+    },
+
+    async findById(id: string): Promise<Workflow | undefined> {
+      const row = await db.selectFrom('workflows').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && rowToWorkflow(row);
+    },
+
+    async update(trx: Transaction<Database>, id: string, changes: WorkflowChanges): Promise<void> {
+      await trx.updateTable('workflows').set({
+        ...(changes.name !== undefined && { name: changes.name }),
+        ...(changes.description !== undefined && { description: changes.description }),
+        ...(changes.filter !== undefined && { filter: changes.filter === null ? null : JSON.stringify(changes.filter) }),
+        ...(changes.actions !== undefined && { actions: JSON.stringify(changes.actions) }),
+        ...(changes.enabled !== undefined && { enabled: changes.enabled ? 1 : 0 }),
+        ...(changes.updatedAt !== undefined && { updated_at: toMs(changes.updatedAt) }),
+      }).where('id', '=', id).execute();
+    },
+
+    async delete(trx: Transaction<Database>, id: string): Promise<void> {
+      await trx.deleteFrom('workflow_runs').where('workflow_id', '=', id).execute();
+      await trx.deleteFrom('workflows').where('id', '=', id).execute();
+    },
+
+    /** Global workflows, and team workflows of the teams in reach. */
+    async list(reach: Reach, page: { before?: string; limit: number; teamId?: string }): Promise<Workflow[]> {
+      let q = db.selectFrom('workflows').selectAll();
+      if (!reach.global) {
+        const teamIds = [...reach.teamIds];
+        q = q.where((eb) => eb.or([eb('team_id', 'is', null), ...(teamIds.length ? [eb('team_id', 'in', teamIds)] : [])]));
+      }
+      if (page.teamId) q = q.where('team_id', '=', page.teamId);
+      if (page.before) q = q.where('id', '<', page.before);
+      return (await q.orderBy('id', 'desc').limit(page.limit).execute()).map(rowToWorkflow);
+    },
+
+    async enabled(): Promise<Workflow[]> {
+      return (await db.selectFrom('workflows').selectAll().where('enabled', '=', 1).orderBy('id').execute()).map(rowToWorkflow);
+    },
+
+    async insertRequest(trx: Transaction<Database>, request: AutomationRequest): Promise<void> {
+      await trx.insertInto('automation_requests').values({
+        id: request.id, created_by: actorToText(request.createdBy), api_key_id: request.apiKeyId,
+        payload: JSON.stringify(request.payload), status: request.status, created_at: toMs(request.createdAt),
+      }).execute();
+      for (const run of request.runs) {
+        await trx.insertInto('workflow_runs').values({
+          id: run.id, request_id: run.requestId, workflow_id: run.workflowId, team_id: run.teamId, status: run.status,
+          actions: JSON.stringify(run.actions), started_at: toMs(run.startedAt), finished_at: toMs(run.finishedAt),
+        }).execute();
+      }
+    },
+
+    async listRequests(page: { before?: string; limit: number }): Promise<AutomationRequest[]> {
+      let q = db.selectFrom('automation_requests').selectAll();
+      if (page.before) q = q.where('id', '<', page.before);
+      const rows = await q.orderBy('id', 'desc').limit(page.limit).execute();
+      if (rows.length === 0) return [];
+      const runs = await db.selectFrom('workflow_runs').selectAll().where('request_id', 'in', rows.map((r) => r.id)).orderBy('id').execute();
+      return rows.map((r) => ({
+        id: r.id, createdBy: actorFromText(r.created_by), apiKeyId: r.api_key_id, payload: JSON.parse(r.payload) as unknown,
+        status: r.status as AutomationRequest['status'], createdAt: fromMs(r.created_at),
+        runs: runs.filter((run) => run.request_id === r.id).map(rowToRun),
+      }));
+    },
+  };
+}
