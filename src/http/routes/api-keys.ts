@@ -81,7 +81,11 @@ export const apiKeyRoutes = (services: Services): FastifyPluginAsyncTypebox => a
   for (const [action, enabled] of [['disable', false], ['enable', true]] as const) {
     app.post(`/api_keys/:id/${action}`, {
       config: { permission: 'api_keys:write' },
-      schema: { tags, summary: `${enabled ? 'Enable' : 'Disable'} an API key (reversible)`, params: IdParams, response: { 200: KeyResponse, ...errors } },
+      // No fields: a bare POST is validated as `{}`, and a body with fields is refused, not ignored.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      schema: { tags, summary: `${enabled ? 'Enable' : 'Disable'} an API key (reversible)`, params: IdParams, body: Type.Optional(Type.Object({}, { additionalProperties: false })), response: { 200: KeyResponse, ...errors } },
     }, async (request) => ({ api_key: present(await keys.setEnabled(actorOf(request), request.params.id, enabled, contextOf(request))) }));
   }
 
