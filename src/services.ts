@@ -29,6 +29,8 @@ import { createServiceRouter } from './services/routing.js';
 import { createWebhookCaller } from './services/webhooks.js';
 import { createWorkflowService } from './services/workflows.js';
 import { createWorkflowStore } from './storage/workflow-store.js';
+import { createDedupService } from './services/dedup.js';
+import { createDedupStore } from './storage/dedup-store.js';
 import { createVerifier } from './services/verifier.js';
 
 export type Logger = {
@@ -104,8 +106,12 @@ export async function createServices(config: Config, options: ServiceOptions = {
     addressAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAddress, windowMs: 15 * 60_000 }),
   });
 
+  const dedup = createDedupService({ store: createDedupStore(db), clock, purgeIntervalMs: 60_000, logger });
+  dedup.start();
+
   return {
     config,
+    dedup,
     clock,
     databaseKind: connection.kind,
     verifier,
@@ -133,6 +139,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       }
     },
     async close(): Promise<void> {
+      dedup.stop();
       await recorder.stop();
       await invalidation.close();
       await connection.close();

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
 import { createAuthenticator } from './auth.js';
+import { createDedupHooks } from './dedup.js';
 import { handleError, sendError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -84,6 +85,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   await app.register(async (api) => {
     api.addHook('onRequest', createAuthenticator(services, metrics));
+    const dedup = createDedupHooks(services);
+    api.addHook('preHandler', dedup.claim);
+    api.addHook('onSend', dedup.releaseOnFailure);
     await api.register(identityRoutes(services));
     await api.register(apiKeyRoutes(services));
     await api.register(teamRoutes(services));

@@ -4,12 +4,14 @@ import * as initial from './migrations/0001_initial.js';
 import * as usersAndSessions from './migrations/0002_users_and_sessions.js';
 import * as incidents from './migrations/0003_incidents.js';
 import * as workflows from './migrations/0004_workflows.js';
+import * as dedup from './migrations/0005_dedup.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_users_and_sessions': usersAndSessions,
   '0003_incidents': incidents,
   '0004_workflows': workflows,
+  '0005_dedup': dedup,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -124,6 +124,7 @@ export interface Database {
     started_at: number;
     finished_at: number;
   };
+  dedup_claims: { api_key_id: string; fingerprint: string; first_seen_at: number; expires_at: number };
   api_key_usage: { api_key_id: string; day: string; outcome: string; count: number };
   audit_events: {
     id: string;

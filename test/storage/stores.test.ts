@@ -6,6 +6,7 @@ import type { ApiKey } from '../../src/domain/api-keys/api-key.js';
 import { createApiKeyStore, type NewApiKey } from '../../src/storage/api-key-store.js';
 import { createAuditStore } from '../../src/storage/audit-store.js';
 import { createCatalogStore } from '../../src/storage/catalog-store.js';
+import { createDedupStore } from '../../src/storage/dedup-store.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { createUsageStore } from '../../src/storage/usage-store.js';
 import { openTestConnection, testDatabases } from '../support/database.js';
@@ -139,6 +140,19 @@ for (const database of testDatabases()) {
       assert.deepEqual(onlyA, [a]);
       const all = await audit.list({ reach: { global: true }, targetId: 'k', limit: 10 });
       assert.deepEqual(all.map((e) => e.id), [b.id, a.id]);
+    });
+
+    test('dedup claims: one winner, expiry takes over, purge bounds the table', async () => {
+      const dedup = createDedupStore(conn.db);
+      assert.deepEqual(await dedup.claim('K', 'f1', at(0), at(60)), { claimed: true });
+      assert.deepEqual(await dedup.claim('K', 'f1', at(10), at(70)), { claimed: false, firstSeenAt: at(0) });
+      assert.deepEqual(await dedup.claim('K2', 'f1', at(10), at(70)), { claimed: true }, 'claims are per key');
+      assert.deepEqual(await dedup.claim('K', 'f1', at(60), at(120)), { claimed: true }, 'an expired claim is taken over');
+      await dedup.claim('K', 'f2', at(0), at(30));
+      assert.equal(await dedup.purgeExpired(at(100)), 2, 'f2 and K2/f1 had expired');
+      assert.deepEqual(await dedup.peek('K', 'f1', at(100)), at(60));
+      await dedup.release('K', 'f1');
+      assert.equal(await dedup.peek('K', 'f1', at(100)), undefined);
     });
 
     test('a failed transaction leaves nothing behind', async () => {

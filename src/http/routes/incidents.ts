@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { INCIDENT_STATUSES, SEVERITIES, type Incident } from '../../domain/incidents/incident.js';
 import type { Services } from '../../services.js';
 import { ActorRefSchema, AUTH_ERRORS, Cursor, ErrorResponse, IdParams, iso, isoOrNull, Limit, Nullable, NullableTimestamp, pageSize, Timestamp, Ulid } from '../schemas/common.js';
+import { DiscardedResponse } from '../dedup.js';
 import { actorOf } from './context.js';
 
 export const IncidentSchema = Type.Object({
@@ -30,6 +31,7 @@ const RoutingResponse = Type.Object({
 });
 const DryRunResponse = Type.Object({
   status: Type.Literal('dry_run'),
+  duplicate: Type.Boolean({ description: "whether the body would be discarded as a duplicate within the key's window" }),
   services: Type.Array(Type.Object({
     service_id: Type.String(), service_name: Type.String(), action: Action, title: Type.String(), severity: Type.String(), dedup_key: Nullable(Type.String()),
     decided_by: Type.Array(Type.Object({ pointer: Type.String(), condition: Type.String(), actual: Type.String(), result: Type.Boolean() })),
@@ -58,19 +60,21 @@ export const incidentRoutes = (services: Services): FastifyPluginAsyncTypebox =>
   });
 
   app.post('/incidents', {
-    config: { permission: 'incidents:create' },
+    config: { permission: 'incidents:create', dedup: true },
     schema: {
       tags, summary: "Route a payload through every in-scope service's API filter: one incident per matching service",
       querystring: Type.Object({ dry_run: Type.Optional(Type.Enum(['true', 'false'])) }, { additionalProperties: false }),
       body: Type.Unknown({ description: 'any JSON payload' }),
-      response: { 200: Type.Union([RoutingResponse, DryRunResponse]), 201: RoutingResponse, ...errors },
+      response: { 200: Type.Union([RoutingResponse, DryRunResponse, DiscardedResponse]), 201: RoutingResponse, ...errors },
     },
   }, async (request, reply) => {
     const actor = actorOf(request);
     if (request.query.dry_run === 'true') {
       const decisions = await incidents.explain(actor, request.body);
+      const key = request.apiKey;
       return {
         status: 'dry_run' as const,
+        duplicate: key ? await services.dedup.wouldDiscard(key, request.routeOptions.url!, request.body) : false,
         services: decisions.map((d) => ({
           service_id: d.entry.service.id, service_name: d.entry.service.name, action: d.action,
           title: d.fields.title, severity: d.fields.severity, dedup_key: d.fields.dedupKey, decided_by: [...d.explanation],

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { WEBHOOK_MAX_ATTEMPTS, WEBHOOK_MAX_TIMEOUT_MS, type AutomationRequest, type Workflow } from '../../domain/workflows/workflow.js';
 import type { Services } from '../../services.js';
 import { ActorRefSchema, AUTH_ERRORS, Cursor, ErrorResponse, IdParams, iso, Limit, Nullable, pageSize, Timestamp, Ulid } from '../schemas/common.js';
+import { DiscardedResponse } from '../dedup.js';
 import { actorOf } from './context.js';
 
 const ActionSchema = Type.Union([
@@ -93,11 +94,11 @@ export const workflowRoutes = (services: Services): FastifyPluginAsyncTypebox =>
   });
 
   app.post('/requests', {
-    config: { permission: 'requests:create' },
+    config: { permission: 'requests:create', dedup: true },
     schema: {
       tags: ['Automation requests'], summary: 'Run every matching automation workflow (global keys only)',
       body: Type.Unknown({ description: 'any JSON payload' }),
-      response: { 201: Type.Object({ request: RequestSchema }), ...errors },
+      response: { 200: DiscardedResponse, 201: Type.Object({ request: RequestSchema }), ...errors },
     },
   }, async (request, reply) => reply.code(201).send({ request: presentRequest(await workflows.request(actorOf(request), request.body)) }));
 

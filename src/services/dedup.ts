@@ -1,0 +1,51 @@
+import { dedupFingerprint } from '../domain/dedup/fingerprint.js';
+import type { DedupStore } from '../storage/dedup-store.js';
+import type { Clock } from './runtime.js';
+
+type Logger = { error(obj: unknown, msg?: string): void };
+
+export type DedupKey = { readonly id: string; readonly dedupWindowSeconds: number };
+
+export type DedupDecision =
+  | { readonly duplicate: false; readonly fingerprint: string | null }
+  | { readonly duplicate: true; readonly fingerprint: string; readonly firstSeenAt: Date };
+
+/**
+ * Per-key deduplication: a body identical (as canonical JSON, on the same route) to one the same
+ * key sent within its window is discarded. Claims expire on their own and are purged regularly,
+ * so the state stays bounded by the window, whatever the flood of distinct bodies.
+ */
+export function createDedupService(deps: { store: DedupStore; clock: Clock; purgeIntervalMs: number; logger: Logger }) {
+  let timer: NodeJS.Timeout | undefined;
+
+  return {
+    async claim(key: DedupKey, route: string, body: unknown): Promise<DedupDecision> {
+      if (key.dedupWindowSeconds === 0) return { duplicate: false, fingerprint: null };
+      const fingerprint = dedupFingerprint(route, body);
+      const now = deps.clock.now();
+      const claim = await deps.store.claim(key.id, fingerprint, now, new Date(now.getTime() + key.dedupWindowSeconds * 1000));
+      return claim.claimed ? { duplicate: false, fingerprint } : { duplicate: true, fingerprint, firstSeenAt: claim.firstSeenAt };
+    },
+
+    /** For dry runs: would this body be discarded? Claims nothing. */
+    async wouldDiscard(key: DedupKey, route: string, body: unknown): Promise<boolean> {
+      if (key.dedupWindowSeconds === 0) return false;
+      return (await deps.store.peek(key.id, dedupFingerprint(route, body), deps.clock.now())) !== undefined;
+    },
+
+    release: (key: DedupKey, fingerprint: string) => deps.store.release(key.id, fingerprint),
+
+    start(): void {
+      timer = setInterval(() => {
+        deps.store.purgeExpired(deps.clock.now()).catch((err: unknown) => deps.logger.error({ err }, 'dedup purge failed'));
+      }, deps.purgeIntervalMs);
+      timer.unref();
+    },
+
+    stop(): void {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
+
+export type DedupService = ReturnType<typeof createDedupService>;

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+
+for (const db of testDatabases()) {
+  describe(`deduplication on ${db.name}`, () => {
+    let t: TestApp;
+    let teamId: string;
+    const post = (url: string, payload: unknown, token = t.ownerToken) =>
+      t.request({ method: 'POST', url, token, headers: { 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+    const incidentCount = async () => (await t.request({ method: 'GET', url: '/api/v1/incidents?limit=200', token: t.ownerToken })).json().incidents.length as number;
+    const newKey = async (body: Record<string, unknown>) =>
+      (await post('/api/v1/api_keys', { name: 'k', scope: 'global', roles: ['incident_creator'], ...body })).json() as { token: string; api_key: { id: string } };
+
+    before(async () => {
+      t = await startTestApp(db);
+      teamId = (await post('/api/v1/teams', { name: 'ops' })).json().team.id;
+      await post('/api/v1/services', { team_id: teamId, name: 'db', api_filter: { path: 'source', op: 'equals', value: 'db' } });
+    });
+    after(() => t.close());
+
+    test('an identical body within the window is discarded: key order and whitespace do not matter', async () => {
+      const first = await post('/api/v1/incidents', { source: 'db', title: 'disk', n: 1 });
+      assert.equal(first.statusCode, 201);
+      const before = await incidentCount();
+      const again = await post('/api/v1/incidents', '{ "n" : 1,\n "title": "disk", "source":"db" }');
+      assert.equal(again.statusCode, 200);
+      const body = again.json();
+      assert.equal(body.status, 'discarded');
+      assert.equal(body.reason, 'duplicate');
+      assert.equal(body.dedup_window_seconds, 600);
+      assert.match(body.message, /discarded/);
+      assert.equal(await incidentCount(), before, 'nothing was created');
+    });
+
+    test('a different body, another key or another route is not a duplicate', async () => {
+      assert.equal((await post('/api/v1/incidents', { source: 'db', title: 'disk', n: 2 })).statusCode, 201);
+      const other = await newKey({});
+      assert.equal((await post('/api/v1/incidents', { source: 'db', title: 'disk', n: 2 }, other.token)).statusCode, 201);
+      const asRequest = await post('/api/v1/requests', { source: 'db', title: 'disk', n: 2 });
+      assert.equal(asRequest.statusCode, 201, 'the same body on /requests is its own thing');
+    });
+
+    test('the window is per key; after it the same body goes through again', async () => {
+      const short = await newKey({ dedup_window_seconds: 30 });
+      const body = { source: 'db', title: 'window' };
+      assert.equal((await post('/api/v1/incidents', body, short.token)).statusCode, 201);
+      t.clock.advance(29_000);
+      assert.equal((await post('/api/v1/incidents', body, short.token)).json().status, 'discarded');
+      t.clock.advance(1_000);
+      assert.equal((await post('/api/v1/incidents', body, short.token)).statusCode, 201);
+    });
+
+    test('a window of 0 switches deduplication off', async () => {
+      const off = await newKey({ dedup_window_seconds: 0 });
+      const body = { source: 'db', title: 'no dedup' };
+      assert.equal((await post('/api/v1/incidents', body, off.token)).statusCode, 201);
+      assert.equal((await post('/api/v1/incidents', body, off.token)).statusCode, 201);
+    });
+
+    test('identical requests racing each other create exactly one thing', async () => {
+      const before = await incidentCount();
+      const answers = await Promise.all(Array.from({ length: 6 }, () => post('/api/v1/incidents', { source: 'db', title: 'race' })));
+      assert.deepEqual(answers.map((a) => a.statusCode).sort(), [200, 200, 200, 200, 200, 201]);
+      assert.equal(await incidentCount(), before + 1);
+    });
+
+    test('a dry run says whether the body would be discarded, and claims nothing', async () => {
+      const body = { source: 'db', title: 'dry' };
+      const dry = await post('/api/v1/incidents?dry_run=true', body);
+      assert.equal(dry.json().duplicate, false);
+      assert.equal((await post('/api/v1/incidents', body)).statusCode, 201, 'the dry run did not claim the body');
+      assert.equal((await post('/api/v1/incidents?dry_run=true', body)).json().duplicate, true);
+    });
+
+    test('a refused request gives its claim back, so a retry is not discarded', async () => {
+      const team = await post('/api/v1/api_keys', { name: 'team', scope: 'team', team_id: teamId, roles: ['incident_creator'] });
+      const token = team.json().token as string;
+      const body = { action: 'restart' };
+      for (let i = 0; i < 2; i++) {
+        const refused = await post('/api/v1/requests', body, token);
+        assert.equal(refused.statusCode, 403);
+        assert.equal(refused.json().error.code, 'global_token_required', 'refused again, not discarded as a duplicate');
+      }
+    });
+  });
+}
