@@ -31,6 +31,8 @@ import { createWorkflowService } from './services/workflows.js';
 import { createWorkflowStore } from './storage/workflow-store.js';
 import { createDedupService } from './services/dedup.js';
 import { createDedupStore } from './storage/dedup-store.js';
+import { createApiLogService } from './services/api-logs.js';
+import { createApiLogStore } from './storage/api-log-store.js';
 import { createVerifier } from './services/verifier.js';
 
 export type Logger = {
@@ -108,10 +110,18 @@ export async function createServices(config: Config, options: ServiceOptions = {
 
   const dedup = createDedupService({ store: createDedupStore(db), clock, purgeIntervalMs: 60_000, logger });
   dedup.start();
+  const apiLogs = createApiLogService({ store: createApiLogStore(db), clock, ids, retentionDays: config.apiLogRetentionDays, flushIntervalMs: 1000, logger });
+  apiLogs.start();
+  // Debug mode switches itself off 48 hours after it was switched on; the sweep records that.
+  const debugSweep = setInterval(() => {
+    apiKeys.expireDebug().catch((err: unknown) => logger.error({ err }, 'debug expiry sweep failed'));
+  }, 60_000);
+  debugSweep.unref();
 
   return {
     config,
     dedup,
+    apiLogs,
     clock,
     databaseKind: connection.kind,
     verifier,
@@ -140,6 +150,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     },
     async close(): Promise<void> {
       dedup.stop();
+      clearInterval(debugSweep);
+      await apiLogs.stop();
       await recorder.stop();
       await invalidation.close();
       await connection.close();

@@ -17,6 +17,7 @@ export type Config = {
   readonly bodyLimitBytes: number;
   readonly signInFailuresPerAccount: number;
   readonly signInFailuresPerAddress: number;
+  readonly apiLogRetentionDays: number;
 };
 
 type Env = Record<string, string | undefined>;
@@ -47,6 +48,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: integer(env, 'LATCHKEY_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     signInFailuresPerAccount: integer(env, 'LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT', 5, 1, 1000),
     signInFailuresPerAddress: integer(env, 'LATCHKEY_SIGN_IN_FAILURES_PER_ADDRESS', 20, 1, 100_000),
+    apiLogRetentionDays: integer(env, 'LATCHKEY_API_LOG_RETENTION_DAYS', 7, 1, 3650),
   });
 }
 

@@ -1,4 +1,4 @@
-import { canIn, reachFor, type Actor } from '../domain/access/actor.js';
+import { canIn, reachFor, systemActor, type Actor } from '../domain/access/actor.js';
 import { invalidCidrs } from '../domain/access/cidr.js';
 import {
   decideKeyExpiry, decideKeyGrant, decideKeyScope, decideOthersPersonalToken, decidePersonalToken, firstDenial, type Decision,
@@ -9,7 +9,7 @@ import {
   DEBUG_DURATION_MS, DEFAULT_DEDUP_WINDOW_SECONDS, keyPermissions, keyStatus, tokenKindOf,
   type ApiKey, type KeyKind, type KeyStatus,
 } from '../domain/api-keys/api-key.js';
-import type { AuditAction, RequestContext } from '../domain/audit/audit-event.js';
+import { NO_REQUEST, type AuditAction, type RequestContext } from '../domain/audit/audit-event.js';
 import { LatchkeyError, notFound } from '../domain/errors.js';
 import { DEFAULT_TOKEN_ROLES, isAccountAdmin } from '../domain/users/access.js';
 import type { TokenDigester } from '../domain/tokens/digest.js';
@@ -75,6 +75,9 @@ type Deps = {
   ids: IdGenerator;
   random: Random;
 };
+
+/** Latchkey itself, for changes no one asked for (debug mode running out). */
+const OPERATOR_SELF = systemActor(new Set(), 'latchkey');
 
 const OUT_OF_SCOPE = `the key's scope lies outside what the caller manages`;
 
@@ -378,6 +381,15 @@ export function createApiKeyService(deps: Deps) {
     },
 
     status: (key: ApiKey) => keyStatus(key, clock.now()),
+
+    /** Records, for each key whose 48 hours of debug logging ran out, that it switched itself off. */
+    async expireDebug(): Promise<number> {
+      const expired = await keys.debugExpired(clock.now());
+      for (const key of expired) {
+        await change(OPERATOR_SELF, NO_REQUEST, key, 'api_key.debug_expired', { debugEnabledAt: null }, { debug_until: key.debugUntil });
+      }
+      return expired.length;
+    },
   };
 }
 

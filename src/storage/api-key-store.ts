@@ -217,6 +217,13 @@ export function createApiKeyStore(db: Db) {
       return live.map((r) => r.digest);
     },
 
+    /** Keys whose debug switch has run out but whose switch-off is not yet recorded. */
+    async debugExpired(now: Date): Promise<ApiKey[]> {
+      const rows = await db.selectFrom('api_keys').selectAll()
+        .where('debug_enabled_at', 'is not', null).where('debug_until', '<=', toMs(now)).execute();
+      return hydrate(db, rows);
+    },
+
     async digestsOf(keyId: string, ex: Executor = db): Promise<string[]> {
       const rows = await ex.selectFrom('api_key_tokens').select('digest').where('api_key_id', '=', keyId).execute();
       return rows.map((r) => r.digest);

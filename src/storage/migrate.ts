@@ -5,6 +5,7 @@ import * as usersAndSessions from './migrations/0002_users_and_sessions.js';
 import * as incidents from './migrations/0003_incidents.js';
 import * as workflows from './migrations/0004_workflows.js';
 import * as dedup from './migrations/0005_dedup.js';
+import * as apiLogs from './migrations/0006_api_logs.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003_incidents': incidents,
   '0004_workflows': workflows,
   '0005_dedup': dedup,
+  '0006_api_logs': apiLogs,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -125,6 +125,21 @@ export interface Database {
     finished_at: number;
   };
   dedup_claims: { api_key_id: string; fingerprint: string; first_seen_at: number; expires_at: number };
+  api_logs: {
+    id: string;
+    api_key_id: string;
+    team_id: string | null;
+    service_id: string | null;
+    at: number;
+    method: string;
+    path: string;
+    status: number;
+    error_code: string | null;
+    duration_ms: number;
+    ip: string | null;
+    /** Headers, bodies and incidents created, as JSON: redacted and truncated before storing. */
+    entry: string;
+  };
   api_key_usage: { api_key_id: string; day: string; outcome: string; count: number };
   audit_events: {
     id: string;

@@ -1,4 +1,4 @@
-import type { Permission } from './permissions.js';
+import { sortPermissions, type Permission } from './permissions.js';
 import { reachCovers, type Reach, type Scope } from './scope.js';
 
 /** Who did something, as recorded on keys and in the audit trail. */
@@ -8,7 +8,6 @@ export type ActorRef = {
   readonly name: string;
 };
 
-export const SYSTEM_ACTOR_REF: ActorRef = { type: 'system', id: null, name: 'latchkey cli' };
 
 /** Permissions held over a reach. A key has one grant; a user may have several (account, teams). */
 export type Grant = { readonly reach: Reach; readonly permissions: ReadonlySet<Permission> };
@@ -52,10 +51,23 @@ export function allPermissions(actor: Actor): ReadonlySet<Permission> {
   return out;
 }
 
+const sortedPermissionsByActor = new WeakMap<Actor, Permission[]>();
+
+/**
+ * allPermissions in the documented order, as a response shows them. Actors are never changed once
+ * built (a token's is reused while its key and user stay the same), so the list is sorted once
+ * per actor and shared: frozen, never to be edited.
+ */
+export function sortedPermissionsOf(actor: Actor): Permission[] {
+  let sorted = sortedPermissionsByActor.get(actor);
+  if (!sorted) sortedPermissionsByActor.set(actor, (sorted = Object.freeze(sortPermissions(allPermissions(actor))) as Permission[]));
+  return sorted;
+}
+
 /** The systemic operator (CLI): everything, everywhere. */
-export function systemActor(allPerms: ReadonlySet<Permission>): Actor {
+export function systemActor(allPerms: ReadonlySet<Permission>, name = 'latchkey cli'): Actor {
   return {
-    ref: SYSTEM_ACTOR_REF,
+    ref: { type: 'system', id: null, name },
     grants: [{ reach: { global: true }, permissions: allPerms }],
     readOnly: false,
     expiresAt: null,

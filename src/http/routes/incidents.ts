@@ -82,6 +82,7 @@ export const incidentRoutes = (services: Services): FastifyPluginAsyncTypebox =>
       };
     }
     const outcome = await incidents.route(actor, request.body);
+    request.incidentIds = outcome.decisions.filter((d) => d.action === 'create' && d.incidentId).map((d) => d.incidentId!);
     return reply.code(outcome.status === 'created' ? 201 : 200).send({
       status: outcome.status,
       incidents: outcome.incidents.map(presentIncident),

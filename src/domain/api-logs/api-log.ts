@@ -1,0 +1,55 @@
+import type { Scope } from '../access/scope.js';
+
+/** Bodies are kept up to this many characters; the log says when it cut. */
+export const API_LOG_BODY_LIMIT = 8192;
+export const REDACTED = '[REDACTED]';
+
+/** Headers never stored as sent: credentials and session material. */
+const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'x-csrf-token', 'proxy-authorization', 'x-api-key']);
+/** Body fields that carry credentials (the Events API's routing key above all). */
+const SECRET_FIELDS = new Set(['routing_key', 'token', 'password', 'api_key', 'secret']);
+
+export type ApiLogEntry = {
+  readonly id: string;
+  readonly apiKeyId: string;
+  readonly scope: Scope;
+  readonly at: Date;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly errorCode: string | null;
+  readonly durationMs: number;
+  readonly ip: string | null;
+  readonly headers: Record<string, string>;
+  readonly requestBody: string | null;
+  readonly responseBody: string | null;
+  readonly truncated: boolean;
+  readonly incidentIds: readonly string[];
+};
+
+export function redactHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name] = SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED : Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** A copy with credential fields replaced, at any depth. */
+export function redactBody(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactBody);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELDS.has(k.toLowerCase()) ? REDACTED : redactBody(v);
+    return out;
+  }
+  return value;
+}
+
+/** JSON text of a body, cut at the limit. */
+export function truncateBody(value: unknown): { text: string | null; truncated: boolean } {
+  if (value === undefined) return { text: null, truncated: false };
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  return text.length > API_LOG_BODY_LIMIT ? { text: text.slice(0, API_LOG_BODY_LIMIT), truncated: true } : { text, truncated: false };
+}

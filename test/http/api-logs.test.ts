@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+
+const HOUR = 3_600_000;
+
+for (const db of testDatabases()) {
+  describe(`debug API logs on ${db.name}`, () => {
+    let t: TestApp;
+    let teamId: string;
+    const call = (method: 'GET' | 'POST' | 'PATCH', url: string, token: string, payload?: unknown) =>
+      t.request({ method, url, token, ...(payload !== undefined && { payload: payload as object }) });
+    const logsOf = async (keyId: string, query = '') => {
+      const answer = await call('GET', `/api/v1/api_logs?api_key_id=${keyId}${query}`, t.ownerToken);
+      assert.equal(answer.statusCode, 200, answer.body);
+      return answer.json().api_logs as Array<Record<string, any>>;
+    };
+    const newKey = async (body: Record<string, unknown> = {}) =>
+      (await call('POST', '/api/v1/api_keys', t.ownerToken, { name: 'monitor', scope: 'global', roles: ['incident_creator'], ...body })).json() as { token: string; api_key: { id: string } };
+
+    before(async () => {
+      t = await startTestApp(db);
+      teamId = (await call('POST', '/api/v1/teams', t.ownerToken, { name: 'ops' })).json().team.id;
+      await call('POST', '/api/v1/services', t.ownerToken, { team_id: teamId, name: 'db', api_filter: { path: 'source', op: 'equals', value: 'db' } });
+    });
+    after(() => t.close());
+
+    test('debug off: nothing is stored at all', async () => {
+      const key = await newKey();
+      await call('POST', '/api/v1/incidents', key.token, { source: 'db', title: 'quiet' });
+      await call('GET', '/api/v1/identity', key.token);
+      assert.deepEqual(await logsOf(key.api_key.id), []);
+    });
+
+    test('debug on: every request is logged, credentials redacted, incidents created listed', async () => {
+      const key = await newKey({ debug: true });
+      const created = await call('POST', '/api/v1/incidents', key.token, { source: 'db', title: 'logged', password: 'hunter2', nested: { token: 'abc' } });
+      assert.equal(created.statusCode, 201);
+      await t.request({ method: 'GET', url: `/api/v1/roles?token=${key.token}` });
+      await call('PATCH', `/api/v1/api_keys/${key.api_key.id}`, key.token, { name: 'x' }); // refused: incident_creator has no api_keys:write
+      const logs = await logsOf(key.api_key.id);
+      assert.equal(logs.length, 3);
+      const [refused, viaQuery, post] = logs;
+      assert.equal(post!.method, 'POST');
+      assert.equal(post!.status, 201);
+      assert.deepEqual(post!.incident_ids, [created.json().incidents[0].id]);
+      assert.equal(post!.headers.authorization, '[REDACTED]');
+      assert.deepEqual(JSON.parse(post!.request_body), { source: 'db', title: 'logged', password: '[REDACTED]', nested: { token: '[REDACTED]' } });
+      assert.equal(JSON.parse(post!.response_body).status, 'created');
+      assert.equal(viaQuery!.path, '/api/v1/roles?token=[REDACTED]');
+      assert.equal(refused!.status, 403);
+      assert.equal(refused!.error_code, 'insufficient_permissions');
+      assert.ok(typeof post!.duration_ms === 'number');
+      const everything = JSON.stringify(logs);
+      assert.equal(everything.includes(key.token), false, 'the token appears nowhere in the logs');
+      assert.equal(everything.includes(key.token.slice(4, 20)), false);
+    });
+
+    test('large bodies are truncated and say so; filters by status work', async () => {
+      const key = await newKey({ debug: true });
+      await call('POST', '/api/v1/incidents', key.token, { source: 'nowhere', blob: 'x'.repeat(20_000) });
+      const [entry] = await logsOf(key.api_key.id);
+      assert.equal(entry!.truncated, true);
+      assert.equal(entry!.request_body.length, 8192);
+      assert.equal((await logsOf(key.api_key.id, '&status=200')).length, 1);
+      assert.equal((await logsOf(key.api_key.id, '&status=201')).length, 0);
+    });
+
+    test('debug switches itself off 48 hours after it was switched on, and the audit trail shows both switches', async () => {
+      const key = await newKey();
+      const on = await call('PATCH', `/api/v1/api_keys/${key.api_key.id}`, t.ownerToken, { debug: true });
+      assert.equal(on.json().api_key.debug.enabled, true);
+      t.clock.advance(47 * HOUR);
+      await call('GET', '/api/v1/identity', key.token);
+      assert.equal((await logsOf(key.api_key.id)).length, 1);
+      t.clock.advance(HOUR);
+      await call('GET', '/api/v1/identity', key.token);
+      assert.equal((await logsOf(key.api_key.id)).length, 1, 'nothing logged once the 48 hours are over');
+      const shown = await call('GET', `/api/v1/api_keys/${key.api_key.id}`, t.ownerToken);
+      assert.deepEqual(shown.json().api_key.debug, { enabled: false, until: null });
+      // Keys switched on earlier in this suite ran out too.
+      assert.ok((await t.services.apiKeys.expireDebug()) >= 1);
+      assert.equal(await t.services.apiKeys.expireDebug(), 0, 'recorded once');
+      const trail = (await call('GET', `/api/v1/audit_events?target_id=${key.api_key.id}`, t.ownerToken)).json().audit_events as Array<{ action: string; actor: { type: string } }>;
+      const actions = trail.map((e) => e.action);
+      assert.deepEqual(actions.slice(0, 2), ['api_key.debug_expired', 'api_key.updated']);
+      assert.equal(trail[0]!.actor.type, 'system');
+    });
+
+    test('logs older than the retention are purged', async () => {
+      const key = await newKey({ debug: true });
+      await call('GET', '/api/v1/identity', key.token);
+      await t.services.apiLogs.flush();
+      t.clock.advance(7 * 24 * HOUR + 1);
+      assert.ok((await t.services.apiLogs.purge()) >= 1);
+      assert.deepEqual(await logsOf(key.api_key.id), []);
+    });
+
+    test('a team key sees the logs of its team only', async () => {
+      const manager = await call('POST', '/api/v1/api_keys', t.ownerToken, { name: 'mgr', scope: 'team', team_id: teamId, roles: ['api_keys_manage'] });
+      // api_keys_manage is granted by the operator here, as an API key cannot.
+      assert.equal(manager.statusCode, 403);
+      const issued = await t.services.apiKeys.create((await import('../../src/services/setup.js')).OPERATOR,
+        { name: 'mgr', scope: 'team', team_id: teamId, roles: ['api_keys_manage'] }, { ip: null, requestId: null });
+      const teamKey = await newKey({ scope: 'team', team_id: teamId, debug: true });
+      const globalKey = await newKey({ debug: true });
+      await call('GET', '/api/v1/identity', teamKey.token);
+      await call('GET', '/api/v1/identity', globalKey.token);
+      const seen = (await call('GET', '/api/v1/api_logs', issued.token)).json().api_logs as Array<{ api_key_id: string }>;
+      assert.ok(seen.length >= 1);
+      assert.ok(seen.every((l) => l.api_key_id === teamKey.api_key.id));
+    });
+  });
+}
