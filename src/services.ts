@@ -33,6 +33,8 @@ import { createDedupService } from './services/dedup.js';
 import { createDedupStore } from './storage/dedup-store.js';
 import { createApiLogService } from './services/api-logs.js';
 import { createApiLogStore } from './storage/api-log-store.js';
+import { createEventService } from './services/events.js';
+import { createChangeEventStore } from './storage/change-event-store.js';
 import { createVerifier } from './services/verifier.js';
 
 export type Logger = {
@@ -131,6 +133,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     apiKeys,
     catalog: createCatalogService({ db, catalog, audit, router, invalidation, clock, ids }),
     incidents,
+    events: createEventService({ incidents, changes: createChangeEventStore(db), clock, ids }),
     workflows: createWorkflowService({
       db, workflows: createWorkflowStore(db), catalog, incidents, callWebhook: createWebhookCaller(options.outbound ?? {}), clock, ids,
     }),

@@ -18,6 +18,9 @@ export type Config = {
   readonly signInFailuresPerAccount: number;
   readonly signInFailuresPerAddress: number;
   readonly apiLogRetentionDays: number;
+  /** PEM files: both set, the server speaks HTTPS only. */
+  readonly tlsCertFile: string | null;
+  readonly tlsKeyFile: string | null;
 };
 
 type Env = Record<string, string | undefined>;
@@ -33,6 +36,9 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 }
 
 export function loadConfig(env: Env = process.env): Config {
+  if (Boolean(env.LATCHKEY_TLS_CERT_FILE) !== Boolean(env.LATCHKEY_TLS_KEY_FILE)) {
+    throw new Error('set both LATCHKEY_TLS_CERT_FILE and LATCHKEY_TLS_KEY_FILE, or neither');
+  }
   return Object.freeze({
     host: env.LATCHKEY_HOST || '127.0.0.1',
     port: integer(env, 'LATCHKEY_PORT', 8080, 0, 65535),
@@ -49,6 +55,8 @@ export function loadConfig(env: Env = process.env): Config {
     signInFailuresPerAccount: integer(env, 'LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT', 5, 1, 1000),
     signInFailuresPerAddress: integer(env, 'LATCHKEY_SIGN_IN_FAILURES_PER_ADDRESS', 20, 1, 100_000),
     apiLogRetentionDays: integer(env, 'LATCHKEY_API_LOG_RETENTION_DAYS', 7, 1, 3650),
+    tlsCertFile: env.LATCHKEY_TLS_CERT_FILE || null,
+    tlsKeyFile: env.LATCHKEY_TLS_KEY_FILE || null,
   });
 }
 

@@ -14,6 +14,7 @@ import { handleError, sendError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { apiLogRoutes } from './routes/api-logs.js';
+import { eventRoutes } from './routes/events.js';
 import { auditRoutes } from './routes/audit.js';
 import { identityRoutes } from './routes/identity.js';
 import { incidentRoutes } from './routes/incidents.js';
@@ -28,11 +29,14 @@ export type AppOptions = {
   logger?: Logger;
   /** Extra routes, registered before the app is ready (the benchmark's baseline route). */
   extend?: (app: FastifyInstance) => void;
+  /** Serve TLS with this certificate and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 };
 
 /** Builds the HTTP app over already-created services. Never listens. */
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.tls && { https: { cert: options.tls.cert, key: options.tls.key } }),
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
     genReqId: () => randomUUID(),
     bodyLimit: services.config.bodyLimitBytes,
@@ -104,6 +108,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     await api.register(sessionRoutes(services));
     await api.register(userRoutes(services));
   }, { prefix: '/api/v1' });
+  await app.register(eventRoutes(services));
 
   options.extend?.(app);
   await app.ready();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/index.js';
 import { createServices } from '../services.js';
 import { buildApp } from './app.js';
@@ -8,7 +9,10 @@ const logger = createLogger(config.logLevel);
 
 try {
   const services = await createServices(config, { logger });
-  const app = await buildApp(services, { logger });
+  const tls = config.tlsCertFile && config.tlsKeyFile
+    ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
+    : undefined;
+  const app = await buildApp(services, { logger, ...(tls && { tls }) });
   const close = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await app.close();

@@ -6,6 +6,8 @@ import type { FilterExplanation } from '../domain/filters/index.js';
 import {
   decideTransition, incidentFieldsFrom, type Incident, type IncidentSource, type IncidentStatus, type Severity, type Transition,
 } from '../domain/incidents/incident.js';
+import type { AlertEvent } from '../domain/events/event.js';
+import type { Service } from '../domain/services/service.js';
 import type { Db } from '../storage/connect.js';
 import type { IncidentChanges, IncidentStore } from '../storage/incident-store.js';
 import type { Database } from '../storage/schema.js';
@@ -157,6 +159,49 @@ export function createIncidentService(deps: Deps) {
       const run = () => db.transaction().execute((trx) => apply(trx, actor, match, payload, source));
       const applied = await run().catch((err: unknown) => (isUniqueViolation(err) ? run() : Promise.reject(err)));
       return applied.incident;
+    },
+
+    /**
+     * Events API trigger: routed like any payload (filters see the whole event), the incident's
+     * fields taken from the event; a trigger whose dedup key is open on a service adds to it.
+     */
+    async triggerEvent(actor: Actor, event: AlertEvent, dedupKey: string): Promise<Incident[]> {
+      const { routing_key: _credential, ...stored } = event;
+      const fields = {
+        title: event.payload!.summary,
+        description: event.payload!.custom_details === undefined ? '' : JSON.stringify(event.payload!.custom_details).slice(0, 16_384),
+        severity: event.payload!.severity,
+        dedupKey,
+      };
+      const matches = (await matchServices(actor, stored, false)).map((m) => ({ ...m, resolving: false, fields }));
+      const run = () => db.transaction().execute(async (trx) => {
+        const out: Incident[] = [];
+        for (const m of matches) {
+          const applied = await apply(trx, actor, m, stored, 'events');
+          if (applied.incident) out.push(applied.incident);
+        }
+        return out;
+      });
+      return run().catch((err: unknown) => (isUniqueViolation(err) ? run() : Promise.reject(err)));
+    },
+
+    /** The services in the actor's reach whose filters accept the payload (change events). */
+    async matchingServices(actor: Actor, payload: unknown): Promise<Service[]> {
+      return (await matchServices(actor, payload, false)).map((m) => m.entry.service);
+    },
+
+    /** Events API acknowledge/resolve: every open incident in reach with that dedup key. */
+    async settleEvent(actor: Actor, dedupKey: string, action: Transition): Promise<Incident[]> {
+      const open = await incidents.findOpenInReach(dedupKey, reachFor(actor, 'incidents:write'));
+      const now = clock.now();
+      const changes: IncidentChanges = action === 'acknowledge'
+        ? { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: actor.ref, updatedAt: now }
+        : { status: 'resolved', resolvedAt: now, resolvedBy: actor.ref, updatedAt: now };
+      const touched = open.filter((i) => decideTransition(i, action).ok && !(action === 'acknowledge' && i.status === 'acknowledged'));
+      await db.transaction().execute(async (trx) => {
+        for (const incident of touched) await incidents.update(trx, incident.id, changes);
+      });
+      return touched;
     },
 
     show: visibleIncident,

@@ -83,6 +83,14 @@ export function createIncidentStore(db: Db) {
       return row && rowToIncident(row);
     },
 
+    /** Open incidents with this dedup key on any service in reach (Events API acknowledge/resolve). */
+    async findOpenInReach(dedupKey: string, reach: Reach): Promise<Incident[]> {
+      let q = db.selectFrom('incidents').selectAll().where('dedup_key', '=', dedupKey).where('status', '!=', 'resolved');
+      const visible = reachCondition(reach);
+      if (visible) q = q.where(visible);
+      return (await q.orderBy('id').execute()).map(rowToIncident);
+    },
+
     async update(trx: Transaction<Database>, id: string, changes: IncidentChanges): Promise<void> {
       await trx.updateTable('incidents').set({
         ...(changes.title !== undefined && { title: changes.title }),

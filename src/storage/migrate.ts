@@ -6,6 +6,7 @@ import * as incidents from './migrations/0003_incidents.js';
 import * as workflows from './migrations/0004_workflows.js';
 import * as dedup from './migrations/0005_dedup.js';
 import * as apiLogs from './migrations/0006_api_logs.js';
+import * as changeEvents from './migrations/0007_change_events.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004_workflows': workflows,
   '0005_dedup': dedup,
   '0006_api_logs': apiLogs,
+  '0007_change_events': changeEvents,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -140,6 +140,17 @@ export interface Database {
     /** Headers, bodies and incidents created, as JSON: redacted and truncated before storing. */
     entry: string;
   };
+  change_events: {
+    id: string;
+    service_id: string;
+    team_id: string;
+    api_key_id: string | null;
+    summary: string;
+    source: string | null;
+    timestamp: number;
+    event: string;
+    created_at: number;
+  };
   api_key_usage: { api_key_id: string; day: string; outcome: string; count: number };
   audit_events: {
     id: string;

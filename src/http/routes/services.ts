@@ -35,6 +35,10 @@ const presentService = (s: Service) => ({
   created_at: iso(s.createdAt), updated_at: iso(s.updatedAt),
 });
 
+const ChangeEventSchema = Type.Object({
+  id: Type.String(), summary: Type.String(), source: Nullable(Type.String()), timestamp: Timestamp, event: Type.Unknown(), created_at: Timestamp,
+});
+
 const Explanation = Type.Object({ pointer: Type.String(), condition: Type.String(), actual: Type.String(), result: Type.Boolean() });
 
 export const serviceRoutes = (services: Services): FastifyPluginAsyncTypebox => async (app) => {
@@ -69,6 +73,24 @@ export const serviceRoutes = (services: Services): FastifyPluginAsyncTypebox => 
   }, async (request, reply) => {
     await catalog.deleteService(actorOf(request), request.params.id, contextOf(request));
     return reply.code(204).send(null);
+  });
+
+  app.get('/services/:id/change_events', {
+    config: { permission: 'services:read' },
+    schema: {
+      tags, summary: 'Change events sent to this service through the Events API', params: IdParams,
+      querystring: Type.Object({ cursor: Type.Optional(Cursor), limit: Type.Optional(Limit) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ change_events: Type.Array(ChangeEventSchema), next_cursor: Nullable(Type.String()) }), ...errors },
+    },
+  }, async (request) => {
+    const service = await catalog.showService(actorOf(request), request.params.id);
+    const limit = pageSize(request.query.limit) ?? 50;
+    const rows = await services.events.listChanges(service.id, { limit: limit + 1, ...(request.query.cursor && { before: request.query.cursor }) });
+    const page = rows.slice(0, limit);
+    return {
+      change_events: page.map((e) => ({ id: e.id, summary: e.summary, source: e.source, timestamp: iso(e.timestamp), event: e.event, created_at: iso(e.createdAt) })),
+      next_cursor: rows.length > limit ? page[page.length - 1]!.id : null,
+    };
   });
 
   app.post('/services/:id/api_filter/test', {

@@ -1,0 +1,107 @@
+import { SEVERITIES, type Severity } from '../incidents/incident.js';
+
+/** PagerDuty Events API v2, as monitoring tools send it. */
+export type EventAction = 'trigger' | 'acknowledge' | 'resolve';
+
+export type AlertEvent = {
+  readonly routing_key: string;
+  readonly event_action: EventAction;
+  readonly dedup_key?: string;
+  readonly payload?: {
+    readonly summary: string;
+    readonly source: string;
+    readonly severity: Severity;
+    readonly timestamp?: string;
+    readonly component?: string;
+    readonly group?: string;
+    readonly class?: string;
+    readonly custom_details?: unknown;
+  };
+  readonly images?: ReadonlyArray<{ src: string; href?: string; alt?: string }>;
+  readonly links?: ReadonlyArray<{ href: string; text?: string }>;
+  readonly client?: string;
+  readonly client_url?: string;
+};
+
+export type ChangeEvent = {
+  readonly routing_key: string;
+  readonly payload: { readonly summary: string; readonly timestamp?: string; readonly source?: string; readonly custom_details?: unknown };
+  readonly links?: ReadonlyArray<{ href: string; text?: string }>;
+  readonly images?: ReadonlyArray<{ src: string; href?: string; alt?: string }>;
+};
+
+export const MAX_EVENT_BYTES = 512 * 1024;
+export const MAX_SUMMARY_LENGTH = 1024;
+export const MAX_EVENT_DEDUP_KEY_LENGTH = 255;
+const ACTIONS: readonly EventAction[] = ['trigger', 'acknowledge', 'resolve'];
+
+export type Validated<T> = { ok: true; event: T } | { ok: false; errors: string[] };
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const blank = (v: unknown) => typeof v !== 'string' || v.trim() === '';
+
+/** Field-level problems with `images` and `links`, named by their place (`images[1].src`). */
+function checkAttachments(event: Record<string, unknown>, errors: string[]): void {
+  for (const [field, required] of [['images', 'src'], ['links', 'href']] as const) {
+    const list = event[field];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) {
+      errors.push(`'${field}' must be an array`);
+      continue;
+    }
+    list.forEach((item, i) => {
+      if (!isObject(item)) errors.push(`'${field}[${i}]' must be an object`);
+      else if (blank(item[required])) errors.push(`'${field}[${i}].${required}' is missing or blank`);
+      else for (const [k, v] of Object.entries(item)) if (typeof v !== 'string') errors.push(`'${field}[${i}].${k}' must be a string`);
+    });
+  }
+}
+
+function checkTimestamp(value: unknown, errors: string[]): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) errors.push(`'payload.timestamp' is invalid (must be an ISO 8601 date-time)`);
+}
+
+/** Validates an alert event the way PagerDuty does, every problem named by its field. */
+export function validateAlertEvent(body: unknown): Validated<AlertEvent> {
+  if (!isObject(body)) return { ok: false, errors: ['Event object must be a JSON object'] };
+  const errors: string[] = [];
+  if (blank(body.routing_key)) errors.push(`'routing_key' is missing or blank`);
+  if (!ACTIONS.includes(body.event_action as EventAction)) errors.push(`'event_action' is invalid (must be one of: ${ACTIONS.join(', ')})`);
+  if (body.dedup_key !== undefined) {
+    if (typeof body.dedup_key !== 'string') errors.push(`'dedup_key' must be a string`);
+    else if (body.dedup_key.length > MAX_EVENT_DEDUP_KEY_LENGTH) errors.push(`'dedup_key' is too long (max ${MAX_EVENT_DEDUP_KEY_LENGTH} characters)`);
+  }
+  if (body.event_action === 'trigger') {
+    const payload = body.payload;
+    if (!isObject(payload)) errors.push(`'payload' is missing or not an object`);
+    else {
+      if (blank(payload.summary)) errors.push(`'payload.summary' is missing or blank`);
+      else if ((payload.summary as string).length > MAX_SUMMARY_LENGTH) errors.push(`'payload.summary' is too long (max ${MAX_SUMMARY_LENGTH} characters)`);
+      if (blank(payload.source)) errors.push(`'payload.source' is missing or blank`);
+      if (!SEVERITIES.includes(payload.severity as Severity)) errors.push(`'payload.severity' is invalid (must be one of: ${SEVERITIES.join(', ')})`);
+      checkTimestamp(payload.timestamp, errors);
+      for (const f of ['component', 'group', 'class'] as const) if (payload[f] !== undefined && typeof payload[f] !== 'string') errors.push(`'payload.${f}' must be a string`);
+    }
+  } else if ((body.event_action === 'acknowledge' || body.event_action === 'resolve') && blank(body.dedup_key)) {
+    errors.push(`'dedup_key' is missing or blank (${String(body.event_action)} needs the dedup_key of the alert)`);
+  }
+  for (const f of ['client', 'client_url'] as const) if (body[f] !== undefined && typeof body[f] !== 'string') errors.push(`'${f}' must be a string`);
+  checkAttachments(body, errors);
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, event: body as unknown as AlertEvent };
+}
+
+export function validateChangeEvent(body: unknown): Validated<ChangeEvent> {
+  if (!isObject(body)) return { ok: false, errors: ['Event object must be a JSON object'] };
+  const errors: string[] = [];
+  if (blank(body.routing_key)) errors.push(`'routing_key' is missing or blank`);
+  const payload = body.payload;
+  if (!isObject(payload)) errors.push(`'payload' is missing or not an object`);
+  else {
+    if (blank(payload.summary)) errors.push(`'payload.summary' is missing or blank`);
+    else if ((payload.summary as string).length > MAX_SUMMARY_LENGTH) errors.push(`'payload.summary' is too long (max ${MAX_SUMMARY_LENGTH} characters)`);
+    checkTimestamp(payload.timestamp, errors);
+  }
+  checkAttachments(body, errors);
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, event: body as unknown as ChangeEvent };
+}

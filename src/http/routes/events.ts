@@ -1,0 +1,103 @@
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { ErrorCode } from '../../domain/errors.js';
+import { MAX_EVENT_BYTES, validateAlertEvent, validateChangeEvent, type Validated } from '../../domain/events/event.js';
+import type { Services } from '../../services.js';
+import { actorOfKey } from '../../services/actors.js';
+import { addressAllowed } from '../address.js';
+import { createApiLogHooks } from '../api-logs.js';
+import { MESSAGES, STATUS_BY_CODE } from '../errors.js';
+
+/** PagerDuty's answer shape, with Latchkey's error code alongside for refusals. */
+const EventResponse = Type.Object({
+  status: Type.String(),
+  message: Type.String(),
+  dedup_key: Type.Optional(Type.String()),
+  errors: Type.Optional(Type.Array(Type.String())),
+  code: Type.Optional(Type.String()),
+});
+const responses = { 202: EventResponse, 400: EventResponse, 401: EventResponse, 403: EventResponse, 429: EventResponse, 500: EventResponse };
+
+function invalid(request: FastifyRequest, reply: FastifyReply, errors: string[]): FastifyReply {
+  request.errorCode = 'validation_failed';
+  return reply.code(400).send({ status: 'invalid event', message: 'Event object is invalid', errors });
+}
+
+function refuse(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message = MESSAGES[code] ?? code): FastifyReply {
+  request.errorCode = code;
+  return reply.code(STATUS_BY_CODE[code]).send({ status: 'refused', message, errors: [message], code });
+}
+
+const WRONG_KIND = 'this is a REST API token: the Events API needs an integration key (32 characters starting lke), sent as routing_key';
+
+/**
+ * The PagerDuty Events API v2: POST /v2/enqueue and /v2/change/enqueue. The routing key in the
+ * body is the credential: validated first (as PagerDuty does), then verified like any token.
+ */
+export const eventRoutes = (services: Services): FastifyPluginAsync => async (app) => {
+  const apiLogs = createApiLogHooks(services);
+  app.addHook('onSend', apiLogs.keepResponse);
+  app.addHook('onResponse', apiLogs.record);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return invalid(request, reply, [`Event object is larger than ${MAX_EVENT_BYTES / 1024} KB`]);
+    if (error.statusCode && error.statusCode < 500) return invalid(request, reply, [error instanceof SyntaxError ? 'Event object is not valid JSON' : error.message]);
+    request.log.error({ err: error }, 'event processing failed');
+    request.errorCode = 'internal_error';
+    return reply.code(500).send({ status: 'error', message: 'the event was not processed; send it again' });
+  });
+
+  /** Validates, then authenticates by routing key; answers the request itself when it must stop. */
+  async function admit<T extends { routing_key: string }>(request: FastifyRequest, reply: FastifyReply, validated: Validated<T>) {
+    if (!validated.ok) return void invalid(request, reply, validated.errors);
+    const now = services.clock.now();
+    const result = await services.verifier.verify(validated.event.routing_key, 'events', now);
+    if (!result.ok) {
+      if (result.key) services.recorder.record({ keyId: result.key.id, ip: request.ip, outcome: result.code });
+      return void refuse(request, reply, result.code, result.code === 'wrong_token_kind' ? WRONG_KIND : undefined);
+    }
+    request.apiKey = result.key;
+    if (!addressAllowed(result.key, request.ip)) return void refuse(request, reply, 'ip_not_allowed');
+    const decision = await services.dedup.claim(result.key, request.routeOptions.url ?? request.url, request.body);
+    if (decision.duplicate) {
+      return void reply.code(202).send({
+        status: 'success', message: `Event discarded: a duplicate of one received at ${decision.firstSeenAt.toISOString()}, within this key's deduplication window`,
+        ...((validated.event as { dedup_key?: string }).dedup_key && { dedup_key: (validated.event as { dedup_key?: string }).dedup_key }),
+      });
+    }
+    if (decision.fingerprint) request.dedupClaim = { key: result.key, fingerprint: decision.fingerprint };
+    return { event: validated.event, actor: actorOfKey(result.key, null) };
+  }
+
+  app.post('/v2/enqueue', {
+    bodyLimit: MAX_EVENT_BYTES,
+    schema: { tags: ['Events API v2'], summary: 'Send an alert event (PagerDuty Events API v2)', security: [], body: Type.Unknown(), response: responses },
+  }, async (request, reply) => {
+    const admitted = await admit(request, reply, validateAlertEvent(request.body));
+    if (!admitted) return reply;
+    const outcome = await releasingOnFailure(request, () => services.events.enqueue(admitted.actor, admitted.event));
+    request.incidentIds = outcome.incidents.map((i) => i.id);
+    return reply.code(202).send({ status: 'success', message: 'Event processed', dedup_key: outcome.dedupKey });
+  });
+
+  app.post('/v2/change/enqueue', {
+    bodyLimit: MAX_EVENT_BYTES,
+    schema: { tags: ['Events API v2'], summary: 'Send a change event (stored on the services it routes to)', security: [], body: Type.Unknown(), response: responses },
+  }, async (request, reply) => {
+    const admitted = await admit(request, reply, validateChangeEvent(request.body));
+    if (!admitted) return reply;
+    await releasingOnFailure(request, () => services.events.change(admitted.actor, admitted.event));
+    return reply.code(202).send({ status: 'success', message: 'Change event processed' });
+  });
+
+  /** A failed event gives its deduplication claim back, so the sender's retry is processed. */
+  async function releasingOnFailure<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      const claim = request.dedupClaim;
+      if (claim) await services.dedup.release(claim.key, claim.fingerprint);
+      throw err;
+    }
+  }
+};

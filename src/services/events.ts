@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import type { Actor } from '../domain/access/actor.js';
+import type { AlertEvent, ChangeEvent } from '../domain/events/event.js';
+import type { Incident } from '../domain/incidents/incident.js';
+import type { ChangeEventStore, StoredChangeEvent } from '../storage/change-event-store.js';
+import type { IncidentService } from './incidents.js';
+import type { Clock, IdGenerator } from './runtime.js';
+
+/** The Events API v2: alert events open, add to, acknowledge and resolve incidents by dedup key. */
+export function createEventService(deps: { incidents: IncidentService; changes: ChangeEventStore; clock: Clock; ids: IdGenerator }) {
+  return {
+    /** Answers once everything the event changed is committed. */
+    async enqueue(actor: Actor, event: AlertEvent): Promise<{ dedupKey: string; incidents: Incident[] }> {
+      // A trigger without a dedup key gets one, returned so the sender can follow up.
+      const dedupKey = event.dedup_key ?? randomUUID().replace(/-/g, '');
+      const incidents = event.event_action === 'trigger'
+        ? await deps.incidents.triggerEvent(actor, event, dedupKey)
+        : await deps.incidents.settleEvent(actor, dedupKey, event.event_action);
+      return { dedupKey, incidents };
+    },
+
+    /** Change events are stored on every service they route to, for context beside incidents. */
+    async change(actor: Actor, event: ChangeEvent): Promise<StoredChangeEvent[]> {
+      const { routing_key: _credential, ...stored } = event;
+      const now = deps.clock.now();
+      const services = await deps.incidents.matchingServices(actor, stored);
+      const records = services.map((s) => ({
+        id: deps.ids(), serviceId: s.id, teamId: s.teamId, apiKeyId: actor.apiKeyId, summary: event.payload.summary,
+        source: event.payload.source ?? null, timestamp: event.payload.timestamp ? new Date(event.payload.timestamp) : now,
+        event: stored, createdAt: now,
+      }));
+      await deps.changes.insertMany(records);
+      return records;
+    },
+
+    listChanges: (serviceId: string, page: { before?: string; limit: number }) => deps.changes.listForService(serviceId, page),
+  };
+}
+
+export type EventService = ReturnType<typeof createEventService>;
