@@ -35,6 +35,7 @@ import { createApiLogService } from './services/api-logs.js';
 import { createApiLogStore } from './storage/api-log-store.js';
 import { createEventService } from './services/events.js';
 import { createChangeEventStore } from './storage/change-event-store.js';
+import { createGroupCommitter } from './storage/group-commit.js';
 import { createVerifier } from './services/verifier.js';
 
 export type Logger = {
@@ -60,7 +61,7 @@ const silent: Logger = { info() {}, warn() {}, error() {} };
 export async function createServices(config: Config, options: ServiceOptions = {}) {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silent;
-  const connection = connect(config.databaseUrl, options.schema ? { schema: options.schema } : {});
+  const connection = connect(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, ...(options.schema && { schema: options.schema }) });
   const { db } = connection;
   await migrateToLatest(db);
 
@@ -133,7 +134,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     apiKeys,
     catalog: createCatalogService({ db, catalog, audit, router, invalidation, clock, ids }),
     incidents,
-    events: createEventService({ incidents, changes: createChangeEventStore(db), clock, ids }),
+    events: createEventService({ incidents, changes: createChangeEventStore(db), committer: createGroupCommitter(db, { maxBatch: 256 }), clock, ids }),
     workflows: createWorkflowService({
       db, workflows: createWorkflowStore(db), catalog, incidents, callWebhook: createWebhookCaller(options.outbound ?? {}), clock, ids,
     }),

@@ -19,6 +19,8 @@ export type Config = {
   readonly signInFailuresPerAddress: number;
   readonly apiLogRetentionDays: number;
   /** PEM files: both set, the server speaks HTTPS only. */
+  /** SQLite durability: `full` fsyncs every commit; `normal` survives a crash but not power loss. */
+  readonly sqliteSynchronous: 'full' | 'normal';
   readonly tlsCertFile: string | null;
   readonly tlsKeyFile: string | null;
 };
@@ -33,6 +35,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!allowed.includes(raw as T)) throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -55,6 +64,7 @@ export function loadConfig(env: Env = process.env): Config {
     signInFailuresPerAccount: integer(env, 'LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT', 5, 1, 1000),
     signInFailuresPerAddress: integer(env, 'LATCHKEY_SIGN_IN_FAILURES_PER_ADDRESS', 20, 1, 100_000),
     apiLogRetentionDays: integer(env, 'LATCHKEY_API_LOG_RETENTION_DAYS', 7, 1, 3650),
+    sqliteSynchronous: oneOf(env, 'LATCHKEY_SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full'),
     tlsCertFile: env.LATCHKEY_TLS_CERT_FILE || null,
     tlsKeyFile: env.LATCHKEY_TLS_KEY_FILE || null,
   });

@@ -3,20 +3,22 @@ import type { Actor } from '../domain/access/actor.js';
 import type { AlertEvent, ChangeEvent } from '../domain/events/event.js';
 import type { Incident } from '../domain/incidents/incident.js';
 import type { ChangeEventStore, StoredChangeEvent } from '../storage/change-event-store.js';
+import type { GroupCommitter } from '../storage/group-commit.js';
 import type { IncidentService } from './incidents.js';
 import type { Clock, IdGenerator } from './runtime.js';
 
 /** The Events API v2: alert events open, add to, acknowledge and resolve incidents by dedup key. */
-export function createEventService(deps: { incidents: IncidentService; changes: ChangeEventStore; clock: Clock; ids: IdGenerator }) {
+export function createEventService(deps: { incidents: IncidentService; changes: ChangeEventStore; committer: GroupCommitter; clock: Clock; ids: IdGenerator }) {
   return {
     /** Answers once everything the event changed is committed. */
     async enqueue(actor: Actor, event: AlertEvent): Promise<{ dedupKey: string; incidents: Incident[] }> {
       // A trigger without a dedup key gets one, returned so the sender can follow up.
       const dedupKey = event.dedup_key ?? randomUUID().replace(/-/g, '');
-      const incidents = event.event_action === 'trigger'
-        ? await deps.incidents.triggerEvent(actor, event, dedupKey)
-        : await deps.incidents.settleEvent(actor, dedupKey, event.event_action);
-      return { dedupKey, incidents };
+      const work = event.event_action === 'trigger'
+        ? await deps.incidents.planTrigger(actor, event, dedupKey)
+        : await deps.incidents.planSettle(actor, dedupKey, event.event_action);
+      // Events arriving together share one commit; each answer waits for its commit.
+      return { dedupKey, incidents: await deps.committer.run(work) };
     },
 
     /** Change events are stored on every service they route to, for context beside incidents. */

@@ -10,6 +10,7 @@ import type { AlertEvent } from '../domain/events/event.js';
 import type { Service } from '../domain/services/service.js';
 import type { Db } from '../storage/connect.js';
 import type { IncidentChanges, IncidentStore } from '../storage/incident-store.js';
+import type { Work } from '../storage/group-commit.js';
 import type { Database } from '../storage/schema.js';
 import { isUniqueViolation } from '../storage/unique-violation.js';
 import { paginate } from './paging.js';
@@ -162,10 +163,11 @@ export function createIncidentService(deps: Deps) {
     },
 
     /**
-     * Events API trigger: routed like any payload (filters see the whole event), the incident's
-     * fields taken from the event; a trigger whose dedup key is open on a service adds to it.
+     * Events API trigger, prepared for a group commit: routed like any payload (filters see the
+     * whole event), the incident's fields taken from the event; a trigger whose dedup key is open
+     * on a service adds to it. The returned work runs inside the caller's transaction.
      */
-    async triggerEvent(actor: Actor, event: AlertEvent, dedupKey: string): Promise<Incident[]> {
+    async planTrigger(actor: Actor, event: AlertEvent, dedupKey: string): Promise<Work<Incident[]>> {
       const { routing_key: _credential, ...stored } = event;
       const fields = {
         title: event.payload!.summary,
@@ -174,34 +176,33 @@ export function createIncidentService(deps: Deps) {
         dedupKey,
       };
       const matches = (await matchServices(actor, stored, false)).map((m) => ({ ...m, resolving: false, fields }));
-      const run = () => db.transaction().execute(async (trx) => {
+      return async (trx) => {
         const out: Incident[] = [];
         for (const m of matches) {
           const applied = await apply(trx, actor, m, stored, 'events');
           if (applied.incident) out.push(applied.incident);
         }
         return out;
-      });
-      return run().catch((err: unknown) => (isUniqueViolation(err) ? run() : Promise.reject(err)));
+      };
+    },
+
+    /** Events API acknowledge/resolve, prepared for a group commit: every open incident in reach with that dedup key. */
+    async planSettle(actor: Actor, dedupKey: string, action: Transition): Promise<Work<Incident[]>> {
+      const open = await incidents.findOpenInReach(dedupKey, reachFor(actor, 'incidents:write'));
+      const touched = open.filter((i) => decideTransition(i, action).ok && !(action === 'acknowledge' && i.status === 'acknowledged'));
+      return async (trx) => {
+        const now = clock.now();
+        const changes: IncidentChanges = action === 'acknowledge'
+          ? { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: actor.ref, updatedAt: now }
+          : { status: 'resolved', resolvedAt: now, resolvedBy: actor.ref, updatedAt: now };
+        for (const incident of touched) await incidents.update(trx, incident.id, changes);
+        return touched;
+      };
     },
 
     /** The services in the actor's reach whose filters accept the payload (change events). */
     async matchingServices(actor: Actor, payload: unknown): Promise<Service[]> {
       return (await matchServices(actor, payload, false)).map((m) => m.entry.service);
-    },
-
-    /** Events API acknowledge/resolve: every open incident in reach with that dedup key. */
-    async settleEvent(actor: Actor, dedupKey: string, action: Transition): Promise<Incident[]> {
-      const open = await incidents.findOpenInReach(dedupKey, reachFor(actor, 'incidents:write'));
-      const now = clock.now();
-      const changes: IncidentChanges = action === 'acknowledge'
-        ? { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: actor.ref, updatedAt: now }
-        : { status: 'resolved', resolvedAt: now, resolvedBy: actor.ref, updatedAt: now };
-      const touched = open.filter((i) => decideTransition(i, action).ok && !(action === 'acknowledge' && i.status === 'acknowledged'));
-      await db.transaction().execute(async (trx) => {
-        for (const incident of touched) await incidents.update(trx, incident.id, changes);
-      });
-      return touched;
     },
 
     show: visibleIncident,

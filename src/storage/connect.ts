@@ -20,18 +20,21 @@ const INT8_OID = 20;
  * `sqlite:<file>` (or `sqlite::memory:`) for the embedded default, `postgres://…` otherwise.
  * `schema` puts a PostgreSQL connection in its own schema (tests use one each).
  */
-export function connect(url: string, options: { schema?: string } = {}): Connection {
-  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length));
+export type ConnectOptions = { schema?: string; sqliteSynchronous?: 'full' | 'normal' };
+
+export function connect(url: string, options: ConnectOptions = {}): Connection {
+  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options.sqliteSynchronous ?? 'full');
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url, options.schema);
   throw new Error(`unsupported database URL (use sqlite:<file> or postgres://…): ${url.split(':')[0]}:…`);
 }
 
-function connectSqlite(file: string): Connection {
+function connectSqlite(file: string, synchronous: 'full' | 'normal'): Connection {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
-  // FULL: a committed key change (a revocation above all) survives power loss.
-  sqlite.pragma('synchronous = FULL');
+  // FULL (default): every commit is fsynced, so a committed revocation or event survives power
+  // loss. NORMAL: commits survive a process crash; the last ones may be lost on power loss.
+  sqlite.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
