@@ -67,8 +67,10 @@ export function createWorkflowStore(db: Db) {
     async list(reach: Reach, page: { before?: string; limit: number; teamId?: string }): Promise<Workflow[]> {
       let q = db.selectFrom('workflows').selectAll();
       if (!reach.global) {
+        // A scoped caller sees its teams' workflows only: global ones (their webhook URLs included) need global reach, as on show.
         const teamIds = [...reach.teamIds];
-        q = q.where((eb) => eb.or([eb('team_id', 'is', null), ...(teamIds.length ? [eb('team_id', 'in', teamIds)] : [])]));
+        if (teamIds.length === 0) return [];
+        q = q.where('team_id', 'in', teamIds);
       }
       if (page.teamId) q = q.where('team_id', '=', page.teamId);
       if (page.before) q = q.where('id', '<', page.before);

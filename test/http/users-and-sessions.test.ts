@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import {
+  asSession, client, createService, createTeam, createUser, expectError, expectStatus, issueKey, PASSWORD, signIn, uniqueName, type Json, type Session,
+} from '../support/platform.js';
+
+const OWNER = { email: 'owner@example.com', password: 'correct horse battery staple' };
+const newEmail = () => `${uniqueName('person')}@example.com`;
+
+for (const db of testDatabases()) {
+  describe(`users and sessions on ${db.name}`, () => {
+    let t: TestApp;
+    let api: ReturnType<typeof client>;
+    let owner: Session;
+
+    before(async () => {
+      t = await startTestApp(db);
+      api = client(t);
+      owner = await signIn(t, OWNER.email, OWNER.password);
+    });
+    after(() => t.close());
+
+    test('create, show, list and rename users; create needs users:write with global reach', async () => {
+      const email = newEmail();
+      const created = expectStatus(await api.post('/users', { email: email.toUpperCase(), name: 'Ada', password: PASSWORD }), 201).user;
+      assert.deepEqual({ ...created, id: '', created_at: '', updated_at: '' }, { id: '', email, name: 'Ada', role: 'member', status: 'active', teams: [], created_at: '', updated_at: '' });
+      assert.equal(expectStatus(await api.get(`/users/${created.id}`), 200).user.email, email);
+      assert.ok(expectStatus(await api.get('/users?limit=200'), 200).users.some((u: Json) => u.id === created.id), 'listed');
+      assert.equal(expectStatus(await api.patch(`/users/${created.id}`, { name: 'Ada L.' }), 200).user.name, 'Ada L.');
+
+      expectError(await api.post('/users', { email, password: PASSWORD }), 409, 'conflict');
+      expectError(await api.post('/users', { email: newEmail(), password: 'short' }), 400, 'validation_failed');
+      const team = await createTeam(t);
+      const teamAdmin = await issueKey(t, { scope: 'team', team_id: team, roles: ['admin'] });
+      expectError(await api.post('/users', { email: newEmail(), password: PASSWORD }, teamAdmin.token), 403, 'out_of_scope');
+      const viewer = await issueKey(t, { scope: 'global', roles: ['viewer'] });
+      const refused = expectError(await api.post('/users', { email: newEmail(), password: PASSWORD }, viewer.token), 403, 'insufficient_permissions');
+      assert.match(refused.message, /users:write/);
+    });
+
+    test('owner and admin roles: never through an API key; a signed-in admin makes admins; only owners make owners', async () => {
+      for (const role of ['admin', 'owner']) {
+        expectError(await api.post('/users', { email: newEmail(), password: PASSWORD, role }), 403, 'escalation_denied');
+      }
+      const member = await createUser(t, 'member');
+      expectError(await api.patch(`/users/${member.id}`, { role: 'admin' }), 403, 'escalation_denied');
+      assert.equal(expectStatus(await api.get(`/users/${member.id}`), 200).user.role, 'member');
+
+      const admin = await createUser(t, 'admin');
+      const asAdmin = asSession(t, await signIn(t, admin.email));
+      const made = expectStatus(await asAdmin.post('/users', { email: newEmail(), password: PASSWORD, role: 'admin' }), 201).user;
+      assert.equal(made.role, 'admin');
+      expectError(await asAdmin.post('/users', { email: newEmail(), password: PASSWORD, role: 'owner' }), 403, 'escalation_denied');
+      expectError(await asAdmin.patch(`/users/${member.id}`, { role: 'owner' }), 403, 'escalation_denied');
+      assert.equal(expectStatus(await asAdmin.patch(`/users/${member.id}`, { role: 'admin' }), 200).user.role, 'admin');
+
+      const asOwner = asSession(t, owner);
+      assert.equal(expectStatus(await asOwner.patch(`/users/${member.id}`, { role: 'owner' }), 200).user.role, 'owner');
+      expectError(await asAdmin.post(`/users/${member.id}/deactivate`), 403, 'escalation_denied');
+    });
+
+    test('the last active owner can be neither demoted nor deactivated: 409 conflict', async () => {
+      const fresh = await startTestApp(db);
+      try {
+        const session = asSession(fresh, await signIn(fresh, OWNER.email, OWNER.password));
+        const me = expectStatus(await session.get('/users/me'), 200).user;
+        expectError(await session.patch(`/users/${me.id}`, { role: 'admin' }), 409, 'conflict');
+        expectError(await session.post(`/users/${me.id}/deactivate`), 409, 'conflict');
+        const still = expectStatus(await session.get('/users/me'), 200).user;
+        assert.equal(still.role, 'owner');
+        assert.equal(still.status, 'active');
+
+        const second = expectStatus(await session.post('/users', { email: newEmail(), password: PASSWORD, role: 'owner' }), 201).user;
+        assert.equal(expectStatus(await session.patch(`/users/${second.id}`, { role: 'member' }), 200).user.role, 'member');
+        expectError(await session.patch(`/users/${me.id}`, { role: 'admin' }), 409, 'conflict');
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    test('team memberships: PUT adds or changes, DELETE removes, and a manager gains the team’s powers', async () => {
+      const team = await createTeam(t);
+      const other = await createTeam(t);
+      const user = await createUser(t, 'member');
+      const members = async () => expectStatus(await api.get(`/teams/${team}/members`), 200).members;
+      expectStatus(await api.put(`/teams/${team}/members/${user.id}`, { role: 'member' }), 204);
+      assert.deepEqual(await members(), [{ user_id: user.id, role: 'member' }]);
+      assert.deepEqual(expectStatus(await api.get(`/users/${user.id}`), 200).user.teams, [{ team_id: team, role: 'member' }]);
+
+      const session = asSession(t, await signIn(t, user.email));
+      expectError(await session.post('/services', { team_id: team, name: uniqueName('s') }), 403, 'insufficient_permissions');
+      expectStatus(await api.put(`/teams/${team}/members/${user.id}`, { role: 'manager' }), 204);
+      assert.deepEqual(await members(), [{ user_id: user.id, role: 'manager' }]);
+      expectStatus(await session.post('/services', { team_id: team, name: uniqueName('s') }), 201);
+      expectError(await session.post('/services', { team_id: other, name: uniqueName('s') }), 403, 'out_of_scope');
+
+      expectStatus(await api.del(`/teams/${team}/members/${user.id}`), 204);
+      assert.deepEqual(await members(), []);
+      expectError(await session.post('/services', { team_id: team, name: uniqueName('s') }), 403, 'insufficient_permissions');
+      expectError(await api.del(`/teams/${team}/members/${user.id}`), 404, 'not_found');
+      expectError(await api.put(`/teams/${team}/members/01J00000000000000000000000`, { role: 'member' }), 404, 'not_found');
+      expectError(await api.put(`/teams/${team}/members/${user.id}`, { role: 'boss' }), 400, 'validation_failed');
+    });
+
+    test('POST /session sets an HttpOnly SameSite=Strict cookie and returns the CSRF token; the cookie authenticates', async () => {
+      const user = await createUser(t, 'member');
+      const res = await t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: PASSWORD } });
+      const body = expectStatus(res, 200);
+      const cookie = String(res.headers['set-cookie']);
+      assert.match(cookie, /^latchkey_session=[^;]+;/);
+      assert.match(cookie, /;\s*HttpOnly/i);
+      assert.match(cookie, /;\s*SameSite=Strict/i);
+      assert.match(cookie, /;\s*Path=\//i);
+      assert.equal(body.user.id, user.id);
+      assert.equal(typeof body.csrf_token, 'string');
+      assert.ok(body.csrf_token.length >= 16, body.csrf_token);
+      assert.ok(!JSON.stringify(body).includes(cookie.split(';')[0]!.split('=')[1]!), 'the session id is in the cookie only');
+
+      const session: Session = { cookie: cookie.split(';')[0]!, csrf: body.csrf_token, userId: user.id };
+      const identity = expectStatus(await asSession(t, session).get('/identity'), 200);
+      assert.equal(identity.api_key, null);
+      assert.equal(identity.user.id, user.id);
+      assert.ok(identity.permissions.includes('incidents:write'), identity.permissions.join(' '));
+    });
+
+    test('a signed-in write needs x-csrf-token; DELETE /session ends the session', async () => {
+      const session = await signIn(t, (await createUser(t, 'member')).email);
+      const as = asSession(t, session);
+      const team = await createTeam(t);
+      const service = await createService(t, team);
+      const url = `/users/me/api_keys`;
+      expectError(await as.post(url, { name: 'no csrf' }, false), 403, 'csrf_failed');
+      const forged = await t.request({ method: 'POST', url: `/api/v1${url}`, headers: { cookie: session.cookie, 'x-csrf-token': `${session.csrf.slice(0, -1)}${session.csrf.endsWith('A') ? 'B' : 'A'}` }, payload: { name: 'forged' } });
+      expectError(forged, 403, 'csrf_failed');
+      assert.deepEqual(expectStatus(await as.get(url), 200).api_keys, [], 'refused writes created nothing');
+      expectStatus(await as.post(url, { name: 'with csrf' }), 201);
+      expectError(await as.patch(`/services/${service.id}`, { description: 'x' }, false), 403, 'csrf_failed');
+
+      const out = await t.request({ method: 'DELETE', url: '/api/v1/session', headers: { cookie: session.cookie } });
+      expectStatus(out, 204);
+      assert.match(String(out.headers['set-cookie']), /latchkey_session=;/);
+      expectError(await as.get('/identity'), 401, 'missing_token');
+      expectError(await as.post(url, { name: 'after sign-out' }), 401, 'missing_token');
+    });
+
+    test('wrong password or unknown email: 401 invalid_credentials, the same either way', async () => {
+      const user = await createUser(t, 'member');
+      const wrong = expectError(await t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: 'not the password' } }), 401, 'invalid_credentials');
+      const unknown = expectError(await t.request({ method: 'POST', url: '/api/v1/session', payload: { email: newEmail(), password: PASSWORD } }), 401, 'invalid_credentials');
+      assert.equal(wrong.message, unknown.message);
+    });
+
+    test('after 5 failures for an account: 429 rate_limited with Retry-After, even for the right password, until the window ends', async () => {
+      const user = await createUser(t, 'member');
+      const attempt = (password: string) => t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password } });
+      for (let i = 0; i < 5; i++) expectError(await attempt(`wrong password ${i}`), 401, 'invalid_credentials');
+      const limited = await attempt(PASSWORD);
+      expectError(limited, 429, 'rate_limited');
+      const retryAfter = Number(limited.headers['retry-after']);
+      assert.ok(retryAfter > 0 && retryAfter <= 15 * 60, `Retry-After ${limited.headers['retry-after']}`);
+      t.clock.advance(retryAfter * 1000);
+      expectStatus(await attempt(PASSWORD), 200);
+    });
+
+    test('a deactivated user is signed out everywhere and cannot sign in again: 401 user_deactivated', async () => {
+      const user = await createUser(t, 'member');
+      const session = asSession(t, await signIn(t, user.email));
+      expectStatus(await session.get('/identity'), 200);
+      const deactivated = expectStatus(await api.post(`/users/${user.id}/deactivate`), 200).user;
+      assert.equal(deactivated.status, 'deactivated');
+      expectError(await session.get('/identity'), 401, 'missing_token');
+      const again = await t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: PASSWORD } });
+      expectError(again, 401, 'user_deactivated');
+      assert.equal(again.headers['set-cookie'], undefined, 'no session cookie is handed out');
+    });
+  });
+}

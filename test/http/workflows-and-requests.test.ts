@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { client, createService, createTeam, expectError, expectStatus, GHOST_ID, issueKey, uniqueName, type Json } from '../support/platform.js';
+
+type Received = { path: string; body: unknown; headers: IncomingHttpHeaders };
+
+/** A real webhook receiver: /ok answers 200, /flaky 503 once then 200, /bad 400, /hang never. */
+async function startReceiver(): Promise<{ url: (path: string) => string; received: Received[]; close(): Promise<void> }> {
+  const received: Received[] = [];
+  const flakyHits = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk) => (text += chunk));
+    req.on('end', () => {
+      const path = req.url ?? '';
+      received.push({ path, body: JSON.parse(text), headers: req.headers });
+      if (path.startsWith('/hang')) return;
+      if (path.startsWith('/flaky')) {
+        const hits = (flakyHits.get(path) ?? 0) + 1;
+        flakyHits.set(path, hits);
+        res.writeHead(hits === 1 ? 503 : 200).end();
+        return;
+      }
+      res.writeHead(path.startsWith('/bad') ? 400 : 200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    received,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+for (const db of testDatabases()) {
+  describe(`workflows and automation requests on ${db.name}`, () => {
+    let t: TestApp;
+    let api: ReturnType<typeof client>;
+    let receiver: Awaited<ReturnType<typeof startReceiver>>;
+    let teamA: string;
+    let teamB: string;
+    let serviceA: Json;
+    let serviceB: Json;
+    let editorA: string;
+    let globalCreator: { id: string; token: string };
+
+    before(async () => {
+      t = await startTestApp(db);
+      api = client(t);
+      receiver = await startReceiver();
+      teamA = await createTeam(t);
+      teamB = await createTeam(t);
+      serviceA = await createService(t, teamA, { api_filter: { path: 'never', op: 'exists' } });
+      serviceB = await createService(t, teamB);
+      editorA = (await issueKey(t, { scope: 'team', team_id: teamA, roles: ['services_editor'] })).token;
+      globalCreator = await issueKey(t, { scope: 'global', roles: ['incident_creator'] });
+    });
+    after(async () => {
+      await t.close();
+      await receiver.close();
+    });
+
+    const when = (tag: string) => ({ path: 'tag', op: 'equals', value: tag });
+    async function workflow(body: object, token?: string): Promise<Json> {
+      return expectStatus(await api.post('/workflows', { name: uniqueName('wf'), ...body }, token), 201).workflow;
+    }
+    const hitsOn = (path: string) => receiver.received.filter((r) => r.path === path);
+
+    test('workflows CRUD: a team key manages its own team’s workflows only; global workflows need global reach', async () => {
+      const tag = uniqueName('tag');
+      const actions = [{ type: 'create_incident', service_id: serviceA.id }];
+      const mine = await workflow({ team_id: teamA, filter: when(tag), actions }, editorA);
+      assert.equal(mine.team_id, teamA);
+      assert.equal(mine.enabled, true);
+      assert.deepEqual(mine.filter, when(tag));
+      const global = await workflow({ filter: when(tag), actions, enabled: false });
+      assert.equal(global.team_id, null);
+
+      expectError(await api.post('/workflows', { name: 'g', filter: when(tag), actions }, editorA), 403, 'out_of_scope');
+      expectError(await api.post('/workflows', { name: 'b', team_id: teamB, filter: when(tag), actions: [{ type: 'create_incident', service_id: serviceB.id }] }, editorA), 403, 'out_of_scope');
+      for (const attempt of [
+        (id: string) => api.get(`/workflows/${id}`, editorA),
+        (id: string) => api.patch(`/workflows/${id}`, { enabled: true }, editorA),
+        (id: string) => api.del(`/workflows/${id}`, editorA),
+      ]) {
+        expectError(await attempt(global.id), 404, 'not_found');
+      }
+      assert.equal(expectStatus(await api.get(`/workflows/${global.id}`), 200).workflow.enabled, false, 'untouched');
+      const listed = expectStatus(await api.get('/workflows', editorA), 200).workflows.map((w: Json) => w.id);
+      assert.deepEqual(listed, [mine.id], 'a team key lists its team’s workflows, not global ones');
+      const serviceViewer = await issueKey(t, { scope: 'service', service_id: serviceA.id, roles: ['viewer'] });
+      assert.deepEqual(expectStatus(await api.get('/workflows', serviceViewer.token), 200).workflows, [], 'nor does a service key');
+
+      const renamed = expectStatus(await api.patch(`/workflows/${mine.id}`, { name: 'renamed', enabled: false }, editorA), 200).workflow;
+      assert.equal(renamed.name, 'renamed');
+      assert.equal(renamed.enabled, false);
+      expectStatus(await api.del(`/workflows/${mine.id}`, editorA), 204);
+      expectError(await api.get(`/workflows/${mine.id}`), 404, 'not_found');
+      expectStatus(await api.del(`/workflows/${global.id}`), 204);
+    });
+
+    test('invalid filters and actions are refused: 400, pointing at the problem', async () => {
+      const actions = [{ type: 'create_incident', service_id: serviceA.id }];
+      const bad = expectError(await api.post('/workflows', { name: 'x', filter: { any: [{ path: 'a', op: 'gt', value: [] }] }, actions }), 400, 'invalid_filter');
+      assert.deepEqual(bad.details.errors.map((e: Json) => e.path), ['/any/0/value']);
+      const other = expectError(await api.post('/workflows', { name: 'x', team_id: teamA, filter: when('x'), actions: [actions[0], { type: 'create_incident', service_id: serviceB.id }] }), 400, 'validation_failed');
+      assert.equal(other.details.field, 'actions[1].service_id');
+      expectError(await api.post('/workflows', { name: 'x', filter: when('x'), actions: [{ type: 'create_incident', service_id: GHOST_ID }] }), 400, 'validation_failed');
+      expectError(await api.post('/workflows', { name: 'x', filter: when('x'), actions: [{ type: 'webhook', url: 'ftp://example.com/' }] }), 400, 'validation_failed');
+      expectError(await api.post('/workflows', { name: 'x', filter: when('x'), actions: [] }), 400, 'validation_failed');
+      const existing = await workflow({ team_id: teamA, filter: when(uniqueName('tag')), actions });
+      expectError(await api.patch(`/workflows/${existing.id}`, { filter: { all: 'no' } }), 400, 'invalid_filter');
+      expectError(await api.patch(`/workflows/${existing.id}`, { actions: [{ type: 'create_incident', service_id: serviceB.id }] }), 400, 'validation_failed');
+      assert.deepEqual(expectStatus(await api.get(`/workflows/${existing.id}`), 200).workflow, existing);
+    });
+
+    test('POST /requests needs a global key: team and service keys get 403 global_token_required', async () => {
+      const before = expectStatus(await api.get('/requests'), 200).requests;
+      for (const spec of [{ scope: 'team' as const, team_id: teamA }, { scope: 'service' as const, service_id: serviceB.id }]) {
+        const key = await issueKey(t, { ...spec, roles: ['incident_creator'] });
+        expectError(await api.post('/requests', { from: spec.scope }, key.token), 403, 'global_token_required');
+      }
+      assert.deepEqual(expectStatus(await api.get('/requests'), 200).requests, before);
+    });
+
+    test('a global request runs every matching enabled workflow, global or team: incidents opened, webhooks called', async () => {
+      const tag = uniqueName('tag');
+      const hook = `/ok/${tag}`;
+      const global = await workflow({ filter: when(tag), actions: [{ type: 'create_incident', service_id: serviceA.id }, { type: 'webhook', url: receiver.url(hook) }] });
+      const team = await workflow({ team_id: teamB, filter: { all: [when(tag), { path: 'level', op: 'gte', value: 2 }] }, actions: [{ type: 'webhook', url: receiver.url(hook) }] });
+      await workflow({ filter: when(tag), enabled: false, actions: [{ type: 'create_incident', service_id: serviceB.id }] });
+      await workflow({ team_id: teamB, filter: { all: [when(tag), { path: 'level', op: 'gte', value: 9 }] }, actions: [{ type: 'create_incident', service_id: serviceB.id }] });
+
+      const payload = { tag, level: 3, summary: 'Deploy failed' };
+      const request = expectStatus(await api.post('/requests', payload, globalCreator.token), 201).request;
+      assert.equal(request.status, 'completed');
+      assert.deepEqual(request.payload, payload);
+      assert.equal(request.api_key_id, globalCreator.id);
+      assert.deepEqual(request.runs.map((r: Json) => r.workflow_id).sort(), [global.id, team.id].sort());
+      const globalRun = request.runs.find((r: Json) => r.workflow_id === global.id);
+      assert.equal(globalRun.status, 'succeeded');
+      const [opened, called] = globalRun.actions;
+      assert.equal(opened.status, 'succeeded');
+      assert.deepEqual({ ...called, detail: '' }, { type: 'webhook', status: 'succeeded', detail: '', attempts: 1, http_status: 200 });
+
+      const incident = expectStatus(await api.get(`/incidents/${opened.incident_id}`), 200).incident;
+      assert.equal(incident.service_id, serviceA.id, 'the named service, its own api_filter not consulted');
+      assert.equal(incident.source, 'workflow');
+      assert.equal(incident.title, 'Deploy failed');
+      assert.equal(expectStatus(await api.get(`/incidents?service_id=${serviceB.id}`), 200).incidents.length, 0, 'disabled and unmatched workflows did nothing');
+
+      const hits = hitsOn(hook);
+      assert.equal(hits.length, 2);
+      for (const hit of hits) {
+        assert.deepEqual(hit.body, payload);
+        assert.equal(hit.headers['x-latchkey-request-id'], request.id);
+        assert.match(String(hit.headers['content-type']), /^application\/json/);
+      }
+      assert.deepEqual(hits.map((h) => h.headers['x-latchkey-workflow-id']).sort(), [global.id, team.id].sort());
+
+      const byWorkflow = (r: Json) => ({ ...r, runs: [...r.runs].sort((a: Json, b: Json) => a.workflow_id.localeCompare(b.workflow_id)) });
+      const listed = expectStatus(await api.get('/requests'), 200).requests.find((r: Json) => r.id === request.id);
+      assert.deepEqual(byWorkflow(listed), byWorkflow(request));
+      const teamReader = await issueKey(t, { scope: 'team', team_id: teamB, roles: ['viewer'] });
+      const seen = expectStatus(await api.get('/requests', teamReader.token), 200).requests.find((r: Json) => r.id === request.id);
+      assert.deepEqual(seen.runs.map((r: Json) => r.workflow_id), [team.id], 'a team sees its own runs only');
+
+      const none = expectStatus(await api.post('/requests', { tag: `${tag}-other` }, globalCreator.token), 201).request;
+      assert.equal(none.status, 'no_match');
+      assert.deepEqual(none.runs, []);
+    });
+
+    test('a webhook answering 503 is retried and then succeeds (attempts 2)', async () => {
+      const tag = uniqueName('tag');
+      const hook = `/flaky/${tag}`;
+      await workflow({ filter: when(tag), actions: [{ type: 'webhook', url: receiver.url(hook), max_attempts: 3 }] });
+      const request = expectStatus(await api.post('/requests', { tag }, globalCreator.token), 201).request;
+      assert.equal(request.status, 'completed');
+      const [outcome] = request.runs[0].actions;
+      assert.equal(outcome.status, 'succeeded');
+      assert.equal(outcome.attempts, 2);
+      assert.equal(outcome.http_status, 200);
+      assert.equal(hitsOn(hook).length, 2);
+    });
+
+    test('a webhook answering 400 fails at once, without retry, and the later actions are skipped', async () => {
+      const tag = uniqueName('tag');
+      const hook = `/bad/${tag}`;
+      const service = await createService(t, teamA);
+      await workflow({ filter: when(tag), actions: [{ type: 'webhook', url: receiver.url(hook), max_attempts: 3 }, { type: 'create_incident', service_id: service.id }] });
+      const request = expectStatus(await api.post('/requests', { tag }, globalCreator.token), 201).request;
+      assert.equal(request.status, 'failed');
+      const run = request.runs[0];
+      assert.equal(run.status, 'failed');
+      const [hook400, skipped] = run.actions;
+      assert.deepEqual({ ...hook400, detail: '' }, { type: 'webhook', status: 'failed', detail: '', attempts: 1, http_status: 400 });
+      assert.match(hook400.detail, /400/);
+      assert.equal(skipped.status, 'skipped');
+      assert.equal(skipped.incident_id, undefined);
+      assert.equal(hitsOn(hook).length, 1);
+      assert.deepEqual(expectStatus(await api.get(`/incidents?service_id=${service.id}`), 200).incidents, []);
+    });
+
+    test('a webhook that never answers fails after its timeout, saying so', async () => {
+      const tag = uniqueName('tag');
+      const hook = `/hang/${tag}`;
+      await workflow({ filter: when(tag), actions: [{ type: 'webhook', url: receiver.url(hook), timeout_ms: 150, max_attempts: 1 }] });
+      const request = expectStatus(await api.post('/requests', { tag }, globalCreator.token), 201).request;
+      assert.equal(request.status, 'failed');
+      const [outcome] = request.runs[0].actions;
+      assert.equal(outcome.status, 'failed');
+      assert.equal(outcome.attempts, 1);
+      assert.match(outcome.detail, /no answer within 150 ms/);
+      assert.equal(hitsOn(hook).length, 1);
+    });
+  });
+}
