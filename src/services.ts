@@ -141,7 +141,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     audit: createAuditService({ audit }),
     setup: createSetupService({ db, users, audit, apiKeys, clock, ids }),
     sessions,
-    users: createUserService({ db, users, sessions: createSessionStore(db), catalog, audit, invalidation, clock, ids }),
+    users: createUserService({ db, users, sessions: createSessionStore(db), keys, catalog, audit, invalidation, clock, ids }),
     userStore: users,
     /** Whether the database answers (readiness). */
     async ping(): Promise<boolean> {

@@ -4,6 +4,7 @@ import { LatchkeyError, notFound } from '../domain/errors.js';
 import { isAccountAdmin, type Membership, type TeamRole } from '../domain/users/access.js';
 import type { AccountRole, User } from '../domain/users/user.js';
 import type { Transaction } from 'kysely';
+import type { ApiKeyStore } from '../storage/api-key-store.js';
 import type { AuditStore } from '../storage/audit-store.js';
 import type { CatalogStore } from '../storage/catalog-store.js';
 import type { Database } from '../storage/schema.js';
@@ -20,6 +21,7 @@ type Deps = {
   db: Db;
   users: UserStore;
   sessions: SessionStore;
+  keys: ApiKeyStore;
   catalog: CatalogStore;
   audit: AuditStore;
   invalidation: InvalidationBus;
@@ -80,6 +82,31 @@ export function createUserService(deps: Deps) {
     if (user.role === 'owner' && (await users.countActiveOwners(trx)) <= 1) {
       throw new LatchkeyError('conflict', 'this is the last active owner');
     }
+  }
+
+  async function end(actor: Actor, id: string, ctx: RequestContext, deleting: boolean): Promise<User> {
+    const user = await visibleUser(actor, id);
+    requireGlobalWrite(actor);
+    if (isAccountAdmin(user)) checkRoleChange(actor, await isSignedInOwner(actor), user.role, user.role);
+    if (user.status === 'deactivated' && !deleting) return user;
+    let revoked: string[] = [];
+    await db.transaction().execute(async (trx) => {
+      if (user.status === 'active') await refuseLosingLastOwner(trx, user);
+      const now = clock.now();
+      await users.update(trx, id, { status: 'deactivated', updatedAt: now });
+      await deps.sessions.deleteForUser(trx, id);
+      if (deleting) {
+        revoked = await deps.keys.revokeOwnedBy(trx, id, now, actor.ref);
+        await users.removeMemberships(trx, id);
+      }
+      await writeAudit(trx, actor, ctx, {
+        action: deleting ? 'user.deleted' : 'user.deactivated', targetType: 'user', targetId: id, scope: GLOBAL,
+        details: { email: user.email, ...(deleting && { revoked_api_keys: revoked }) },
+      });
+    });
+    deps.invalidation.publish({ userId: id });
+    for (const keyId of revoked) deps.invalidation.publish({ keyId });
+    return (await users.findById(id))!;
   }
 
   return {
@@ -150,18 +177,15 @@ export function createUserService(deps: Deps) {
 
     /** Deactivation signs the user out and stops every personal token on its next request. */
     async deactivate(actor: Actor, id: string, ctx: RequestContext): Promise<User> {
-      const user = await visibleUser(actor, id);
-      requireGlobalWrite(actor);
-      if (isAccountAdmin(user)) checkRoleChange(actor, await isSignedInOwner(actor), user.role, user.role);
-      if (user.status === 'deactivated') return user;
-      await db.transaction().execute(async (trx) => {
-        await refuseLosingLastOwner(trx, user);
-        await users.update(trx, id, { status: 'deactivated', updatedAt: clock.now() });
-        await deps.sessions.deleteForUser(trx, id);
-        await writeAudit(trx, actor, ctx, { action: 'user.deactivated', targetType: 'user', targetId: id, scope: GLOBAL, details: { email: user.email } });
-      });
-      deps.invalidation.publish({ userId: id });
-      return (await users.findById(id))!;
+      return end(actor, id, ctx, false);
+    },
+
+    /**
+     * Deletion: deactivates, revokes every personal token for good and removes team memberships.
+     * The user stays as a record, so the audit trail and incidents keep naming who did what.
+     */
+    async remove(actor: Actor, id: string, ctx: RequestContext): Promise<void> {
+      await end(actor, id, ctx, true);
     },
 
     async members(actor: Actor, teamId: string) {

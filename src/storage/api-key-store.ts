@@ -1,4 +1,5 @@
 import type { Selectable, Transaction } from 'kysely';
+import type { ActorRef } from '../domain/access/actor.js';
 import type { RoleName } from '../domain/access/permissions.js';
 import { scopeOf, type Reach, type Scope } from '../domain/access/scope.js';
 import type { ApiKey, KeyKind, KeyState, PreviousToken } from '../domain/api-keys/api-key.js';
@@ -215,6 +216,15 @@ export function createApiKeyStore(db: Db) {
         .execute();
       await insertToken(trx, keyId, token);
       return live.map((r) => r.digest);
+    },
+
+    /** Revokes every live personal token of a user; returns their ids. */
+    async revokeOwnedBy(trx: Transaction<Database>, userId: string, at: Date, by: ActorRef): Promise<string[]> {
+      const rows = await trx.selectFrom('api_keys').select('id').where('owner_user_id', '=', userId).where('state', '!=', 'revoked').execute();
+      if (rows.length === 0) return [];
+      await trx.updateTable('api_keys').set({ state: 'revoked', revoked_at: toMs(at), revoked_by: actorToText(by), updated_at: toMs(at) })
+        .where('id', 'in', rows.map((r) => r.id)).execute();
+      return rows.map((r) => r.id);
     },
 
     /** Keys whose debug switch has run out but whose switch-off is not yet recorded. */

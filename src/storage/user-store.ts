@@ -101,6 +101,10 @@ export function createUserStore(db: Db) {
         .execute();
     },
 
+    async removeMemberships(trx: Transaction<Database>, userId: string): Promise<void> {
+      await trx.deleteFrom('team_memberships').where('user_id', '=', userId).execute();
+    },
+
     async removeMembership(trx: Transaction<Database>, teamId: string, userId: string): Promise<boolean> {
       const result = await trx.deleteFrom('team_memberships').where('team_id', '=', teamId).where('user_id', '=', userId).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;

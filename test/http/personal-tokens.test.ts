@@ -143,5 +143,19 @@ for (const db of testDatabases()) {
       expectError(await api.get('/identity', a1.token), 401, 'token_revoked');
       expectError(await api.get('/users/me/api_keys'), 403, 'out_of_scope');
     });
+
+    test('deleting a user revokes their personal tokens for good and removes their memberships', async () => {
+      const member = await person('member');
+      const issued = await mint(member.session);
+      assert.equal((await api.get('/identity', issued.token)).statusCode, 200);
+      expectStatus(await api.del(`/users/${member.id}`, t.ownerToken), 204);
+      expectError(await api.get('/identity', issued.token), 401, 'token_revoked');
+      const shown = expectStatus(await api.get(`/users/${member.id}`, t.ownerToken), 200);
+      assert.equal(shown.user.status, 'deactivated');
+      assert.deepEqual(shown.user.teams, []);
+      const trail = expectStatus(await api.get(`/audit_events?target_id=${member.id}`, t.ownerToken), 200).audit_events as Json[];
+      assert.equal(trail[0].action, 'user.deleted');
+      assert.deepEqual(trail[0].details.revoked_api_keys, [issued.api_key.id]);
+    });
   });
 }

@@ -6,7 +6,7 @@ export type AuditAction =
   | 'api_key.revoked' | 'api_key.debug_expired'
   | 'team.created' | 'team.updated' | 'team.deleted' | 'team.member_set' | 'team.member_removed'
   | 'service.created' | 'service.updated' | 'service.deleted'
-  | 'user.created' | 'user.updated' | 'user.deactivated';
+  | 'user.created' | 'user.updated' | 'user.deactivated' | 'user.deleted';
 
 export type AuditTargetType = 'api_key' | 'team' | 'service' | 'user';
 

@@ -75,6 +75,14 @@ export const userRoutes = (services: Services): FastifyPluginAsyncTypebox => asy
     schema: { tags, summary: 'Deactivate: signs the user out and stops their personal tokens', params: IdParams, response: { 200: UserResponse, ...errors } },
   }, async (request) => withTeams(await users.deactivate(actorOf(request), request.params.id, contextOf(request))));
 
+  app.delete('/users/:id', {
+    config: { permission: 'users:write' },
+    schema: { tags, summary: 'Delete a user: deactivated, personal tokens revoked, memberships removed; kept as a record for the audit trail', params: IdParams, response: { 204: Type.Null(), ...errors } },
+  }, async (request, reply) => {
+    await users.remove(actorOf(request), request.params.id, contextOf(request));
+    return reply.code(204).send(null);
+  });
+
   app.get('/teams/:id/members', {
     config: { permission: 'teams:read' },
     schema: { tags: ['Teams'], params: IdParams, response: { 200: Type.Object({ members: Type.Array(Type.Object({ user_id: Type.String(), role: TeamRoleSchema })) }), ...errors } },
