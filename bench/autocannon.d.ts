@@ -1,11 +1,16 @@
 // autocannon ships no types: only the part of its programmatic API the benchmark uses.
 declare module 'autocannon' {
   namespace autocannon {
+    /** The request autocannon is about to send; setupRequest returns it changed (a body per request). */
+    type Request = { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer };
     type Options = {
       url: string;
+      method?: 'GET' | 'POST';
+      requests?: Array<{ setupRequest?: (request: Request, context: Record<string, unknown>) => Request }>;
       connections?: number;
       pipelining?: number;
       duration?: number;
+      amount?: number;
       headers?: Record<string, string>;
     };
     type Result = {

@@ -2,7 +2,8 @@ import { createHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import type { BenchServer } from './start-server.js';
 
-export type Load = { readonly connections: number; readonly seconds: number };
+/** `amount`, when given, ends the run after that many requests instead of after `seconds`. */
+export type Load = { readonly connections: number; readonly seconds: number; readonly amount?: number };
 export type Target = 'baseline' | 'identity';
 export type Measurement = {
   readonly rps: number;
@@ -14,15 +15,32 @@ export type Measurement = {
 };
 export type Round = { readonly baseline: Measurement; readonly identity: Measurement; readonly ratio: number };
 
-/** One autocannon run against one route. A run with errors or non-2xx answers measures nothing: it throws. */
+/** What to send: a fixed request, or a POST whose body `nextBody` picks afresh for every request. */
+export type Traffic = {
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly nextBody?: () => string;
+};
+
+/** One autocannon run against one route. */
 export async function measure(server: BenchServer, target: Target, load: Load): Promise<Measurement> {
+  return measureTraffic(server, target, {
+    path: target === 'identity' ? '/api/v1/identity' : '/bench/baseline',
+    headers: target === 'identity' ? { authorization: `Bearer ${server.token}` } : {},
+  }, load);
+}
+
+/** One autocannon run. A run with errors or non-2xx answers measures nothing: it throws, naming `label`. */
+export async function measureTraffic(server: BenchServer, label: string, traffic: Traffic, load: Load): Promise<Measurement> {
+  const { nextBody } = traffic;
   const cpuBefore = await server.cpuMicros();
   const run = autocannon({
-    url: `http://127.0.0.1:${server.port}${target === 'identity' ? '/api/v1/identity' : '/bench/baseline'}`,
-    headers: target === 'identity' ? { authorization: `Bearer ${server.token}` } : {},
+    url: `http://127.0.0.1:${server.port}${traffic.path}`,
+    headers: traffic.headers,
     connections: load.connections,
     pipelining: 1,
-    duration: load.seconds,
+    ...(load.amount ? { amount: load.amount } : { duration: load.seconds }),
+    ...(nextBody && { method: 'POST' as const, requests: [{ setupRequest: (request) => ({ ...request, body: nextBody() }) }] }),
   });
   // autocannon's own latency histogram has 1 ms resolution; these answers take a fraction of that.
   const latencyNs = createHistogram();
@@ -30,7 +48,7 @@ export async function measure(server: BenchServer, target: Target, load: Load): 
   const result = await run;
   const cpuMicros = (await server.cpuMicros()) - cpuBefore;
   if (result.errors > 0 || result.non2xx > 0 || result['2xx'] === 0) {
-    throw new Error(`${target}: ${result['2xx']} ok, ${result.non2xx} non-2xx, ${result.errors} errors (${result.timeouts} timeouts)`);
+    throw new Error(`${label}: ${result['2xx']} ok, ${result.non2xx} non-2xx, ${result.errors} errors (${result.timeouts} timeouts)`);
   }
   return {
     rps: result.requests.total / result.duration,

@@ -2,11 +2,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Measurement, Round } from './http-rounds.js';
+import type { RoutingSummary } from './routing-report.js';
 import type { VerifyCost } from './verify-cost.js';
 
 export const TARGET_RATIO = 0.9;
 
-export type Settings = { rounds: number; seconds: number; warmUpSeconds: number; connections: number; verifyCalls: number };
+export type Settings = {
+  rounds: number; seconds: number; warmUpSeconds: number; connections: number; verifyCalls: number;
+  routingServices: number; routingSweep: boolean; only: 'identity' | 'routing' | null;
+};
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -14,9 +18,9 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-const fixed = (n: number, digits = 2) => n.toFixed(digits);
-type Figures = Omit<Measurement, 'requests'>;
-const describe = (m: Figures) => `${fixed(m.rps, 0).padStart(6)} req/s  p50 ${fixed(m.p50Ms)} ms  p99 ${fixed(m.p99Ms)} ms  server ${fixed(m.serverCpuUs, 1)} µs/req`;
+export const fixed = (n: number, digits = 2) => n.toFixed(digits);
+export type Figures = Omit<Measurement, 'requests'>;
+export const describe = (m: Figures) => `${fixed(m.rps, 0).padStart(6)} req/s  p50 ${fixed(m.p50Ms)} ms  p99 ${fixed(m.p99Ms)} ms  server ${fixed(m.serverCpuUs, 1)} µs/req`;
 
 export function printRound(round: Round, index: number): void {
   console.log(`round ${index + 1}  baseline ${describe(round.baseline)}`);
@@ -29,16 +33,16 @@ export function printVerifyCost(cost: VerifyCost): void {
   console.log(`verify, cache miss:    ${fixed(cost.cacheMissUs)} µs/call (${cost.calls.cacheMiss} calls, SQLite read)`);
 }
 
-function medianOf(rounds: readonly Round[], pick: (r: Round) => Measurement): Figures {
-  const ms = rounds.map(pick);
+/** Each figure's median over the runs (so the medians may come from different runs). */
+export function medianFigures(ms: readonly Measurement[]): Figures {
   const of = (key: keyof Figures) => median(ms.map((m) => m[key]));
   return { rps: of('rps'), p50Ms: of('p50Ms'), p99Ms: of('p99Ms'), serverCpuUs: of('serverCpuUs') };
 }
 
 export function summarise(rounds: readonly Round[]) {
   const medianRatio = median(rounds.map((r) => r.ratio));
-  const baseline = medianOf(rounds, (r) => r.baseline);
-  const identity = medianOf(rounds, (r) => r.identity);
+  const baseline = medianFigures(rounds.map((r) => r.baseline));
+  const identity = medianFigures(rounds.map((r) => r.identity));
   return {
     baseline,
     identity,
@@ -62,12 +66,26 @@ export function printSummary(summary: ReturnType<typeof summarise>): void {
   console.log(`  ratio identity/baseline: ${summary.ratios.map((r) => fixed(r, 3)).join(', ')}`);
   console.log(`  server CPU ratio baseline/identity: ${fixed(summary.cpuRatio, 3)}`);
   console.log(`  median ratio ${fixed(summary.medianRatio, 3)} (target ≥ ${fixed(summary.target)}): ${summary.pass ? 'PASS' : 'BELOW TARGET'}`);
+  printLoadNote();
+}
+
+export function printLoadNote(): void {
   const load = loadavg()[0] ?? 0;
   if (load > cpus().length) console.log(`  note: load average ${fixed(load)} on ${cpus().length} cores: other work competes, req/s figures are noisy`);
 }
 
+export type Results = {
+  settings: Settings;
+  /** The identity benchmark (absent with BENCH_ONLY=routing). */
+  rounds?: readonly Round[];
+  summary?: ReturnType<typeof summarise>;
+  verify?: VerifyCost;
+  /** The routing benchmark (absent with BENCH_ONLY=identity), and where its SQLite files were. */
+  routing?: RoutingSummary & { storage: string };
+};
+
 /** bench/results/latest.json: the figures the README quotes. */
-export function writeResults(contents: { settings: Settings; rounds: readonly Round[]; summary: ReturnType<typeof summarise>; verify: VerifyCost }): string {
+export function writeResults(contents: Results): string {
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   const file = `${dir}latest.json`;

@@ -1,31 +1,50 @@
 /**
  * The server under test, run as a child of bench/run.ts so the load generator never shares its
  * event loop. Configured from the environment like the real server; reports {port, token} over IPC.
+ * With BENCH_SEED_SERVICES=n it first writes n routed services (bench/routing-catalog.ts) and
+ * loads the service router, so the routing rounds measure a warm router.
  */
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../src/config/index.js';
 import { buildApp } from '../src/http/app.js';
 import { IdentityResponse } from '../src/http/routes/identity.js';
 import { createServices } from '../src/services.js';
+import { connect, type Connection } from '../src/storage/connect.js';
+import { routingPayload, seedRoutingCatalog } from './routing-catalog.js';
 
-export type ServerReady = { port: number; token: string };
+export type RoutingSetup = { services: number; seedMs: number; routerLoadMs: number };
+export type ServerReady = { port: number; token: string; routing?: RoutingSetup };
+/** What the parent may ask over IPC; each question gets exactly one answer. */
+export type Question = 'cpu-usage' | 'incident-count';
 
 if (!process.send) throw new Error('bench/server.ts is started by bench/run.ts (it reports over IPC)');
 
-const services = await createServices(loadConfig());
+const config = loadConfig();
+const services = await createServices(config);
 const { token } = await services.setup.init({ email: 'bench@example.com', password: 'benchmark password' });
+const seedCount = process.env.BENCH_SEED_SERVICES ? Number(process.env.BENCH_SEED_SERVICES) : 0;
+// A second connection to the same file: the services expose no database handle, and should not for this.
+const side: Connection | undefined = seedCount > 0 ? connect(config.databaseUrl) : undefined;
+let seedMs = 0;
+if (side) {
+  const started = performance.now();
+  await seedRoutingCatalog(side.db, seedCount);
+  seedMs = performance.now() - started;
+}
 
 // The baseline serves a captured identity body through the identity schema: the same
 // fast-json-stringify work, without authentication, the handler or usage counting.
 let identityBody: unknown;
 const app = await buildApp(services, { extend: registerBaseline });
 identityBody = await captureIdentity();
+const routing = side ? { services: seedCount, seedMs, routerLoadMs: await loadRouter(seedCount) } : undefined;
 
 let closing = false;
 async function shutDown(): Promise<void> {
   if (closing) return;
   closing = true;
   await app.close();
+  await side?.close();
   await services.close();
   process.exit(0);
 }
@@ -34,14 +53,15 @@ process.once('SIGINT', () => void shutDown());
 // The parent went away without stopping us (crash, SIGKILL): do not linger.
 process.once('disconnect', () => void shutDown());
 // CPU time lets the parent report server microseconds per request, whoever the bottleneck is.
-process.on('message', (message) => {
+process.on('message', (message: Question) => {
   if (message === 'cpu-usage') process.send!(process.cpuUsage());
+  if (message === 'incident-count') void countIncidents().then((n) => process.send!(n));
 });
 
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 if (!address || typeof address === 'string') throw new Error('expected a TCP address');
-const ready: ServerReady = { port: address.port, token };
+const ready: ServerReady = { port: address.port, token, ...(routing && { routing }) };
 process.send(ready);
 
 /** The second answer, so `last_used_*` are filled in as they are under load. */
@@ -57,4 +77,29 @@ async function captureIdentity(): Promise<unknown> {
 
 function registerBaseline(instance: FastifyInstance): void {
   instance.get('/bench/baseline', { schema: { hide: true, response: { 200: IdentityResponse } } }, async () => identityBody);
+}
+
+/**
+ * The router compiles and indexes every service on its first routing call: a dry run makes that
+ * call (nothing written) and checks that the first, a middle and the last payload each reach one service.
+ */
+async function loadRouter(count: number): Promise<number> {
+  let loadMs = 0;
+  for (const i of [0, Math.floor(count / 2), count - 1]) {
+    const started = performance.now();
+    const answer = await app.inject({
+      method: 'POST', url: '/api/v1/incidents?dry_run=true', payload: routingPayload(i, 0),
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    });
+    if (i === 0) loadMs = performance.now() - started;
+    const matched = answer.statusCode === 200 ? (answer.json() as { services: unknown[] }).services.length : -1;
+    if (matched !== 1) throw new Error(`routing payload ${i} reached ${matched} services (HTTP ${answer.statusCode}: ${answer.body.slice(0, 200)})`);
+  }
+  return loadMs;
+}
+
+async function countIncidents(): Promise<number> {
+  if (!side) return 0;
+  const row = await side.db.selectFrom('incidents').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
 }

@@ -2,25 +2,39 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServerReady } from './server.js';
+import type { Question, ServerReady } from './server.js';
 
 export type BenchServer = ServerReady & {
   /** The server process's own CPU time so far (user + system), in microseconds. */
   cpuMicros(): Promise<number>;
+  /** Rows in the incidents table (0 unless the server was seeded for routing). */
+  incidentCount(): Promise<number>;
   stop(): Promise<void>;
+};
+
+export type ServerOptions = {
+  nodeArgs?: readonly string[];
+  /** Services to seed for the routing benchmark (none by default). */
+  seedServices?: number;
+  /** Where the SQLite file goes: a fresh folder under this one (the system temp folder by default). */
+  dataRoot?: string;
 };
 
 const SERVER_SCRIPT = new URL('./server.ts', import.meta.url);
 
 /**
- * Starts bench/server.ts in its own process over a fresh SQLite file in the system temp folder.
+ * Starts bench/server.ts in its own process over a fresh SQLite file (in the system temp folder unless told).
  * The child is killed on stop(), on the parent's exit, and exits by itself if the IPC link drops.
  */
-export async function startServer(options: { nodeArgs?: readonly string[] } = {}): Promise<BenchServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
+export async function startServer(options: ServerOptions = {}): Promise<BenchServer> {
+  const dataDir = mkdtempSync(join(options.dataRoot ?? tmpdir(), 'latchkey-bench-'));
   const child = fork(SERVER_SCRIPT, [], {
     execArgv: ['--import', 'tsx', ...(options.nodeArgs ?? [])],
-    env: { ...process.env, LATCHKEY_DATABASE_URL: `sqlite:${join(dataDir, 'latchkey.db')}` },
+    env: {
+      ...process.env,
+      LATCHKEY_DATABASE_URL: `sqlite:${join(dataDir, 'latchkey.db')}`,
+      BENCH_SEED_SERVICES: String(options.seedServices ?? 0),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const removeData = () => rmSync(dataDir, { recursive: true, force: true });
@@ -38,7 +52,15 @@ export async function startServer(options: { nodeArgs?: readonly string[] } = {}
 
   try {
     const ready = await waitForReady(child);
-    return { ...ready, cpuMicros: () => askCpuMicros(child), stop };
+    return {
+      ...ready,
+      cpuMicros: async () => {
+        const usage = await ask<NodeJS.CpuUsage>(child, 'cpu-usage');
+        return usage.user + usage.system;
+      },
+      incidentCount: () => ask<number>(child, 'incident-count'),
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -53,10 +75,11 @@ function waitForReady(child: ChildProcess): Promise<ServerReady> {
   });
 }
 
-function askCpuMicros(child: ChildProcess): Promise<number> {
+/** Questions are asked one at a time, so the next message is the answer. */
+function ask<Answer>(child: ChildProcess, question: Question): Promise<Answer> {
   return new Promise((resolve) => {
-    child.once('message', (usage) => resolve((usage as NodeJS.CpuUsage).user + (usage as NodeJS.CpuUsage).system));
-    child.send('cpu-usage');
+    child.once('message', (answer) => resolve(answer as Answer));
+    child.send(question);
   });
 }
 
