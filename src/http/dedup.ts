@@ -28,13 +28,14 @@ export const DiscardedResponse = Type.Object({
  */
 export function createDedupHooks(services: Services) {
   return {
-    async claim(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    async claim(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
       const key = request.apiKey;
-      if (!request.routeOptions.config.dedup || !key) return;
-      if ((request.query as { dry_run?: string } | undefined)?.dry_run === 'true') return;
+      if (!request.routeOptions.config.dedup || !key) return undefined;
+      if ((request.query as { dry_run?: string } | undefined)?.dry_run === 'true') return undefined;
       const decision = await services.dedup.claim(key, request.routeOptions.url ?? request.url, request.body);
       if (decision.duplicate) {
-        return void reply.code(200).send({
+        // Returning the reply stops the chain: the answer is being sent, the handler must not run.
+        return reply.code(200).send({
           status: 'discarded',
           reason: 'duplicate',
           message: `an identical request was received at ${decision.firstSeenAt.toISOString()}, within this key's ${key.dedupWindowSeconds} s deduplication window: discarded, nothing created`,
@@ -43,6 +44,7 @@ export function createDedupHooks(services: Services) {
         });
       }
       if (decision.fingerprint) request.dedupClaim = { key, fingerprint: decision.fingerprint };
+      return undefined;
     },
 
     /**

@@ -49,7 +49,10 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
 
   /** Validates, then authenticates by routing key; answers the request itself when it must stop. */
   async function admit<T extends { routing_key: string }>(request: FastifyRequest, reply: FastifyReply, validated: Validated<T>) {
-    if (!validated.ok) return void invalid(request, reply, validated.errors);
+    if (!validated.ok) {
+      await attributeInvalidEvent(request);
+      return void invalid(request, reply, validated.errors);
+    }
     const now = services.clock.now();
     const result = await services.verifier.verify(validated.event.routing_key, 'events', now);
     if (!result.ok) {
@@ -57,6 +60,7 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
       return void refuse(request, reply, result.code, result.code === 'wrong_token_kind' ? WRONG_KIND : undefined);
     }
     request.apiKey = result.key;
+    if (result.viaPreviousToken) request.previousDigest = result.digest;
     if (!addressAllowed(result.key, request.ip)) return void refuse(request, reply, 'ip_not_allowed');
     const decision = await services.dedup.claim(result.key, request.routeOptions.url ?? request.url, request.body);
     if (decision.duplicate) {
@@ -89,6 +93,18 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
     await releasingOnFailure(request, () => services.events.change(admitted.actor, admitted.event));
     return reply.code(202).send({ status: 'success', message: 'Change event processed' });
   });
+
+  /**
+   * An invalid event is still refused as invalid whatever its routing key, as PagerDuty does; but
+   * when that key is a usable one, the refusal counts in its usage and, in debug mode, its API log:
+   * a malformed event is just what a debugging sender needs to see.
+   */
+  async function attributeInvalidEvent(request: FastifyRequest): Promise<void> {
+    const routingKey = (request.body as { routing_key?: unknown } | null)?.routing_key;
+    if (typeof routingKey !== 'string') return;
+    const result = await services.verifier.verify(routingKey, 'events', services.clock.now());
+    if (result.ok && addressAllowed(result.key, request.ip)) request.apiKey = result.key;
+  }
 
   /** A failed event gives its deduplication claim back, so the sender's retry is processed. */
   async function releasingOnFailure<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {

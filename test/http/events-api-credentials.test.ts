@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
+import { formatToken, parseToken, TOKEN_FORMATS } from '../../src/domain/tokens/format.js';
+import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { assertError, createKeyViaApi, createTeam, HOUR, json, unique, type Json } from '../support/fixtures.js';
+
+/** An Events API refusal of the credential: PagerDuty's shape, with Latchkey's error code. */
+function assertRefused(res: LightMyRequestResponse, status: number, code: string): Json {
+  assert.equal(res.statusCode, status, res.body);
+  const body = json(res);
+  assert.equal(body.code, code, res.body);
+  assert.equal(typeof body.message, 'string');
+  assert.notEqual(body.status, 'success');
+  return body;
+}
+
+/** The same key with one character of its random part changed, still in its alphabet. */
+function mistype(token: string): string {
+  const i = 10;
+  const replacement = token[i] === 'a' ? 'b' : 'a';
+  return token.slice(0, i) + replacement + token.slice(i + 1);
+}
+
+for (const db of testDatabases()) {
+  describe(`Events API v2: routing keys on ${db.name}`, () => {
+    let t: TestApp;
+    let serviceId: string;
+
+    const enqueue = (payload: unknown, options: { remoteAddress?: string } = {}) =>
+      t.request({ method: 'POST', url: '/v2/enqueue', payload: payload as object, ...options });
+    /** A distinct trigger each call, so deduplication never interferes unless a test wants it. */
+    const trigger = (routingKey: string, options: { remoteAddress?: string } = {}) =>
+      enqueue({ routing_key: routingKey, event_action: 'trigger', payload: { summary: unique('event'), source: 'monitor', severity: 'error' } }, options);
+    const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
+      t.request({ method, url: `/api/v1${url}`, token: t.ownerToken, ...(payload && { payload }) });
+    const newKey = (spec: Record<string, unknown> = {}) =>
+      createKeyViaApi(t, { kind: 'events', scope: 'service', service_id: serviceId, ...spec });
+    const incidentCount = async () => json(await call('GET', '/incidents?limit=200')).incidents.length as number;
+
+    before(async () => {
+      t = await startTestApp(db);
+      const teamId = await createTeam(t);
+      const res = await call('POST', '/services', { team_id: teamId, name: unique('service') });
+      assert.equal(res.statusCode, 201, res.body);
+      serviceId = json(res).service.id;
+    });
+    after(() => t.close());
+
+    describe('the right kind of credential', () => {
+      test('integration keys are created for a service or globally, in their own format', async () => {
+        const service = await newKey();
+        assert.match(service.token, /^lke[0-9a-z]{29}$/);
+        assert.equal(service.api_key.kind, 'events');
+        assert.equal(service.api_key.scope, 'service');
+        const global = await newKey({ scope: 'global', service_id: undefined });
+        assert.match(global.token, /^lke[0-9a-z]{29}$/);
+        assert.equal(global.api_key.scope, 'global');
+        assert.equal((await trigger(service.token)).statusCode, 202);
+        assert.equal((await trigger(global.token)).statusCode, 202);
+      });
+
+      test('a REST token as routing_key is refused with wrong_token_kind, saying what is needed', async () => {
+        const rest = await createKeyViaApi(t, { scope: 'global', roles: ['incident_creator'] });
+        const before = await incidentCount();
+        for (const token of [rest.token, t.ownerToken]) {
+          const body = assertRefused(await trigger(token), 401, 'wrong_token_kind');
+          assert.match(body.message, /integration key/);
+          assert.equal(JSON.stringify(body).includes(token), false, 'the token is not echoed');
+        }
+        assert.equal(await incidentCount(), before);
+      });
+
+      test('an integration key on the REST API is refused with wrong_token_kind', async () => {
+        const { token } = await newKey();
+        assertError(await t.request({ method: 'GET', url: '/api/v1/identity', token }), 401, 'wrong_token_kind');
+        assertError(await t.request({ method: 'POST', url: '/api/v1/incidents', token, payload: { title: 'x' } }), 401, 'wrong_token_kind');
+      });
+
+      test('a mistyped routing key is refused by its checksum, with no database lookup', async () => {
+        const { token } = await newKey();
+        const typo = mistype(token);
+        assert.deepEqual(parseToken(typo), { ok: false, reason: 'checksum' });
+
+        // A well-formed key the server has never issued is looked up, and its absence remembered
+        // in the key cache; a mistyped one never gets that far, so the cache does not grow.
+        const unknown = formatToken('events', (n) => randomBytes(n));
+        assert.equal(unknown.length, TOKEN_FORMATS.events.prefix.length + TOKEN_FORMATS.events.bodyLength);
+        const cached = t.services.cache.size;
+        assertRefused(await trigger(unknown), 401, 'invalid_token');
+        assert.equal(t.services.cache.size, cached + 1, 'the made-up key was looked up');
+
+        const beforeTypo = t.services.cache.size;
+        assertRefused(await trigger(typo), 401, 'invalid_token');
+        assertRefused(await trigger('lke-not-even-close'), 401, 'invalid_token');
+        assert.equal(t.services.cache.size, beforeTypo, 'the mistyped key was not looked up');
+      });
+    });
+
+    describe('the key lifecycle applies to integration keys', () => {
+      test('rotate with grace: the old key works during the grace, then token_rotated', async () => {
+        const { api_key: key, token: old } = await newKey();
+        const rotated = await call('POST', `/api_keys/${key.id}/rotate`, { grace_period_seconds: 60 });
+        assert.equal(rotated.statusCode, 200, rotated.body);
+        const fresh = json(rotated).token as string;
+        assert.match(fresh, /^lke[0-9a-z]{29}$/);
+        assert.equal((await trigger(old)).statusCode, 202, 'old key within the grace');
+        assert.equal((await trigger(fresh)).statusCode, 202);
+        await t.services.recorder.flush();
+        const shown = json(await call('GET', `/api_keys/${key.id}`)).api_key;
+        assert.equal(shown.previous_token.token_hint, `lke…${old.slice(-4)}`);
+        assert.ok(shown.previous_token.last_used_at, 'the operator can see the old key is still in use');
+
+        t.clock.advance(60_000);
+        assertRefused(await trigger(old), 401, 'token_rotated');
+        assert.equal((await trigger(fresh)).statusCode, 202);
+      });
+
+      test('disable → token_disabled, enable → accepted again', async () => {
+        const { api_key: key, token } = await newKey();
+        assert.equal((await call('POST', `/api_keys/${key.id}/disable`)).statusCode, 200);
+        const before = await incidentCount();
+        assertRefused(await trigger(token), 401, 'token_disabled');
+        assert.equal(await incidentCount(), before);
+        assert.equal((await call('POST', `/api_keys/${key.id}/enable`)).statusCode, 200);
+        assert.equal((await trigger(token)).statusCode, 202);
+      });
+
+      test('revoke → token_revoked on the very next event', async () => {
+        const { api_key: key, token } = await newKey();
+        assert.equal((await trigger(token)).statusCode, 202);
+        assert.equal((await call('DELETE', `/api_keys/${key.id}`)).statusCode, 204);
+        assertRefused(await trigger(token), 401, 'token_revoked');
+      });
+
+      test('an expired key → token_expired', async () => {
+        const expiresAt = new Date(t.clock.now().getTime() + HOUR).toISOString();
+        const { token } = await newKey({ expires_at: expiresAt });
+        assert.equal((await trigger(token)).statusCode, 202);
+        t.clock.advance(HOUR);
+        assertRefused(await trigger(token), 401, 'token_expired');
+      });
+
+      test('allowed_cidrs: events from elsewhere → 403 ip_not_allowed', async () => {
+        const { token } = await newKey({ allowed_cidrs: ['10.0.0.0/8', '2001:db8::/32'] });
+        assert.equal((await trigger(token, { remoteAddress: '10.1.2.3' })).statusCode, 202);
+        assert.equal((await trigger(token, { remoteAddress: '2001:db8::7' })).statusCode, 202);
+        const before = await incidentCount();
+        assertRefused(await trigger(token, { remoteAddress: '192.168.1.5' }), 403, 'ip_not_allowed');
+        assertRefused(await trigger(token), 403, 'ip_not_allowed');
+        assert.equal(await incidentCount(), before);
+      });
+    });
+
+    describe('deduplication', () => {
+      test("an identical event within the key's window is discarded: 202 saying so, nothing changes", async () => {
+        const { token } = await newKey({ dedup_window_seconds: 120 });
+        const event = { routing_key: token, event_action: 'trigger', dedup_key: unique('dup').replace(' ', '-'), payload: { summary: 'same', source: 'm', severity: 'info' } };
+        assert.equal((await enqueue(event)).statusCode, 202);
+        const incidents = json(await call('GET', '/incidents?limit=200')).incidents;
+        const incident = incidents.find((i: Json) => i.dedup_key === event.dedup_key);
+
+        t.clock.advance(119_000);
+        const again = await enqueue({ payload: event.payload, dedup_key: event.dedup_key, event_action: 'trigger', routing_key: token });
+        assert.equal(again.statusCode, 202, again.body);
+        assert.equal(json(again).status, 'success');
+        assert.match(json(again).message, /discarded/i);
+        assert.equal(json(again).dedup_key, event.dedup_key);
+        const unchanged = json(await call('GET', `/incidents/${incident.id}`)).incident;
+        assert.equal(unchanged.alert_count, 1, 'the duplicate added nothing');
+        assert.equal(json(await call('GET', '/incidents?limit=200')).incidents.length, incidents.length);
+
+        const different = await enqueue({ ...event, payload: { ...event.payload, summary: 'not the same' } });
+        assert.equal(json(different).message, 'Event processed');
+        t.clock.advance(1_000);
+        assert.equal(json(await enqueue(event)).message, 'Event processed', 'after the window the same event counts again');
+        assert.equal(json(await call('GET', `/incidents/${incident.id}`)).incident.alert_count, 3);
+      });
+
+      test('a window of 0 switches it off', async () => {
+        const { token } = await newKey({ dedup_window_seconds: 0 });
+        const event = { routing_key: token, event_action: 'trigger', dedup_key: unique('nodup').replace(' ', '-'), payload: { summary: 's', source: 'm', severity: 'info' } };
+        assert.equal(json(await enqueue(event)).message, 'Event processed');
+        assert.equal(json(await enqueue(event)).message, 'Event processed');
+      });
+    });
+
+    describe('debug mode', () => {
+      test('logs every event sent with the key, routing_key redacted', async () => {
+        const { api_key: key, token } = await newKey();
+        assert.equal((await call('PATCH', `/api_keys/${key.id}`, { debug: true })).statusCode, 200);
+        const res = await trigger(token);
+        assert.equal(res.statusCode, 202);
+        const invalid = await enqueue({ routing_key: token, event_action: 'trigger', payload: { summary: 'no source', severity: 'info' } });
+        assert.equal(invalid.statusCode, 400);
+
+        const logs = await call('GET', `/api_logs?api_key_id=${key.id}`);
+        assert.equal(logs.statusCode, 200, logs.body);
+        const entries = json(logs).api_logs as Json[];
+        assert.equal(entries.length, 2, logs.body);
+        const [refused, processed] = entries;
+        assert.equal(processed.method, 'POST');
+        assert.equal(processed.path, '/v2/enqueue');
+        assert.equal(processed.status, 202);
+        assert.equal(JSON.parse(processed.request_body).routing_key, '[REDACTED]');
+        assert.equal(JSON.parse(processed.response_body).dedup_key, json(res).dedup_key);
+        const [incident] = json(await call('GET', '/incidents?limit=200')).incidents.filter((i: Json) => i.dedup_key === json(res).dedup_key);
+        assert.deepEqual(processed.incident_ids, [incident.id]);
+        assert.equal(refused.status, 400);
+        assert.equal(refused.error_code, 'validation_failed');
+        assert.equal(JSON.parse(refused.request_body).routing_key, '[REDACTED]');
+        assert.match(JSON.parse(refused.response_body).errors[0], /payload\.source/);
+        assert.equal(logs.body.includes(token), false, 'the key appears nowhere in its logs');
+        assert.equal(logs.body.includes(token.slice(3, -4)), false);
+      });
+
+      test('debug off: nothing is logged', async () => {
+        const { api_key: key, token } = await newKey();
+        assert.equal((await trigger(token)).statusCode, 202);
+        assert.deepEqual(json(await call('GET', `/api_logs?api_key_id=${key.id}`)).api_logs, []);
+      });
+    });
+  });
+}
