@@ -32,6 +32,7 @@ import { createWorkflowStore } from './storage/workflow-store.js';
 import { createDedupService } from './services/dedup.js';
 import { createDedupStore } from './storage/dedup-store.js';
 import { createApiLogService } from './services/api-logs.js';
+import { createRateLimiter } from './services/rate-limiter.js';
 import { createApiLogStore } from './storage/api-log-store.js';
 import { createEventService } from './services/events.js';
 import { createChangeEventStore } from './storage/change-event-store.js';
@@ -102,6 +103,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const verifier = createVerifier({ digest, cache, findByDigest: (d) => keys.findByDigest(d), userAccess: (id) => userAccess.get(id) });
   const apiKeys = createApiKeyService({
     db, keys, audit, catalog, usage: usageStore, users, recorder, invalidation, digest, clock, ids, random: options.random ?? cryptoRandom,
+    defaultRateLimits: { rest: config.restRateLimitPerMinute, events: config.eventsRateLimitPerMinute },
   });
 
   const incidents = createIncidentService({ db, incidents: createIncidentStore(db), router, clock, ids });
@@ -111,6 +113,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     addressAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAddress, windowMs: 15 * 60_000 }),
   });
 
+  const rateLimiter = createRateLimiter({ clock, maxKeys: config.cacheMaxEntries });
+  const authFailures = createAttemptLimiter({ clock, limit: config.authFailuresPerMinute, windowMs: 60_000 });
   const dedup = createDedupService({ store: createDedupStore(db), clock, purgeIntervalMs: 60_000, logger });
   dedup.start();
   const apiLogs = createApiLogService({ store: createApiLogStore(db), clock, ids, retentionDays: config.apiLogRetentionDays, flushIntervalMs: 1000, logger });
@@ -125,6 +129,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     config,
     dedup,
     apiLogs,
+    rateLimiter,
+    authFailures,
     clock,
     databaseKind: connection.kind,
     verifier,

@@ -18,6 +18,11 @@ export type Config = {
   readonly signInFailuresPerAccount: number;
   readonly signInFailuresPerAddress: number;
   readonly apiLogRetentionDays: number;
+  /** Given to new keys that name no rate limit (null on a key: no per-key limit). */
+  readonly restRateLimitPerMinute: number;
+  readonly eventsRateLimitPerMinute: number;
+  /** Failed authentications per client address per minute before 429. */
+  readonly authFailuresPerMinute: number;
   /** PEM files: both set, the server speaks HTTPS only. */
   /** SQLite durability: `full` fsyncs every commit; `normal` survives a crash but not power loss. */
   readonly sqliteSynchronous: 'full' | 'normal';
@@ -64,6 +69,9 @@ export function loadConfig(env: Env = process.env): Config {
     signInFailuresPerAccount: integer(env, 'LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT', 5, 1, 1000),
     signInFailuresPerAddress: integer(env, 'LATCHKEY_SIGN_IN_FAILURES_PER_ADDRESS', 20, 1, 100_000),
     apiLogRetentionDays: integer(env, 'LATCHKEY_API_LOG_RETENTION_DAYS', 7, 1, 3650),
+    restRateLimitPerMinute: integer(env, 'LATCHKEY_REST_RATE_LIMIT_PER_MINUTE', 960, 1, 1_000_000),
+    eventsRateLimitPerMinute: integer(env, 'LATCHKEY_EVENTS_RATE_LIMIT_PER_MINUTE', 1200, 1, 1_000_000),
+    authFailuresPerMinute: integer(env, 'LATCHKEY_AUTH_FAILURES_PER_MINUTE', 60, 1, 1_000_000),
     sqliteSynchronous: oneOf(env, 'LATCHKEY_SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full'),
     tlsCertFile: env.LATCHKEY_TLS_CERT_FILE || null,
     tlsKeyFile: env.LATCHKEY_TLS_KEY_FILE || null,

@@ -74,6 +74,7 @@ type Deps = {
   clock: Clock;
   ids: IdGenerator;
   random: Random;
+  defaultRateLimits: Readonly<Record<KeyKind, number>>;
 };
 
 /** Latchkey itself, for changes no one asked for (debug mode running out). */
@@ -239,7 +240,8 @@ export function createApiKeyService(deps: Deps) {
         tokenHint: record.hint, tokenLastIssuedAt: now, lastUsedAt: null, lastUsedIp: null,
         debugEnabledAt: input.debug ? now : null, debugUntil: input.debug ? new Date(now.getTime() + DEBUG_DURATION_MS) : null,
         dedupWindowSeconds: input.dedup_window_seconds ?? DEFAULT_DEDUP_WINDOW_SECONDS,
-        rateLimitPerMinute: input.rate_limit_per_minute ?? null,
+        // Omitted: the documented default for the kind; null: no per-key limit.
+        rateLimitPerMinute: input.rate_limit_per_minute === undefined ? deps.defaultRateLimits[kind] : input.rate_limit_per_minute,
         allowedCidrs: input.allowed_cidrs ?? [],
         previousToken: null,
       };

@@ -36,6 +36,8 @@ export function createSetupService(deps: Deps) {
         });
         const issued = await deps.apiKeys.create(OPERATOR, {
           name: 'Owner key (from init)', description: `Created by latchkey init for ${user.email}`, scope: 'global', roles: ['admin'],
+          // The operator's own key is never throttled in the middle of an incident.
+          rate_limit_per_minute: null,
         }, NO_REQUEST, { within: trx });
         return { user, ...issued };
       });

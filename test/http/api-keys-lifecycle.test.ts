@@ -40,7 +40,7 @@ for (const db of testDatabases()) {
             owner_user_id: null, roles: ['incident_creator'], permissions: INCIDENT_CREATOR, read_only: false, status: 'active', expires_at: null,
             created_at: now(), created_by: ownerRef(), updated_at: undefined, disabled_at: null, disabled_by: null, revoked_at: null, revoked_by: null,
             token_hint: key.token_hint, token_last_issued_at: now(), last_used_at: null, last_used_ip: null, debug: { enabled: false, until: null },
-            dedup_window_seconds: 600, rate_limit_per_minute: null, allowed_cidrs: [], previous_token: null,
+            dedup_window_seconds: 600, rate_limit_per_minute: 960, allowed_cidrs: [], previous_token: null,
           },
         );
         const shown = await call('GET', `/api_keys/${key.id}`);

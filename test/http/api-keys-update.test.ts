@@ -33,7 +33,8 @@ for (const db of testDatabases()) {
         ['read_only', true, false],
         ['expires_at', later, null],
         ['dedup_window_seconds', 0, 600],
-        ['rate_limit_per_minute', 60, null],
+        ['rate_limit_per_minute', 60, 960],
+        ['rate_limit_per_minute', null, 60],
         ['allowed_cidrs', ['192.0.2.0/24', '127.0.0.1'], []],
       ];
       for (const [field, to, from] of cases) {

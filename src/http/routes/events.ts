@@ -6,6 +6,7 @@ import type { Services } from '../../services.js';
 import { actorOfKey } from '../../services/actors.js';
 import { addressAllowed } from '../address.js';
 import { createApiLogHooks } from '../api-logs.js';
+import { authFailuresExceeded, recordAuthFailure, withinRateLimit } from '../rate-limit.js';
 import { MESSAGES, STATUS_BY_CODE } from '../errors.js';
 
 /** PagerDuty's answer shape, with Latchkey's error code alongside for refusals. */
@@ -27,6 +28,8 @@ function refuse(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, m
   request.errorCode = code;
   return reply.code(STATUS_BY_CODE[code]).send({ status: 'refused', message, errors: [message], code });
 }
+
+const TOO_MANY_FAILURES = 'too many failed authentications from this address: retry later';
 
 const WRONG_KIND = 'this is a REST API token: the Events API needs an integration key (32 characters starting lke), sent as routing_key';
 
@@ -53,15 +56,19 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
       await attributeInvalidEvent(request);
       return void invalid(request, reply, validated.errors);
     }
+    if (authFailuresExceeded(services, request, reply)) return void refuse(request, reply, 'rate_limited', TOO_MANY_FAILURES);
     const now = services.clock.now();
     const result = await services.verifier.verify(validated.event.routing_key, 'events', now);
     if (!result.ok) {
+      recordAuthFailure(services, request);
       if (result.key) services.recorder.record({ keyId: result.key.id, ip: request.ip, outcome: result.code });
       return void refuse(request, reply, result.code, result.code === 'wrong_token_kind' ? WRONG_KIND : undefined);
     }
     request.apiKey = result.key;
     if (result.viaPreviousToken) request.previousDigest = result.digest;
     if (!addressAllowed(result.key, request.ip)) return void refuse(request, reply, 'ip_not_allowed');
+    const limit = withinRateLimit(services, result.key, reply);
+    if (!limit.allowed) return void refuse(request, reply, 'rate_limited', `this integration key is over its rate limit: retry in ${limit.retryAfterSeconds} s`);
     const decision = await services.dedup.claim(result.key, request.routeOptions.url ?? request.url, request.body);
     if (decision.duplicate) {
       return void reply.code(202).send({

@@ -1,0 +1,34 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiKey } from '../domain/api-keys/api-key.js';
+import type { Services } from '../services.js';
+
+/**
+ * Applies the key's `rate_limit_per_minute` (null: no per-key limit): sets the RateLimit-* headers
+ * on every answer, allowed or not, and says whether the request may go on. A refusal also carries
+ * Retry-After; the caller answers 429 rate_limited.
+ */
+export function withinRateLimit(services: Services, key: ApiKey, reply: FastifyReply): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
+  if (key.rateLimitPerMinute === null) return { allowed: true };
+  const decision = services.rateLimiter.take(key.id, key.rateLimitPerMinute);
+  reply.header('ratelimit-limit', String(decision.limit));
+  reply.header('ratelimit-remaining', String(decision.remaining));
+  reply.header('ratelimit-reset', String(decision.resetSeconds));
+  if (decision.allowed) return { allowed: true };
+  reply.header('retry-after', String(decision.retryAfterSeconds));
+  return { allowed: false, retryAfterSeconds: decision.retryAfterSeconds };
+}
+
+/**
+ * Failed authentications per client address: past the limit, every request from that address is
+ * refused before any token work, so tokens cannot be guessed at speed.
+ */
+export function authFailuresExceeded(services: Services, request: FastifyRequest, reply: FastifyReply): boolean {
+  const decision = services.authFailures.check(request.ip);
+  if (decision.allowed) return false;
+  reply.header('retry-after', String(decision.retryAfterSeconds));
+  return true;
+}
+
+export function recordAuthFailure(services: Services, request: FastifyRequest): void {
+  services.authFailures.fail(request.ip);
+}
