@@ -10,6 +10,7 @@ import type { Services } from '../services.js';
 import { createAuthenticator } from './auth.js';
 import { createApiLogHooks } from './api-logs.js';
 import { createDedupHooks } from './dedup.js';
+import { createRateLimitHooks } from './rate-limit.js';
 import { handleError, sendError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -90,7 +91,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {
+    const traffic = createRateLimitHooks(services, (request, reply, retryAfter, message) => {
+      reply.header('retry-after', String(retryAfter));
+      sendError(request, reply, 'rate_limited', message, { retry_after_seconds: retryAfter });
+    });
+    api.addHook('onRequest', traffic.beforeAuthentication);
     api.addHook('onRequest', createAuthenticator(services, metrics));
+    api.addHook('onRequest', traffic.afterAuthentication);
+    api.addHook('onResponse', traffic.countFailures);
     const dedup = createDedupHooks(services);
     api.addHook('preHandler', dedup.claim);
     api.addHook('onSend', dedup.releaseOnFailure);

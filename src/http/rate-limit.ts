@@ -32,3 +32,30 @@ export function authFailuresExceeded(services: Services, request: FastifyRequest
 export function recordAuthFailure(services: Services, request: FastifyRequest): void {
   services.authFailures.fail(request.ip);
 }
+
+/**
+ * The REST API's traffic gates, as onRequest/onResponse hooks around authentication: an address
+ * with too many failed authentications is refused before any token work; an authenticated key
+ * over its limit is refused after its allow-list check; every 401 counts as a failure.
+ */
+export function createRateLimitHooks(services: Services, refuse: (request: FastifyRequest, reply: FastifyReply, retryAfter: number, message: string) => void) {
+  return {
+    beforeAuthentication(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
+      const decision = services.authFailures.check(request.ip);
+      if (decision.allowed) return done();
+      refuse(request, reply, decision.retryAfterSeconds, 'too many failed authentications from this address: retry later');
+    },
+
+    afterAuthentication(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
+      const key = request.apiKey;
+      if (!key) return done();
+      const limit = withinRateLimit(services, key, reply);
+      if (limit.allowed) return done();
+      refuse(request, reply, limit.retryAfterSeconds, `this key is over its rate limit of ${key.rateLimitPerMinute} requests a minute: retry in ${limit.retryAfterSeconds} s`);
+    },
+
+    async countFailures(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      if (reply.statusCode === 401) recordAuthFailure(services, request);
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+
+for (const db of testDatabases()) {
+  describe(`rate limits on ${db.name}`, () => {
+    let t: TestApp;
+    const call = (url: string, token: string, remoteAddress = '127.0.0.1') =>
+      t.app.inject({ method: 'GET', url, remoteAddress, headers: { authorization: `Bearer ${token}` } });
+    const keyWith = async (limit: number | null, body: Record<string, unknown> = {}) =>
+      (await t.request({ method: 'POST', url: '/api/v1/api_keys', token: t.ownerToken, payload: { name: 'k', scope: 'global', rate_limit_per_minute: limit, ...body } })).json() as { token: string };
+
+    before(async () => {
+      t = await startTestApp(db, { LATCHKEY_AUTH_FAILURES_PER_MINUTE: '3' });
+    });
+    after(() => t.close());
+
+    test('a key over its limit gets 429 rate_limited with Retry-After, RateLimit-* on every answer', async () => {
+      const { token } = await keyWith(6); // a burst of 1, then one a 10 s
+      const first = await call('/api/v1/identity', token);
+      assert.equal(first.statusCode, 200);
+      assert.deepEqual([first.headers['ratelimit-limit'], first.headers['ratelimit-remaining']], ['6', '0']);
+      assert.equal(first.headers['ratelimit-reset'], '10');
+      const second = await call('/api/v1/identity', token);
+      assert.equal(second.statusCode, 429);
+      assert.equal(second.json().error.code, 'rate_limited');
+      assert.equal(second.headers['retry-after'], '10');
+      assert.equal(second.headers['ratelimit-remaining'], '0');
+      t.clock.advance(10_000);
+      assert.equal((await call('/api/v1/identity', token)).statusCode, 200, 'a token is back after Retry-After');
+    });
+
+    test('one noisy key never slows a quiet one; null means no per-key limit', async () => {
+      const noisy = await keyWith(6);
+      const quiet = await keyWith(6);
+      const unlimited = await keyWith(null);
+      await call('/api/v1/identity', noisy.token);
+      assert.equal((await call('/api/v1/identity', noisy.token)).statusCode, 429);
+      assert.equal((await call('/api/v1/identity', quiet.token)).statusCode, 200);
+      for (let i = 0; i < 50; i++) {
+        const answer = await call('/api/v1/identity', unlimited.token);
+        assert.equal(answer.statusCode, 200);
+        assert.equal(answer.headers['ratelimit-limit'], undefined);
+      }
+    });
+
+    test('failed authentications are limited per address, before any token work', async () => {
+      const { token } = await keyWith(null);
+      const bad = 'lkg_' + 'A'.repeat(36);
+      for (let i = 0; i < 3; i++) assert.equal((await call('/api/v1/identity', bad, '198.51.100.7')).statusCode, 401);
+      const blocked = await call('/api/v1/identity', token, '198.51.100.7');
+      assert.equal(blocked.statusCode, 429, 'even a valid token waits: the address is blocked');
+      assert.equal(blocked.json().error.code, 'rate_limited');
+      assert.ok(Number(blocked.headers['retry-after']) > 0);
+      assert.equal((await call('/api/v1/identity', token, '198.51.100.8')).statusCode, 200, 'other addresses are not affected');
+      t.clock.advance(60_000);
+      assert.equal((await call('/api/v1/identity', token, '198.51.100.7')).statusCode, 200);
+    });
+
+    test('integration keys are limited on the Events API, answered as PagerDuty does with 429', async () => {
+      const teamId = (await t.request({ method: 'POST', url: '/api/v1/teams', token: t.ownerToken, payload: { name: 'ops' } })).json().team.id;
+      const serviceId = (await t.request({ method: 'POST', url: '/api/v1/services', token: t.ownerToken, payload: { team_id: teamId, name: 'db' } })).json().service.id;
+      const { token: routingKey } = await keyWith(6, { kind: 'events', scope: 'service', service_id: serviceId });
+      const event = (n: number) => t.app.inject({ method: 'POST', url: '/v2/enqueue', payload: { routing_key: routingKey, event_action: 'trigger', payload: { summary: `e${n}`, source: 's', severity: 'info' } } });
+      const first = await event(1);
+      assert.equal(first.statusCode, 202);
+      assert.equal(first.headers['ratelimit-limit'], '6');
+      const second = await event(2);
+      assert.equal(second.statusCode, 429);
+      assert.equal(second.json().code, 'rate_limited');
+      assert.equal(second.headers['retry-after'], '10');
+    });
+  });
+}
