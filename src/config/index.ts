@@ -23,6 +23,11 @@ export type Config = {
   readonly eventsRateLimitPerMinute: number;
   /** Failed authentications per client address per minute before 429. */
   readonly authFailuresPerMinute: number;
+  /**
+   * Behind a reverse proxy: the proxy addresses or CIDRs (comma-separated) whose X-Forwarded-For
+   * is believed. Off by default: the client address is the socket's peer.
+   */
+  readonly trustProxy: string | false;
   /** PEM files: both set, the server speaks HTTPS only. */
   /** SQLite durability: `full` fsyncs every commit; `normal` survives a crash but not power loss. */
   readonly sqliteSynchronous: 'full' | 'normal';
@@ -49,6 +54,15 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+function trustProxyFrom(raw: string | undefined): string | false {
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  // Believing every peer would let any client choose its own address (and slip past allowed_cidrs).
+  if (raw === 'true' || raw === '*' || /^\d+$/.test(raw)) {
+    throw new Error('LATCHKEY_TRUST_PROXY names the proxies (addresses or CIDRs, comma-separated), never everyone');
+  }
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   if (Boolean(env.LATCHKEY_TLS_CERT_FILE) !== Boolean(env.LATCHKEY_TLS_KEY_FILE)) {
     throw new Error('set both LATCHKEY_TLS_CERT_FILE and LATCHKEY_TLS_KEY_FILE, or neither');
@@ -73,6 +87,7 @@ export function loadConfig(env: Env = process.env): Config {
     eventsRateLimitPerMinute: integer(env, 'LATCHKEY_EVENTS_RATE_LIMIT_PER_MINUTE', 1200, 1, 1_000_000),
     authFailuresPerMinute: integer(env, 'LATCHKEY_AUTH_FAILURES_PER_MINUTE', 60, 1, 1_000_000),
     sqliteSynchronous: oneOf(env, 'LATCHKEY_SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full'),
+    trustProxy: trustProxyFrom(env.LATCHKEY_TRUST_PROXY),
     tlsCertFile: env.LATCHKEY_TLS_CERT_FILE || null,
     tlsKeyFile: env.LATCHKEY_TLS_KEY_FILE || null,
   });

@@ -40,6 +40,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     ...(options.tls && { https: { cert: options.tls.cert, key: options.tls.key } }),
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
     genReqId: () => randomUUID(),
+    trustProxy: services.config.trustProxy,
     bodyLimit: services.config.bodyLimitBytes,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     // Prototype-poisoning JSON is refused rather than silently cleaned.
