@@ -2,7 +2,7 @@ import { canIn, reachFor, type Actor } from '../domain/access/actor.js';
 import type { Scope } from '../domain/access/scope.js';
 import type { RequestContext } from '../domain/audit/audit-event.js';
 import { LatchkeyError, notFound } from '../domain/errors.js';
-import { parseFieldPath, parseFilter, type Filter, type FilterExplanation } from '../domain/filters/index.js';
+import { parseFieldPath, type FilterExplanation } from '../domain/filters/index.js';
 import type { FieldMapping, Service } from '../domain/services/service.js';
 import type { Team } from '../domain/teams/team.js';
 import type { AuditStore } from '../storage/audit-store.js';
@@ -10,6 +10,7 @@ import type { CatalogStore, ServiceChanges } from '../storage/catalog-store.js';
 import type { Db } from '../storage/connect.js';
 import { isUniqueViolation } from '../storage/unique-violation.js';
 import { createAuditWriter } from './audit.js';
+import { filterFromInput } from './filter-input.js';
 import type { InvalidationBus } from './invalidation.js';
 import { paginate } from './paging.js';
 import type { ServiceRouter } from './routing.js';
@@ -37,19 +38,6 @@ function conflictOnDuplicate(message: string) {
   };
 }
 
-/** Validates a filter on write: `invalid_filter` names the field and the exact place of each problem. */
-function filterFrom(field: 'api_filter' | 'resolve_filter', value: unknown): Filter | null {
-  if (value === null) return null;
-  const parsed = parseFilter(value);
-  if (!parsed.ok) {
-    const first = parsed.errors[0]!;
-    throw new LatchkeyError('invalid_filter', `${field}${first.path}: ${first.message}`, {
-      field, errors: parsed.errors.map((e) => ({ path: e.path, message: e.message })),
-    });
-  }
-  return parsed.filter;
-}
-
 function mappingFrom(mapping: FieldMapping): FieldMapping {
   const errors = Object.entries(mapping).flatMap(([field, path]) => {
     const parsed = parseFieldPath(path as string);
@@ -63,8 +51,8 @@ function serviceChanges(input: ServiceInput): ServiceChanges {
   return {
     ...(input.name !== undefined && { name: input.name }),
     ...(input.description !== undefined && { description: input.description }),
-    ...(input.api_filter !== undefined && { apiFilter: filterFrom('api_filter', input.api_filter) }),
-    ...(input.resolve_filter !== undefined && { resolveFilter: filterFrom('resolve_filter', input.resolve_filter) }),
+    ...(input.api_filter !== undefined && { apiFilter: filterFromInput('api_filter', input.api_filter) }),
+    ...(input.resolve_filter !== undefined && { resolveFilter: filterFromInput('resolve_filter', input.resolve_filter) }),
     ...(input.field_mapping !== undefined && { fieldMapping: mappingFrom(input.field_mapping) }),
   };
 }

@@ -1,7 +1,7 @@
 import { canIn, reachFor, type Actor } from '../domain/access/actor.js';
 import type { Scope } from '../domain/access/scope.js';
 import { LatchkeyError, notFound } from '../domain/errors.js';
-import { compileFilter, parseFilter, type Filter } from '../domain/filters/index.js';
+import { compileFilter } from '../domain/filters/index.js';
 import {
   invalidWebhookUrl, WEBHOOK_DEFAULT_ATTEMPTS, WEBHOOK_DEFAULT_TIMEOUT_MS,
   type ActionOutcome, type AutomationRequest, type Workflow, type WorkflowAction, type WorkflowRun,
@@ -10,6 +10,7 @@ import type { CatalogStore } from '../storage/catalog-store.js';
 import type { Db } from '../storage/connect.js';
 import type { WorkflowChanges, WorkflowStore } from '../storage/workflow-store.js';
 import type { IncidentService } from './incidents.js';
+import { filterFromInput } from './filter-input.js';
 import { paginate } from './paging.js';
 import type { Clock, IdGenerator } from './runtime.js';
 import type { WebhookCaller } from './webhooks.js';
@@ -34,16 +35,6 @@ export type WorkflowInput = {
 };
 
 const scopeOf = (teamId: string | null): Scope => (teamId ? { type: 'team', teamId } : { type: 'global' });
-
-function filterFrom(value: unknown): Filter | null {
-  if (value === null) return null;
-  const parsed = parseFilter(value);
-  if (!parsed.ok) {
-    const first = parsed.errors[0]!;
-    throw new LatchkeyError('invalid_filter', `filter${first.path}: ${first.message}`, { field: 'filter', errors: parsed.errors });
-  }
-  return parsed.filter;
-}
 
 /** Automation: workflows (global or per team) run on requests sent with global keys. */
 export function createWorkflowService(deps: Deps) {
@@ -115,7 +106,7 @@ export function createWorkflowService(deps: Deps) {
       requireWrite(actor, teamId);
       const now = clock.now();
       const workflow: Workflow = {
-        id: deps.ids(), teamId, name: input.name, description: input.description ?? '', filter: filterFrom(input.filter ?? null),
+        id: deps.ids(), teamId, name: input.name, description: input.description ?? '', filter: filterFromInput('filter', input.filter ?? null),
         actions: await checkActions(input.actions, teamId), enabled: input.enabled ?? true, createdAt: now, updatedAt: now,
       };
       await db.transaction().execute((trx) => workflows.insert(trx, workflow));
@@ -138,7 +129,7 @@ export function createWorkflowService(deps: Deps) {
       const changes: WorkflowChanges = {
         ...(input.name !== undefined && { name: input.name }),
         ...(input.description !== undefined && { description: input.description }),
-        ...(input.filter !== undefined && { filter: filterFrom(input.filter) }),
+        ...(input.filter !== undefined && { filter: filterFromInput('filter', input.filter) }),
         ...(input.actions !== undefined && { actions: await checkActions(input.actions, workflow.teamId) }),
         ...(input.enabled !== undefined && { enabled: input.enabled }),
       };
