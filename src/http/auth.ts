@@ -1,10 +1,11 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { hasPermission, type Actor } from '../domain/access/actor.js';
 import { compileAllowList, type AddressMatcher } from '../domain/access/cidr.js';
 import type { Permission } from '../domain/access/permissions.js';
 import type { ApiKey } from '../domain/api-keys/api-key.js';
 import type { Services } from '../services.js';
 import { actorOfKey } from '../services/actors.js';
+import type { Verification } from '../services/verifier.js';
 import { sendError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { SESSION_COOKIE } from './routes/session.js';
@@ -19,6 +20,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor?: Actor;
     apiKey?: ApiKey;
+    /** The clock as read once when the token was verified; handlers judge time-dependent fields by it too. */
+    authenticatedAt?: Date;
   }
 }
 
@@ -31,6 +34,8 @@ export type PresentedToken = { token: string } | { missing: true } | { malformed
 export function presentedToken(request: FastifyRequest): PresentedToken {
   const header = request.headers.authorization;
   if (header !== undefined) {
+    const plain = plainBearer(header);
+    if (plain !== undefined) return { token: plain };
     const match = BEARER.exec(header) ?? TOKEN_TOKEN.exec(header);
     return match ? { token: match[1]! } : { malformed: true };
   }
@@ -38,6 +43,21 @@ export function presentedToken(request: FastifyRequest): PresentedToken {
   if (typeof fromQuery === 'string' && fromQuery.length > 0) return { token: fromQuery };
   if (fromQuery !== undefined) return { malformed: true };
   return { missing: true };
+}
+
+/**
+ * The common `Bearer <token>` (one space, a token of letters, digits and `_`), read without a
+ * regular expression. Anything else, or `undefined`, goes to the regular expressions, whose answer
+ * this always equals: such a header matches BEARER with exactly this capture.
+ */
+function plainBearer(header: string): string | undefined {
+  if (header.length <= 7 || !header.startsWith('Bearer ')) return undefined;
+  for (let i = 7; i < header.length; i++) {
+    const c = header.charCodeAt(i);
+    const plain = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+    if (!plain) return undefined;
+  }
+  return header.slice(7);
 }
 
 const allowLists = new WeakMap<ApiKey, AddressMatcher>();
@@ -50,64 +70,89 @@ function addressAllowed(key: ApiKey, ip: string): boolean {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** onRequest hook for the REST API: authenticate, then authorise the route. */
+type RouteConfig = FastifyRequest['routeOptions']['config'];
+
+/**
+ * onRequest hook for the REST API: authenticate, then authorise the route. Each step answers
+ * whether the request may go on (`false`: an error has been sent).
+ */
 export function createAuthenticator(services: Services, metrics: Metrics) {
-  function authorize(request: FastifyRequest, reply: FastifyReply, actor: Actor): void {
+  function authorize(request: FastifyRequest, reply: FastifyReply, config: RouteConfig, actor: Actor): boolean {
     request.actor = actor;
-    if (actor.readOnly && !SAFE_METHODS.has(request.method)) return void sendError(request, reply, 'read_only_token');
-    const needed = request.routeOptions.config.permission;
+    if (actor.readOnly && !SAFE_METHODS.has(request.method)) return refuse(request, reply, 'read_only_token');
+    const needed = config.permission;
     if (needed && !hasPermission(actor, needed)) {
-      return void sendError(request, reply, 'insufficient_permissions', `this request needs the ${needed} permission`, { missing_permission: needed });
+      return refuse(request, reply, 'insufficient_permissions', `this request needs the ${needed} permission`, { missing_permission: needed });
     }
+    return true;
   }
 
   /** The console: a session cookie, and on writes the CSRF token given at sign-in. */
-  async function authenticateSession(request: FastifyRequest, reply: FastifyReply, sessionId: string): Promise<void> {
+  async function authenticateSession(request: FastifyRequest, reply: FastifyReply, config: RouteConfig, sessionId: string): Promise<boolean> {
     const session = await services.sessions.authenticate(sessionId);
     if (!session) {
       metrics.authOutcome('invalid_session');
-      return void sendError(request, reply, 'missing_token', 'the session has ended: sign in again, or send an API token');
+      return refuse(request, reply, 'missing_token', 'the session has ended: sign in again, or send an API token');
     }
     if (!SAFE_METHODS.has(request.method) && !services.sessions.csrfMatches(session.csrfToken, request.headers['x-csrf-token'] as string | undefined)) {
       metrics.authOutcome('csrf_failed');
-      return void sendError(request, reply, 'csrf_failed');
+      return refuse(request, reply, 'csrf_failed');
     }
     metrics.authOutcome('ok_session');
-    authorize(request, reply, session.actor);
+    return authorize(request, reply, config, session.actor);
   }
 
-  return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const presented = presentedToken(request);
-    // The token parameter is a credential, not one of the route's query fields: drop it before validation.
-    const query = request.query as Record<string, unknown> | undefined;
-    if (query && typeof query === 'object' && 'token' in query) delete query.token;
-    if (request.routeOptions.config.public) return;
-    if ('missing' in presented) {
-      const sessionId = request.cookies?.[SESSION_COOKIE];
-      if (sessionId) return authenticateSession(request, reply, sessionId);
-      metrics.authOutcome('missing_token');
-      return void sendError(request, reply, 'missing_token');
-    }
-    if ('malformed' in presented) {
-      metrics.authOutcome('invalid_token');
-      return void sendError(request, reply, 'invalid_token', 'the Authorization header must be "Bearer <token>" or "Token token=<token>"');
-    }
-    const result = await services.verifier.verify(presented.token, 'rest', services.clock.now());
+  /** After verification: the key's address allow-list, then the route's permission. */
+  function admit(request: FastifyRequest, reply: FastifyReply, config: RouteConfig, result: Verification): boolean {
     if (!result.ok) {
       metrics.authOutcome(result.code);
       if (result.key) services.recorder.record({ keyId: result.key.id, ip: request.ip, outcome: result.code });
-      return void sendError(request, reply, result.code);
+      return refuse(request, reply, result.code);
     }
     const key = result.key;
     request.apiKey = key;
     if (result.viaPreviousToken) request.previousDigest = result.digest;
     if (!addressAllowed(key, request.ip)) {
       metrics.authOutcome('ip_not_allowed');
-      return void sendError(request, reply, 'ip_not_allowed');
+      return refuse(request, reply, 'ip_not_allowed');
     }
     metrics.authOutcome('ok');
-    authorize(request, reply, actorOfKey(key, result.owner));
+    return authorize(request, reply, config, actorOfKey(key, result.owner));
+  }
+
+  // Callback style, so a cached token is judged without a promise or a microtask per request.
+  // A refused request has been answered, and its hook does not call done: Fastify's way to end
+  // a request early.
+  return function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const presented = presentedToken(request);
+    // The token parameter is a credential, not one of the route's query fields: drop it before validation.
+    const query = request.query as Record<string, unknown> | undefined;
+    if (query && typeof query === 'object' && 'token' in query) delete query.token;
+    const config = request.routeOptions.config; // a getter that builds an object: read it once
+    if (config.public) return done();
+    if ('missing' in presented) {
+      const sessionId = request.cookies?.[SESSION_COOKIE];
+      if (sessionId) return void authenticateSession(request, reply, config, sessionId).then((goOn) => goOn && done(), done);
+      metrics.authOutcome('missing_token');
+      return void refuse(request, reply, 'missing_token');
+    }
+    if ('malformed' in presented) {
+      metrics.authOutcome('invalid_token');
+      return void refuse(request, reply, 'invalid_token', 'the Authorization header must be "Bearer <token>" or "Token token=<token>"');
+    }
+    const now = services.clock.now();
+    request.authenticatedAt = now;
+    const result = services.verifier.verifyMaybeSync(presented.token, 'rest', now);
+    if (result instanceof Promise) {
+      return void result.then((r) => admit(request, reply, config, r)).then((goOn) => goOn && done(), done);
+    }
+    if (admit(request, reply, config, result)) done();
   };
+}
+
+function refuse(...args: Parameters<typeof sendError>): false {
+  sendError(...args);
+  return false;
 }
 
 declare module 'fastify' {

@@ -11,8 +11,15 @@ export function createMetrics() {
     name: 'latchkey_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
   });
+  // Every authenticated request counts an outcome: a plain tally per outcome here, added to the
+  // counter whenever it is read (a scrape), rather than label hashing on every request.
+  const tallies = new Map<string, number>();
   const auth = new Counter({
     name: 'latchkey_auth_outcomes_total', help: 'Authentication outcomes by result code', labelNames: ['outcome'] as const, registers: [registry],
+    collect() {
+      for (const [outcome, count] of tallies) auth.inc({ outcome }, count);
+      tallies.clear();
+    },
   });
   return {
     registry,
@@ -21,7 +28,7 @@ export function createMetrics() {
       duration.observe({ method, route }, seconds);
     },
     authOutcome(outcome: string): void {
-      auth.inc({ outcome });
+      tallies.set(outcome, (tallies.get(outcome) ?? 0) + 1);
     },
   };
 }

@@ -13,6 +13,8 @@ export type UseRecord = {
 
 export const dayOf = (at: Date): string => at.toISOString().slice(0, 10);
 
+type Count = { keyId: string; day: string; outcome: string; count: number };
+
 /**
  * Counts every authenticated request in memory and writes the totals in one transaction every
  * `flushIntervalMs`, never one write per request.
@@ -20,15 +22,34 @@ export const dayOf = (at: Date): string => at.toISOString().slice(0, 10);
 export function createUsageRecorder(deps: { store: UsageStore; clock: Clock; flushIntervalMs: number; logger: Logger }) {
   let lastUse = new Map<string, { at: Date; ip: string }>();
   let tokenLastUse = new Map<string, Date>();
-  let counts = new Map<string, { keyId: string; day: string; outcome: string; count: number }>();
+  let counts = new Map<string, Count>();
+  // The same entries as `counts` for the current day, by key and outcome: a request finds its count
+  // without building the composite string key. Only a lookup aid: dropped with the day or the batch.
+  let countsToday = new Map<string, Map<string, Count>>();
   let flushing: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  // The day of the last use, and the UTC midnights around it: one Date → string per day, not per request.
+  let currentDay = '';
+  let dayStartMs = 0;
+  let dayEndMs = 0;
+
+  function dayAt(at: Date): string {
+    const ms = at.getTime();
+    if (ms < dayStartMs || ms >= dayEndMs) {
+      countsToday = new Map();
+      currentDay = dayOf(at);
+      dayStartMs = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate());
+      dayEndMs = dayStartMs + 86_400_000;
+    }
+    return currentDay;
+  }
 
   function take(): UsageBatch {
     const batch = { lastUse, tokenLastUse, counts };
     lastUse = new Map();
     tokenLastUse = new Map();
     counts = new Map();
+    countsToday = new Map();
     return batch;
   }
 
@@ -47,11 +68,17 @@ export function createUsageRecorder(deps: { store: UsageStore; clock: Clock; flu
       const at = deps.clock.now();
       lastUse.set(use.keyId, { at, ip: use.ip });
       if (use.previousDigest) tokenLastUse.set(use.previousDigest, at);
-      const day = dayOf(at);
-      const id = `${use.keyId}|${day}|${use.outcome}`;
-      const entry = counts.get(id);
-      if (entry) entry.count++;
-      else counts.set(id, { keyId: use.keyId, day, outcome: use.outcome, count: 1 });
+      const day = dayAt(at);
+      let byOutcome = countsToday.get(use.keyId);
+      if (!byOutcome) countsToday.set(use.keyId, (byOutcome = new Map()));
+      let entry = byOutcome.get(use.outcome);
+      if (!entry) {
+        const id = `${use.keyId}|${day}|${use.outcome}`;
+        entry = counts.get(id);
+        if (!entry) counts.set(id, (entry = { keyId: use.keyId, day, outcome: use.outcome, count: 0 }));
+        byOutcome.set(use.outcome, entry);
+      }
+      entry.count++;
     },
 
     /** Uses not yet written, so a key's `last_used_at` is current before the next flush. */

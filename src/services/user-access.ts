@@ -10,19 +10,24 @@ export function createUserAccessCache(deps: { users: UserStore; clock: Clock; tt
   const entries = new Map<string, { access: UserAccess | null; expiresAtMs: number }>();
   let generation = 0;
 
+  async function load(userId: string, now: number): Promise<UserAccess | null> {
+    const readGeneration = generation;
+    const user = await deps.users.findById(userId);
+    const access = user ? { user, memberships: await deps.users.membershipsOf(userId) } : null;
+    if (readGeneration === generation) {
+      if (entries.size >= deps.maxEntries) entries.delete(entries.keys().next().value!);
+      entries.set(userId, { access, expiresAtMs: now + deps.ttlMs });
+    }
+    return access;
+  }
+
   return {
-    async get(userId: string): Promise<UserAccess | null> {
+    /** Answers with a plain value when the user is in memory, so the hot path awaits nothing. */
+    get(userId: string): UserAccess | null | Promise<UserAccess | null> {
       const now = deps.clock.now().getTime();
       const hit = entries.get(userId);
       if (hit && hit.expiresAtMs > now) return hit.access;
-      const readGeneration = generation;
-      const user = await deps.users.findById(userId);
-      const access = user ? { user, memberships: await deps.users.membershipsOf(userId) } : null;
-      if (readGeneration === generation) {
-        if (entries.size >= deps.maxEntries) entries.delete(entries.keys().next().value!);
-        entries.set(userId, { access, expiresAtMs: now + deps.ttlMs });
-      }
-      return access;
+      return load(userId, now);
     },
 
     invalidate(userId: string): void {

@@ -23,8 +23,12 @@ type Deps = {
   readonly digest: TokenDigester;
   readonly cache: KeyCache;
   readonly findByDigest: (digest: string) => Promise<TokenMatch | undefined>;
-  readonly userAccess: (userId: string) => Promise<UserAccess | null>;
+  /** May answer synchronously when the user's access is already in memory. */
+  readonly userAccess: (userId: string) => UserAccess | null | Promise<UserAccess | null>;
 };
+
+/** A value when everything needed is in memory (the hot path allocates no promise), else a promise. */
+export type VerificationResult = Verification | Promise<Verification>;
 
 /** What a found token may do now. Runs on every request, cached or not: expiry is never cached. */
 export function judgeMatch(match: TokenMatch, now: Date): ErrorCode | null {
@@ -39,35 +43,47 @@ export function judgeMatch(match: TokenMatch, now: Date): ErrorCode | null {
 
 /**
  * The hot path: shape and checksum (no I/O) → keyed digest → in-memory cache → database.
- * A cache hit costs one HMAC and one map lookup.
+ * A cache hit costs one HMAC and one map lookup, and answers synchronously: no promise, no
+ * microtask. Only a cache miss (or a personal token whose user is not in memory) awaits.
  */
 export function createVerifier(deps: Deps) {
-  async function lookup(digest: string): Promise<TokenMatch | null> {
-    const cached = deps.cache.get(digest);
-    if (cached !== undefined) return cached;
+  async function fromDatabase(digest: string, now: Date): Promise<Verification> {
     const generation = deps.cache.generation;
     const found = (await deps.findByDigest(digest)) ?? null;
     deps.cache.store(digest, found, generation);
-    return found;
+    return decide(found, digest, now);
+  }
+
+  function decide(match: TokenMatch | null, digest: string, now: Date): VerificationResult {
+    if (!match) return { ok: false, code: 'invalid_token' };
+    const refusal = judgeMatch(match, now);
+    if (refusal) return { ok: false, code: refusal, key: match.key, digest };
+    if (!match.key.ownerUserId) return { ok: true, key: match.key, digest, viaPreviousToken: match.token.retiredAt !== null, owner: null };
+    const owner = deps.userAccess(match.key.ownerUserId);
+    return owner instanceof Promise ? owner.then((o) => withOwner(match, digest, o)) : withOwner(match, digest, owner);
+  }
+
+  function withOwner(match: TokenMatch, digest: string, owner: UserAccess | null): Verification {
+    if (!owner || owner.user.status !== 'active') return { ok: false, code: 'user_deactivated', key: match.key, digest };
+    return { ok: true, key: match.key, digest, viaPreviousToken: match.token.retiredAt !== null, owner };
+  }
+
+  /** A plain value on a cache hit, a promise only when something must be read. */
+  function verifyMaybeSync(token: string, expected: CredentialKind, now: Date): VerificationResult {
+    const parsed = parseToken(token);
+    if (!parsed.ok) return { ok: false, code: 'invalid_token' };
+    if ((parsed.kind === 'events') !== (expected === 'events')) return { ok: false, code: 'wrong_token_kind' };
+    const digest = deps.digest(token);
+    const cached = deps.cache.get(digest);
+    return cached === undefined ? fromDatabase(digest, now) : decide(cached, digest, now);
   }
 
   return {
     async verify(token: string, expected: CredentialKind, now: Date): Promise<Verification> {
-      const parsed = parseToken(token);
-      if (!parsed.ok) return { ok: false, code: 'invalid_token' };
-      if ((parsed.kind === 'events') !== (expected === 'events')) return { ok: false, code: 'wrong_token_kind' };
-      const digest = deps.digest(token);
-      const match = await lookup(digest);
-      if (!match) return { ok: false, code: 'invalid_token' };
-      const refusal = judgeMatch(match, now);
-      if (refusal) return { ok: false, code: refusal, key: match.key, digest };
-      let owner: UserAccess | null = null;
-      if (match.key.ownerUserId) {
-        owner = await deps.userAccess(match.key.ownerUserId);
-        if (!owner || owner.user.status !== 'active') return { ok: false, code: 'user_deactivated', key: match.key, digest };
-      }
-      return { ok: true, key: match.key, digest, viaPreviousToken: match.token.retiredAt !== null, owner };
+      return verifyMaybeSync(token, expected, now);
     },
+    /** The same answer as `verify`, for the per-request hook that wants no promise on a cache hit. */
+    verifyMaybeSync,
   };
 }
 

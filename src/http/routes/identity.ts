@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { allPermissions } from '../../domain/access/actor.js';
-import { ROLES, sortPermissions } from '../../domain/access/permissions.js';
+import { sortedPermissionsOf } from '../../domain/access/actor.js';
+import { ROLES } from '../../domain/access/permissions.js';
 import type { Services } from '../../services.js';
 import { ApiKeySchema, PermissionSchema, presentApiKey, RoleNameSchema } from '../schemas/api-key.js';
 import { AUTH_ERRORS, Nullable } from '../schemas/common.js';
@@ -20,15 +20,18 @@ const RolesResponse = Type.Object({
 export const identityRoutes = (services: Services): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/identity', {
     schema: { tags: ['Identity'], summary: 'The calling key, its user if any, and its effective permissions', response: { 200: IdentityResponse, ...AUTH_ERRORS } },
-  }, async (request) => {
+  }, (request) => {
     const actor = actorOf(request);
     const key = request.apiKey;
-    const user = actor.userId ? await services.userStore.findById(actor.userId) : undefined;
-    return {
-      api_key: key ? presentApiKey(key, services.clock.now(), services.recorder.pendingUse(key.id)) : null,
+    const apiKey = key ? presentApiKey(key, request.authenticatedAt ?? services.clock.now(), services.recorder.pendingUse(key.id)) : null;
+    const permissions = sortedPermissionsOf(actor);
+    // A plain value when there is no user to read: no promise on the token hot path.
+    if (!actor.userId) return { api_key: apiKey, user: null, permissions };
+    return services.userStore.findById(actor.userId).then((user) => ({
+      api_key: apiKey,
       user: user ? { id: user.id, email: user.email, name: user.name, role: user.role } : null,
-      permissions: sortPermissions(allPermissions(actor)),
-    };
+      permissions,
+    }));
   });
 
   app.get('/roles', {

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { PERMISSIONS, ROLE_NAMES, sortPermissions } from '../../domain/access/permissions.js';
+import { PERMISSIONS, ROLE_NAMES, sortPermissions, type Permission, type RoleName } from '../../domain/access/permissions.js';
 import {
   isDebugOn, keyPermissions, keyStatus, MAX_DEDUP_WINDOW_SECONDS, MAX_ROTATION_GRACE_SECONDS, visiblePreviousToken, type ApiKey,
 } from '../../domain/api-keys/api-key.js';
@@ -104,40 +104,105 @@ export const IssuedKeyResponse = Type.Object({
 
 export type PendingUse = { at: Date; ip: string } | undefined;
 
+/**
+ * What a key's presentation takes from the key object alone. ApiKey objects are never changed in
+ * place (any change puts a new object in the caches), so this is computed once per object: the
+ * identity route presents the same cached key on every request.
+ */
+type FixedPart = {
+  readonly teamId: string | null;
+  readonly serviceId: string | null;
+  readonly roles: RoleName[];
+  readonly permissions: Permission[];
+  readonly expiresAt: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly disabledAt: string | null;
+  readonly revokedAt: string | null;
+  readonly tokenLastIssuedAt: string;
+  readonly lastUsedAt: string | null;
+  /** Shown only while the key's debug switch is on. */
+  readonly debugOn: { enabled: boolean; until: string | null };
+  readonly allowedCidrs: string[];
+  /** Shown only while the previous token's grace lasts. */
+  readonly previousToken: { token_hint: string; valid_until: string; last_used_at: string | null } | null;
+};
+
+const DEBUG_OFF = Object.freeze({ enabled: false, until: null });
+const fixedParts = new WeakMap<ApiKey, FixedPart>();
+
+/** Shared by every presentation of the key: frozen, so a caller that tried to edit one would fail loudly. */
+const frozen = <T>(items: readonly T[]): T[] => Object.freeze([...items]) as T[];
+
+function fixedPartOf(key: ApiKey): FixedPart {
+  let part = fixedParts.get(key);
+  if (part) return part;
+  const prev = key.previousToken;
+  part = {
+    teamId: key.scope.type === 'global' ? null : key.scope.teamId,
+    serviceId: key.scope.type === 'service' ? key.scope.serviceId : null,
+    roles: frozen(key.roles),
+    permissions: frozen(sortPermissions(keyPermissions(key))),
+    expiresAt: isoOrNull(key.expiresAt),
+    createdAt: iso(key.createdAt),
+    updatedAt: iso(key.updatedAt),
+    disabledAt: isoOrNull(key.disabledAt),
+    revokedAt: isoOrNull(key.revokedAt),
+    tokenLastIssuedAt: iso(key.tokenLastIssuedAt),
+    lastUsedAt: isoOrNull(key.lastUsedAt),
+    debugOn: Object.freeze({ enabled: true, until: isoOrNull(key.debugUntil) }),
+    allowedCidrs: frozen(key.allowedCidrs),
+    previousToken: prev && Object.freeze({ token_hint: prev.hint, valid_until: iso(prev.validUntil), last_used_at: isoOrNull(prev.lastUsedAt) }),
+  };
+  fixedParts.set(key, part);
+  return part;
+}
+
+// Under load most requests see a pending use recorded within the same millisecond as the last one.
+let lastIsoMs = Number.NaN;
+let lastIso = '';
+function isoOfPendingUse(at: Date): string {
+  const ms = at.getTime();
+  if (ms !== lastIsoMs) {
+    lastIso = at.toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
+
+/** A key as the API shows it at `now`: status, debug and the previous token are judged against `now` on every call. */
 export function presentApiKey(key: ApiKey, now: Date, pending?: PendingUse) {
+  const fixed = fixedPartOf(key);
   const lastUsed = pending && (!key.lastUsedAt || pending.at > key.lastUsedAt) ? pending : undefined;
-  const previous = visiblePreviousToken(key, now);
   return {
     id: key.id,
     name: key.name,
     description: key.description,
     kind: key.kind,
     scope: key.scope.type,
-    team_id: key.scope.type === 'global' ? null : key.scope.teamId,
-    service_id: key.scope.type === 'service' ? key.scope.serviceId : null,
+    team_id: fixed.teamId,
+    service_id: fixed.serviceId,
     owner_user_id: key.ownerUserId,
-    roles: [...key.roles],
-    permissions: sortPermissions(keyPermissions(key)),
+    roles: fixed.roles,
+    permissions: fixed.permissions,
     read_only: key.readOnly,
     status: keyStatus(key, now),
-    expires_at: isoOrNull(key.expiresAt),
-    created_at: iso(key.createdAt),
+    expires_at: fixed.expiresAt,
+    created_at: fixed.createdAt,
     created_by: key.createdBy,
-    updated_at: iso(key.updatedAt),
-    disabled_at: isoOrNull(key.disabledAt),
+    updated_at: fixed.updatedAt,
+    disabled_at: fixed.disabledAt,
     disabled_by: key.disabledBy,
-    revoked_at: isoOrNull(key.revokedAt),
+    revoked_at: fixed.revokedAt,
     revoked_by: key.revokedBy,
     token_hint: key.tokenHint,
-    token_last_issued_at: iso(key.tokenLastIssuedAt),
-    last_used_at: isoOrNull(lastUsed?.at ?? key.lastUsedAt),
+    token_last_issued_at: fixed.tokenLastIssuedAt,
+    last_used_at: lastUsed ? isoOfPendingUse(lastUsed.at) : fixed.lastUsedAt,
     last_used_ip: lastUsed?.ip ?? key.lastUsedIp,
-    debug: { enabled: isDebugOn(key, now), until: isDebugOn(key, now) ? isoOrNull(key.debugUntil) : null },
+    debug: isDebugOn(key, now) ? fixed.debugOn : DEBUG_OFF,
     dedup_window_seconds: key.dedupWindowSeconds,
     rate_limit_per_minute: key.rateLimitPerMinute,
-    allowed_cidrs: [...key.allowedCidrs],
-    previous_token: previous && {
-      token_hint: previous.hint, valid_until: iso(previous.validUntil), last_used_at: isoOrNull(previous.lastUsedAt),
-    },
+    allowed_cidrs: fixed.allowedCidrs,
+    previous_token: visiblePreviousToken(key, now) ? fixed.previousToken : null,
   };
 }
