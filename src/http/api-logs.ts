@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isDebugOn } from '../domain/api-keys/api-key.js';
+import { isDebugOn, type ApiKey } from '../domain/api-keys/api-key.js';
 import { redactBody, redactHeaders, truncateBody } from '../domain/api-logs/api-log.js';
 import type { Services } from '../services.js';
 import { redactUrl } from './redact.js';
@@ -20,42 +20,47 @@ declare module 'fastify' {
 export function createApiLogHooks(services: Services) {
   const debugging = (request: FastifyRequest) => {
     const key = request.apiKey;
-    return key !== undefined && isDebugOn(key, services.clock.now());
+    return key !== undefined && key.debugUntil !== null && isDebugOn(key, request.authenticatedAt ?? services.clock.now());
   };
 
   return {
-    async keepResponse<T>(request: FastifyRequest, _reply: FastifyReply, payload: T): Promise<T> {
+    // Callback-style: they run on every request and, with debug off, do nothing.
+    keepResponse<T>(request: FastifyRequest, _reply: FastifyReply, payload: T, done: (err: null, payload: T) => void): void {
       if (typeof payload === 'string' && debugging(request)) request.loggedResponse = payload;
-      return payload;
+      done(null, payload);
     },
 
-    async record(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    record(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
       const key = request.apiKey;
-      if (!key || !debugging(request)) return;
-      const requestBody = truncateBody(request.body === undefined ? undefined : redactBody(request.body));
-      let response: unknown = request.loggedResponse;
-      try {
-        if (typeof response === 'string') response = redactBody(JSON.parse(response));
-      } catch {
-        // not JSON: kept as text
-      }
-      const responseBody = truncateBody(response);
-      services.apiLogs.record({
-        apiKeyId: key.id,
-        scope: key.scope,
-        at: services.clock.now(),
-        method: request.method,
-        path: redactUrl(request.url),
-        status: reply.statusCode,
-        errorCode: request.errorCode ?? null,
-        durationMs: Math.round(reply.elapsedTime),
-        ip: request.ip,
-        headers: redactHeaders(request.headers),
-        requestBody: requestBody.text,
-        responseBody: responseBody.text,
-        truncated: requestBody.truncated || responseBody.truncated,
-        incidentIds: request.incidentIds ?? [],
-      });
+      if (key && debugging(request)) log(request, reply, key);
+      done();
     },
   };
+
+  function log(request: FastifyRequest, reply: FastifyReply, key: ApiKey): void {
+    const requestBody = truncateBody(request.body === undefined ? undefined : redactBody(request.body));
+    let response: unknown = request.loggedResponse;
+    try {
+      if (typeof response === 'string') response = redactBody(JSON.parse(response));
+    } catch {
+      // not JSON: kept as text
+    }
+    const responseBody = truncateBody(response);
+    services.apiLogs.record({
+      apiKeyId: key.id,
+      scope: key.scope,
+      at: services.clock.now(),
+      method: request.method,
+      path: redactUrl(request.url),
+      status: reply.statusCode,
+      errorCode: request.errorCode ?? null,
+      durationMs: Math.round(reply.elapsedTime),
+      ip: request.ip,
+      headers: redactHeaders(request.headers),
+      requestBody: requestBody.text,
+      responseBody: responseBody.text,
+      truncated: requestBody.truncated || responseBody.truncated,
+      incidentIds: request.incidentIds ?? [],
+    });
+  }
 }

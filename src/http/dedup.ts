@@ -27,37 +27,37 @@ export const DiscardedResponse = Type.Object({
  * answered 200 `discarded` and nothing runs; anything else holds a claim until it succeeds.
  */
 export function createDedupHooks(services: Services) {
+  // Callback-style hooks: every /api/v1 request passes through them, and most need nothing here.
   return {
-    async claim(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    claim(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
       const key = request.apiKey;
-      if (!request.routeOptions.config.dedup || !key) return undefined;
-      if ((request.query as { dry_run?: string } | undefined)?.dry_run === 'true') return undefined;
-      const decision = await services.dedup.claim(key, request.routeOptions.url ?? request.url, request.body);
-      if (decision.duplicate) {
-        // Returning the reply stops the chain: the answer is being sent, the handler must not run.
-        return reply.code(200).send({
+      if (!key || !request.routeOptions.config.dedup) return done();
+      if ((request.query as { dry_run?: string } | undefined)?.dry_run === 'true') return done();
+      services.dedup.claim(key, request.routeOptions.url ?? request.url, request.body).then((decision) => {
+        if (!decision.duplicate) {
+          if (decision.fingerprint) request.dedupClaim = { key, fingerprint: decision.fingerprint };
+          return done();
+        }
+        // Answered without calling done: the handler never runs.
+        reply.code(200).send({
           status: 'discarded',
           reason: 'duplicate',
           message: `an identical request was received at ${decision.firstSeenAt.toISOString()}, within this key's ${key.dedupWindowSeconds} s deduplication window: discarded, nothing created`,
           first_seen_at: decision.firstSeenAt.toISOString(),
           dedup_window_seconds: key.dedupWindowSeconds,
         });
-      }
-      if (decision.fingerprint) request.dedupClaim = { key, fingerprint: decision.fingerprint };
-      return undefined;
+      }, done);
     },
 
     /**
      * onSend: a failed request gives its claim back before the client sees the failure, so the
      * client's retry is not discarded.
      */
-    async releaseOnFailure<T>(request: FastifyRequest, reply: FastifyReply, payload: T): Promise<T> {
+    releaseOnFailure<T>(request: FastifyRequest, reply: FastifyReply, payload: T, done: (err: Error | null, payload?: T) => void): void {
       const claim = request.dedupClaim;
-      if (claim && reply.statusCode >= 400) {
-        request.dedupClaim = undefined;
-        await services.dedup.release(claim.key, claim.fingerprint);
-      }
-      return payload;
+      if (!claim || reply.statusCode < 400) return done(null, payload);
+      request.dedupClaim = undefined;
+      services.dedup.release(claim.key, claim.fingerprint).then(() => done(null, payload), (err: Error) => done(err));
     },
   };
 }
