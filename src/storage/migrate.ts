@@ -20,6 +20,8 @@ const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
+const INVALID_SCHEMA_NAME = '3F000';
+
 /** Brings the schema up to date; safe to run on every start and from several instances. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
   // Kysely looks for its bookkeeping tables in every schema unless told which: another schema's
@@ -28,7 +30,12 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     ? (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)).rows[0]?.schema ?? undefined
     : undefined;
   const migrator = new Migrator({ db, provider, ...(schema && { migrationTableSchema: schema }) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    // That look through every schema fails if another schema is dropped meanwhile (3F000):
+    // nothing of ours changed, so look again.
+    if (error && (error as { code?: string }).code === INVALID_SCHEMA_NAME && attempt < 5) continue;
+    if (error) throw error instanceof Error ? error : new Error(String(error));
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
 }
