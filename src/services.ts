@@ -115,7 +115,9 @@ export async function createServices(config: Config, options: ServiceOptions = {
 
   const rateLimiter = createRateLimiter({ clock, maxKeys: config.cacheMaxEntries });
   const authFailures = createAttemptLimiter({ clock, limit: config.authFailuresPerMinute, windowMs: 60_000 });
-  const dedup = createDedupService({ store: createDedupStore(db), clock, purgeIntervalMs: 60_000, logger });
+  // One group committer for the write-heavy ingest paths: event work and deduplication claims.
+  const committer = createGroupCommitter(db, { maxBatch: 256 });
+  const dedup = createDedupService({ store: createDedupStore(db, connection.kind), committer, clock, purgeIntervalMs: 60_000, logger });
   dedup.start();
   const apiLogs = createApiLogService({ store: createApiLogStore(db), clock, ids, retentionDays: config.apiLogRetentionDays, flushIntervalMs: 1000, logger });
   apiLogs.start();
@@ -140,7 +142,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     apiKeys,
     catalog: createCatalogService({ db, catalog, audit, router, invalidation, clock, ids }),
     incidents,
-    events: createEventService({ incidents, changes: createChangeEventStore(db), committer: createGroupCommitter(db, { maxBatch: 256 }), clock, ids }),
+    events: createEventService({ incidents, changes: createChangeEventStore(db), committer, clock, ids }),
     workflows: createWorkflowService({
       db, workflows: createWorkflowStore(db), catalog, incidents, callWebhook: createWebhookCaller(options.outbound ?? {}), clock, ids,
     }),

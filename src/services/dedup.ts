@@ -1,5 +1,6 @@
 import { dedupFingerprint } from '../domain/dedup/fingerprint.js';
 import type { DedupStore } from '../storage/dedup-store.js';
+import type { GroupCommitter } from '../storage/group-commit.js';
 import type { Clock } from './runtime.js';
 
 type Logger = { error(obj: unknown, msg?: string): void };
@@ -15,7 +16,7 @@ export type DedupDecision =
  * key sent within its window is discarded. Claims expire on their own and are purged regularly,
  * so the state stays bounded by the window, whatever the flood of distinct bodies.
  */
-export function createDedupService(deps: { store: DedupStore; clock: Clock; purgeIntervalMs: number; logger: Logger }) {
+export function createDedupService(deps: { store: DedupStore; committer: GroupCommitter; clock: Clock; purgeIntervalMs: number; logger: Logger }) {
   let timer: NodeJS.Timeout | undefined;
 
   return {
@@ -23,7 +24,9 @@ export function createDedupService(deps: { store: DedupStore; clock: Clock; purg
       if (key.dedupWindowSeconds === 0) return { duplicate: false, fingerprint: null };
       const fingerprint = dedupFingerprint(route, body);
       const now = deps.clock.now();
-      const claim = await deps.store.claim(key.id, fingerprint, now, new Date(now.getTime() + key.dedupWindowSeconds * 1000));
+      const until = new Date(now.getTime() + key.dedupWindowSeconds * 1000);
+      // Claims share commits with concurrent claims and events, rather than one fsync each.
+      const claim = await deps.committer.run((trx) => deps.store.claim(key.id, fingerprint, now, until, trx));
       return claim.claimed ? { duplicate: false, fingerprint } : { duplicate: true, fingerprint, firstSeenAt: claim.firstSeenAt };
     },
 

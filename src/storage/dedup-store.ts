@@ -1,19 +1,24 @@
-import type { Db } from './connect.js';
+import { sql, type Transaction } from 'kysely';
+import type { Db, DatabaseKind } from './connect.js';
+import type { Database } from './schema.js';
 import { fromMs, toMs } from './json.js';
 
 export type Claim = { claimed: true } | { claimed: false; firstSeenAt: Date };
 
 export type DedupStore = ReturnType<typeof createDedupStore>;
 
-export function createDedupStore(db: Db) {
+/** Rows deleted per statement when purging, so a purge never holds the database for long. */
+const PURGE_CHUNK = 5000;
+
+export function createDedupStore(db: Db, kind: DatabaseKind) {
   return {
     /**
      * Atomically claims a fingerprint for a window: inserts it, or takes over a row whose window
      * has passed. Of two racing identical requests exactly one gets `claimed: true`.
      */
-    async claim(keyId: string, fingerprint: string, now: Date, until: Date): Promise<Claim> {
+    async claim(keyId: string, fingerprint: string, now: Date, until: Date, ex: Db | Transaction<Database> = db): Promise<Claim> {
       const at = toMs(now);
-      const taken = await db.insertInto('dedup_claims')
+      const taken = await ex.insertInto('dedup_claims')
         .values({ api_key_id: keyId, fingerprint, first_seen_at: at, expires_at: toMs(until) })
         .onConflict((oc) => oc.columns(['api_key_id', 'fingerprint'])
           .doUpdateSet({ first_seen_at: at, expires_at: toMs(until) })
@@ -21,13 +26,13 @@ export function createDedupStore(db: Db) {
         .returning('first_seen_at')
         .executeTakeFirst();
       if (taken) return { claimed: true };
-      const held = await this.peek(keyId, fingerprint, now);
+      const held = await this.peek(keyId, fingerprint, now, ex);
       return { claimed: false, firstSeenAt: held ?? now };
     },
 
     /** When the fingerprint was first seen in a live window, if it is held. */
-    async peek(keyId: string, fingerprint: string, now: Date): Promise<Date | undefined> {
-      const row = await db.selectFrom('dedup_claims').select('first_seen_at')
+    async peek(keyId: string, fingerprint: string, now: Date, ex: Db | Transaction<Database> = db): Promise<Date | undefined> {
+      const row = await ex.selectFrom('dedup_claims').select('first_seen_at')
         .where('api_key_id', '=', keyId).where('fingerprint', '=', fingerprint).where('expires_at', '>', toMs(now))
         .executeTakeFirst();
       return row && fromMs(row.first_seen_at);
@@ -38,9 +43,19 @@ export function createDedupStore(db: Db) {
       await db.deleteFrom('dedup_claims').where('api_key_id', '=', keyId).where('fingerprint', '=', fingerprint).execute();
     },
 
+    /** Deletes expired claims a chunk at a time, letting other work run between chunks. */
     async purgeExpired(now: Date): Promise<number> {
-      const result = await db.deleteFrom('dedup_claims').where('expires_at', '<=', toMs(now)).executeTakeFirst();
-      return Number(result.numDeletedRows);
+      const at = toMs(now);
+      // The row's physical id: rowid in SQLite, ctid in PostgreSQL.
+      const row = sql.raw(kind === 'sqlite' ? 'rowid' : 'ctid');
+      let total = 0;
+      for (;;) {
+        const result = await sql`delete from dedup_claims where ${row} in (select ${row} from dedup_claims where expires_at <= ${at} limit ${PURGE_CHUNK})`.execute(db);
+        const deleted = Number(result.numAffectedRows ?? 0n);
+        total += deleted;
+        if (deleted < PURGE_CHUNK) return total;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     },
   };
 }

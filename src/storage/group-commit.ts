@@ -18,7 +18,6 @@ export function createGroupCommitter(db: Db, options: { maxBatch: number }) {
   let running = false;
 
   async function drain(): Promise<void> {
-    running = true;
     while (queue.length > 0) {
       const batch = queue.slice(0, options.maxBatch);
       queue = queue.slice(batch.length);
@@ -46,7 +45,12 @@ export function createGroupCommitter(db: Db, options: { maxBatch: number }) {
     run<T>(work: Work<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
-        if (!running) void drain();
+        if (!running) {
+          running = true;
+          // Start on the next turn of the event loop: a synchronous driver (SQLite) would otherwise
+          // commit the first writer before any other request is even read, and nothing would batch.
+          setImmediate(() => void drain());
+        }
       });
     },
   };

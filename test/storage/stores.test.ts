@@ -143,7 +143,7 @@ for (const database of testDatabases()) {
     });
 
     test('dedup claims: one winner, expiry takes over, purge bounds the table', async () => {
-      const dedup = createDedupStore(conn.db);
+      const dedup = createDedupStore(conn.db, conn.kind);
       assert.deepEqual(await dedup.claim('K', 'f1', at(0), at(60)), { claimed: true });
       assert.deepEqual(await dedup.claim('K', 'f1', at(10), at(70)), { claimed: false, firstSeenAt: at(0) });
       assert.deepEqual(await dedup.claim('K2', 'f1', at(10), at(70)), { claimed: true }, 'claims are per key');
@@ -153,6 +153,19 @@ for (const database of testDatabases()) {
       assert.deepEqual(await dedup.peek('K', 'f1', at(100)), at(60));
       await dedup.release('K', 'f1');
       assert.equal(await dedup.peek('K', 'f1', at(100)), undefined);
+    });
+
+    test('a purge larger than one chunk deletes every expired claim and keeps the live ones', async () => {
+      const dedup = createDedupStore(conn.db, conn.kind);
+      for (let chunk = 0; chunk < 12; chunk++) {
+        await conn.db.insertInto('dedup_claims').values(Array.from({ length: 1000 }, (_, i) => ({
+          api_key_id: 'P', fingerprint: `old-${chunk}-${i}`, first_seen_at: at(0).getTime(), expires_at: at(10).getTime(),
+        }))).execute();
+      }
+      await dedup.claim('P', 'live', at(0), at(1000));
+      assert.equal(await dedup.purgeExpired(at(20)), 12_000);
+      const left = await conn.db.selectFrom('dedup_claims').select('fingerprint').where('api_key_id', '=', 'P').execute();
+      assert.deepEqual(left.map((r) => r.fingerprint), ['live']);
     });
 
     test('a failed transaction leaves nothing behind', async () => {
