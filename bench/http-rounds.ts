@@ -4,7 +4,8 @@ import type { BenchServer } from './start-server.js';
 
 /** `amount`, when given, ends the run after that many requests instead of after `seconds`. */
 export type Load = { readonly connections: number; readonly seconds: number; readonly amount?: number };
-export type Target = 'baseline' | 'identity';
+/** `limited`: GET /api/v1/identity with a key like the owner's plus a rate limit that never refuses. */
+export type Target = 'baseline' | 'identity' | 'limited';
 export type Measurement = {
   readonly rps: number;
   readonly p50Ms: number;
@@ -13,7 +14,15 @@ export type Measurement = {
   /** Server CPU time per answer: unlike req/s, not capped by the load generator sharing the machine. */
   readonly serverCpuUs: number;
 };
-export type Round = { readonly baseline: Measurement; readonly identity: Measurement; readonly ratio: number };
+export type Round = {
+  readonly baseline: Measurement;
+  readonly identity: Measurement;
+  readonly limited: Measurement;
+  /** identity / baseline req/s. */
+  readonly ratio: number;
+  /** limited / baseline req/s. */
+  readonly limitedRatio: number;
+};
 
 /** What to send: a fixed request, or a POST whose body `nextBody` picks afresh for every request. */
 export type Traffic = {
@@ -24,10 +33,9 @@ export type Traffic = {
 
 /** One autocannon run against one route. */
 export async function measure(server: BenchServer, target: Target, load: Load): Promise<Measurement> {
-  return measureTraffic(server, target, {
-    path: target === 'identity' ? '/api/v1/identity' : '/bench/baseline',
-    headers: target === 'identity' ? { authorization: `Bearer ${server.token}` } : {},
-  }, load);
+  if (target === 'baseline') return measureTraffic(server, target, { path: '/bench/baseline', headers: {} }, load);
+  const token = target === 'identity' ? server.token : server.limitedToken;
+  return measureTraffic(server, target, { path: '/api/v1/identity', headers: { authorization: `Bearer ${token}` } }, load);
 }
 
 /** One autocannon run. A run with errors or non-2xx answers measures nothing: it throws, naming `label`. */
@@ -59,13 +67,24 @@ export async function measureTraffic(server: BenchServer, label: string, traffic
   };
 }
 
-/** Baseline and identity alternate, so drift (thermal, GC, the usage flush) hits both alike. */
+/**
+ * Baseline, identity and limited alternate (the two authenticated cases swap places every round),
+ * so drift (thermal, GC, the usage flush) hits them alike.
+ */
 export async function runRounds(server: BenchServer, load: Load, rounds: number, onRound: (round: Round, index: number) => void): Promise<Round[]> {
   const done: Round[] = [];
   for (let i = 0; i < rounds; i++) {
     const baseline = await measure(server, 'baseline', load);
-    const identity = await measure(server, 'identity', load);
-    const round = { baseline, identity, ratio: identity.rps / baseline.rps };
+    let identity: Measurement;
+    let limited: Measurement;
+    if (i % 2 === 0) {
+      identity = await measure(server, 'identity', load);
+      limited = await measure(server, 'limited', load);
+    } else {
+      limited = await measure(server, 'limited', load);
+      identity = await measure(server, 'identity', load);
+    }
+    const round = { baseline, identity, limited, ratio: identity.rps / baseline.rps, limitedRatio: limited.rps / baseline.rps };
     onRound(round, i);
     done.push(round);
   }

@@ -1,15 +1,23 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { DedupStateResult } from './events-dedup-state-report.js';
+import type { EventsSummary } from './events-report.js';
 import type { Measurement, Round } from './http-rounds.js';
 import type { RoutingSummary } from './routing-report.js';
 import type { VerifyCost } from './verify-cost.js';
 
 export const TARGET_RATIO = 0.9;
 
+export const BENCH_PARTS = ['identity', 'routing', 'events', 'dedup'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
+
 export type Settings = {
   rounds: number; seconds: number; warmUpSeconds: number; connections: number; verifyCalls: number;
-  routingServices: number; routingSweep: boolean; only: 'identity' | 'routing' | null;
+  routingServices: number; routingSweep: boolean;
+  fsyncProbeSeconds: number; eventsStrace: boolean; dedupClaims: number; dedupFullSample: number;
+  /** The parts to run (BENCH_ONLY, comma-separated); null: all of them. */
+  only: readonly BenchPart[] | null;
 };
 
 export function median(values: readonly number[]): number {
@@ -25,6 +33,7 @@ export const describe = (m: Figures) => `${fixed(m.rps, 0).padStart(6)} req/s  p
 export function printRound(round: Round, index: number): void {
   console.log(`round ${index + 1}  baseline ${describe(round.baseline)}`);
   console.log(`         identity ${describe(round.identity)}  ratio ${fixed(round.ratio, 3)}`);
+  console.log(`         limited  ${describe(round.limited)}  ratio ${fixed(round.limitedRatio, 3)}`);
 }
 
 export function printVerifyCost(cost: VerifyCost): void {
@@ -43,17 +52,27 @@ export function summarise(rounds: readonly Round[]) {
   const medianRatio = median(rounds.map((r) => r.ratio));
   const baseline = medianFigures(rounds.map((r) => r.baseline));
   const identity = medianFigures(rounds.map((r) => r.identity));
+  const limited = medianFigures(rounds.map((r) => r.limited));
+  const medianLimitedRatio = median(rounds.map((r) => r.limitedRatio));
   return {
     baseline,
     identity,
+    /** The same request with a key whose rate limit never refuses. */
+    limited,
     /** What authenticating, the identity handler and usage counting add per request. */
     authenticatedExtraCpuUs: identity.serverCpuUs - baseline.serverCpuUs,
+    /** What the rate limit (bucket and RateLimit-* headers) adds on top. */
+    rateLimitExtraCpuUs: limited.serverCpuUs - identity.serverCpuUs,
     /** The req/s ratio a server-bound machine would show; steadier than req/s when the load generator shares it. */
     cpuRatio: baseline.serverCpuUs / identity.serverCpuUs,
     ratios: rounds.map((r) => r.ratio),
     medianRatio,
     target: TARGET_RATIO,
     pass: medianRatio >= TARGET_RATIO,
+    limitedRatios: rounds.map((r) => r.limitedRatio),
+    medianLimitedRatio,
+    limitedCpuRatio: baseline.serverCpuUs / limited.serverCpuUs,
+    limitedPass: medianLimitedRatio >= TARGET_RATIO,
   };
 }
 
@@ -62,10 +81,13 @@ export function printSummary(summary: ReturnType<typeof summarise>): void {
   console.log('\nmedians over rounds:');
   console.log(line('baseline', summary.baseline));
   console.log(line('identity', summary.identity));
-  console.log(`  server CPU the authenticated path adds: ${fixed(summary.authenticatedExtraCpuUs, 1)} µs/req`);
+  console.log(line('limited ', summary.limited));
+  console.log(`  server CPU the authenticated path adds: ${fixed(summary.authenticatedExtraCpuUs, 1)} µs/req; a rate limit on the key adds ${fixed(summary.rateLimitExtraCpuUs, 1)} µs/req more`);
   console.log(`  ratio identity/baseline: ${summary.ratios.map((r) => fixed(r, 3)).join(', ')}`);
-  console.log(`  server CPU ratio baseline/identity: ${fixed(summary.cpuRatio, 3)}`);
-  console.log(`  median ratio ${fixed(summary.medianRatio, 3)} (target ≥ ${fixed(summary.target)}): ${summary.pass ? 'PASS' : 'BELOW TARGET'}`);
+  console.log(`  ratio limited/baseline:  ${summary.limitedRatios.map((r) => fixed(r, 3)).join(', ')}`);
+  console.log(`  server CPU ratio baseline/identity: ${fixed(summary.cpuRatio, 3)}, baseline/limited: ${fixed(summary.limitedCpuRatio, 3)}`);
+  console.log(`  median ratio identity ${fixed(summary.medianRatio, 3)} (target ≥ ${fixed(summary.target)}): ${summary.pass ? 'PASS' : 'BELOW TARGET'}`);
+  console.log(`  median ratio limited  ${fixed(summary.medianLimitedRatio, 3)} (same key with a rate limit of 1,000,000/min, never refusing): ${summary.limitedPass ? 'PASS' : 'BELOW TARGET'}`);
   printLoadNote();
 }
 
@@ -76,12 +98,16 @@ export function printLoadNote(): void {
 
 export type Results = {
   settings: Settings;
-  /** The identity benchmark (absent with BENCH_ONLY=routing). */
+  /** The identity benchmark (absent when BENCH_ONLY leaves it out). */
   rounds?: readonly Round[];
   summary?: ReturnType<typeof summarise>;
   verify?: VerifyCost;
-  /** The routing benchmark (absent with BENCH_ONLY=identity), and where its SQLite files were. */
+  /** The routing benchmark (absent when BENCH_ONLY leaves it out), and where its SQLite files were. */
   routing?: RoutingSummary & { storage: string };
+  /** Events ingest on a disk-backed SQLite file, the disk's fsync rate, dedup and rate-limit overhead. */
+  events?: EventsSummary;
+  /** The dedup_claims table after many distinct claims, and after the purge. */
+  dedupState?: DedupStateResult;
 };
 
 /** bench/results/latest.json: the figures the README quotes. */

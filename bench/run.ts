@@ -1,16 +1,24 @@
 /**
- * `npm run bench`: what authentication costs per request, then what a large service catalogue
- * costs incident routing. First the authenticated GET /api/v1/identity against an unauthenticated
- * route serving the same body, then POST /api/v1/incidents with a global key on a server with 10
- * services against one with 10,000; interleaved rounds, servers in their own processes, and
- * verifier.verify() timed in-process. A measurement, never a test: it exits 0 whatever the
- * figures, and non-zero only if it could not measure.
+ * `npm run bench`: what authentication costs per request, what a large service catalogue costs
+ * incident routing, what durable events ingest achieves, and what deduplication keeps. First the
+ * authenticated GET /api/v1/identity (with and without a rate limit on the key) against an
+ * unauthenticated route serving the same body, then POST /api/v1/incidents with a global key on a
+ * server with 10 services against one with 10,000, then POST /v2/enqueue on a disk-backed SQLite
+ * file beside the disk's fsync rate, then a million dedup claims in-process; interleaved rounds,
+ * servers in their own processes, and verifier.verify() timed in-process. A measurement, never a
+ * test: it exits 0 whatever the figures, and non-zero only if it could not measure.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { measureDedupState, printDedupState } from './events-dedup-state-report.js';
+import { benchEvents } from './events-ingest.js';
+import { printEventsSummary } from './events-report.js';
 import { measure, runRounds, type Load } from './http-rounds.js';
-import { printRound, printSummary, printVerifyCost, summarise, writeResults, type Results, type Settings } from './report.js';
+import {
+  BENCH_PARTS, printRound, printSummary, printVerifyCost, summarise, writeResults, type BenchPart, type Results, type Settings,
+} from './report.js';
 import { printRoutingRound, printRoutingSetup, printRoutingSummary, summariseRouting, type RoutingSummary } from './routing-report.js';
 import { measureRouting, runRoutingRounds, sweepServices } from './routing-rounds.js';
 import { startServer, type BenchServer } from './start-server.js';
@@ -24,11 +32,22 @@ function positiveInteger(name: string, fallback: number): number {
   return value;
 }
 
-function onlyPart(): Settings['only'] {
+function nonNegativeInteger(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+/** BENCH_ONLY=events or BENCH_ONLY=events,dedup: the parts to run. */
+function onlyParts(): Settings['only'] {
   const raw = process.env.BENCH_ONLY;
   if (raw === undefined || raw === '') return null;
-  if (raw === 'identity' || raw === 'routing') return raw;
-  throw new Error(`BENCH_ONLY must be "identity" or "routing", got "${raw}"`);
+  const parts = raw.split(',').map((p) => p.trim());
+  const unknown = parts.filter((p) => !(BENCH_PARTS as readonly string[]).includes(p));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY takes a comma-separated list of ${BENCH_PARTS.join(', ')}; got "${raw}"`);
+  return parts as BenchPart[];
 }
 
 /** The routing benchmark's small catalogue, the reference the large one is compared with. */
@@ -43,9 +62,14 @@ const settings: Settings = {
   routingServices: positiveInteger('BENCH_ROUTING_SERVICES', 10_000),
   // 0: no warm-up request per service, so patterns meet their first input while being measured.
   routingSweep: process.env.BENCH_ROUTING_SWEEP !== '0',
-  only: onlyPart(),
+  fsyncProbeSeconds: positiveInteger('BENCH_FSYNC_SECONDS', 2),
+  eventsStrace: process.env.BENCH_EVENTS_STRACE !== '0',
+  dedupClaims: positiveInteger('BENCH_DEDUP_CLAIMS', 1_000_000),
+  dedupFullSample: nonNegativeInteger('BENCH_DEDUP_FULL_SAMPLE', 2000),
+  only: onlyParts(),
 };
-// BENCH_CPU_PROF=1 writes V8 CPU profiles of the servers to bench/results/profiles/ (routing ones in routing-<n>/).
+const runs = (part: BenchPart) => settings.only === null || settings.only.includes(part);
+// BENCH_CPU_PROF=1 writes V8 CPU profiles of the servers to bench/results/profiles/ (routing ones in routing-<n>/, events in events/).
 const profileDir = fileURLToPath(new URL('./results/profiles/', import.meta.url));
 const profileArgs = (dir: string) => (process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
 
@@ -53,6 +77,8 @@ const profileArgs = (dir: string) => (process.env.BENCH_CPU_PROF ? ['--cpu-prof'
 // a disk the fsyncs set the pace (≈3 ms each on a small cloud VM), whatever the catalogue size:
 // the routing servers keep their SQLite files in memory unless BENCH_ROUTING_DISK=1.
 const routingDataRoot = process.env.BENCH_ROUTING_DISK || !existsSync('/dev/shm') ? undefined : '/dev/shm';
+// The events and dedup-state SQLite files go on the project's own disk, never tmpfs: the fsyncs are the point.
+const diskDataRoot = fileURLToPath(new URL('./results/data/', import.meta.url));
 
 // Turn Ctrl-C into a normal exit, so the 'exit' hook that kills the servers runs.
 process.once('SIGINT', () => process.exit(130));
@@ -63,13 +89,14 @@ const warmUp: Load = { connections: settings.connections, seconds: settings.warm
 console.log(`latchkey bench: ${settings.rounds} rounds × ${settings.seconds} s per case, ${settings.connections} connections, pipelining 1`);
 const results: Results = { settings };
 
-if (settings.only !== 'routing') {
+if (runs('identity')) {
   const verify = await measureVerifyCost(settings.verifyCalls);
   printVerifyCost(verify);
   const server = await startServer({ nodeArgs: profileArgs(profileDir) });
   try {
     await measure(server, 'baseline', warmUp);
     await measure(server, 'identity', warmUp);
+    await measure(server, 'limited', warmUp);
     const rounds = await runRounds(server, load, settings.rounds, printRound);
     Object.assign(results, { rounds, summary: summarise(rounds), verify });
     printSummary(results.summary!);
@@ -78,12 +105,27 @@ if (settings.only !== 'routing') {
   }
 }
 
-if (settings.only !== 'identity') {
+if (runs('routing')) {
   const where = routingDataRoot ? `SQLite in ${routingDataRoot} (memory)` : `SQLite in ${tmpdir()} (disk)`;
   const sweep = settings.routingSweep ? 'one warm-up request per service first' : 'no per-service warm-up (BENCH_ROUTING_SWEEP=0)';
   console.log(`\nrouting: POST /api/v1/incidents, global key, ${SMALL_CATALOGUE} services against ${settings.routingServices}, ${where}, ${sweep}`);
   results.routing = { storage: where, ...(await benchRouting(SMALL_CATALOGUE, settings.routingServices)) };
   printRoutingSummary(results.routing);
+}
+
+if (runs('events')) {
+  results.events = await benchEvents({
+    dataRoot: diskDataRoot, load, warmUp, rounds: settings.rounds, fsyncProbeSeconds: settings.fsyncProbeSeconds,
+    strace: settings.eventsStrace, nodeArgs: profileArgs(join(profileDir, 'events')),
+  });
+  printEventsSummary(results.events);
+}
+
+if (runs('dedup')) {
+  const started = performance.now();
+  results.dedupState = await measureDedupState(diskDataRoot, settings.dedupClaims, settings.dedupFullSample);
+  printDedupState(results.dedupState);
+  console.log(`  (this part took ${((performance.now() - started) / 1000).toFixed(1)} s in all)`);
 }
 
 console.log(`\nwritten to ${writeResults(results)}`);

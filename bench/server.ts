@@ -2,7 +2,8 @@
  * The server under test, run as a child of bench/run.ts so the load generator never shares its
  * event loop. Configured from the environment like the real server; reports {port, token} over IPC.
  * With BENCH_SEED_SERVICES=n it first writes n routed services (bench/routing-catalog.ts) and
- * loads the service router, so the routing rounds measure a warm router.
+ * loads the service router, so the routing rounds measure a warm router; with BENCH_EVENTS=1 it
+ * adds the events benchmark's service and integration keys (bench/events-catalog.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../src/config/index.js';
@@ -10,10 +11,19 @@ import { buildApp } from '../src/http/app.js';
 import { IdentityResponse } from '../src/http/routes/identity.js';
 import { createServices } from '../src/services.js';
 import { connect, type Connection } from '../src/storage/connect.js';
+import { createLimitedRestKey, seedEventKeys, type EventKeys } from './events-catalog.js';
 import { routingPayload, seedRoutingCatalog } from './routing-catalog.js';
 
 export type RoutingSetup = { services: number; seedMs: number; routerLoadMs: number };
-export type ServerReady = { port: number; token: string; routing?: RoutingSetup };
+export type ServerReady = {
+  port: number;
+  /** The init owner key's token (no rate limit). */
+  token: string;
+  /** A key like the owner's with a rate limit that never refuses. */
+  limitedToken: string;
+  routing?: RoutingSetup;
+  events?: EventKeys;
+};
 /** What the parent may ask over IPC; each question gets exactly one answer. */
 export type Question = 'cpu-usage' | 'incident-count';
 
@@ -22,11 +32,13 @@ if (!process.send) throw new Error('bench/server.ts is started by bench/run.ts (
 const config = loadConfig();
 const services = await createServices(config);
 const { token } = await services.setup.init({ email: 'bench@example.com', password: 'benchmark password' });
+const limitedToken = await createLimitedRestKey(services);
 const seedCount = process.env.BENCH_SEED_SERVICES ? Number(process.env.BENCH_SEED_SERVICES) : 0;
-// A second connection to the same file: the services expose no database handle, and should not for this.
-const side: Connection | undefined = seedCount > 0 ? connect(config.databaseUrl) : undefined;
+const events = process.env.BENCH_EVENTS === '1' ? await seedEventKeys(services) : undefined;
+// A second connection to the same file (for seeding and counting): the services expose no database handle, and should not for this.
+const side: Connection | undefined = seedCount > 0 || events ? connect(config.databaseUrl) : undefined;
 let seedMs = 0;
-if (side) {
+if (side && seedCount > 0) {
   const started = performance.now();
   await seedRoutingCatalog(side.db, seedCount);
   seedMs = performance.now() - started;
@@ -37,7 +49,7 @@ if (side) {
 let identityBody: unknown;
 const app = await buildApp(services, { extend: registerBaseline });
 identityBody = await captureIdentity();
-const routing = side ? { services: seedCount, seedMs, routerLoadMs: await loadRouter(seedCount) } : undefined;
+const routing = seedCount > 0 ? { services: seedCount, seedMs, routerLoadMs: await loadRouter(seedCount) } : undefined;
 
 let closing = false;
 async function shutDown(): Promise<void> {
@@ -61,7 +73,7 @@ process.on('message', (message: Question) => {
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 if (!address || typeof address === 'string') throw new Error('expected a TCP address');
-const ready: ServerReady = { port: address.port, token, ...(routing && { routing }) };
+const ready: ServerReady = { port: address.port, token, limitedToken, ...(routing && { routing }), ...(events && { events }) };
 process.send(ready);
 
 /** The second answer, so `last_used_*` are filled in as they are under load. */

@@ -5,10 +5,15 @@ import { join } from 'node:path';
 import type { Question, ServerReady } from './server.js';
 
 export type BenchServer = ServerReady & {
+  readonly pid: number;
+  /** The server's SQLite file (removed by stop()). */
+  readonly databaseFile: string;
   /** The server process's own CPU time so far (user + system), in microseconds. */
   cpuMicros(): Promise<number>;
-  /** Rows in the incidents table (0 unless the server was seeded for routing). */
+  /** Rows in the incidents table (0 unless the server was seeded for routing or events). */
   incidentCount(): Promise<number>;
+  /** SIGKILL, no clean shutdown, the SQLite file left in place (for reading what survived); stop() still removes it. */
+  crash(): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -18,6 +23,8 @@ export type ServerOptions = {
   seedServices?: number;
   /** Where the SQLite file goes: a fresh folder under this one (the system temp folder by default). */
   dataRoot?: string;
+  /** Seed the events benchmark's service and integration keys. */
+  events?: boolean;
 };
 
 const SERVER_SCRIPT = new URL('./server.ts', import.meta.url);
@@ -28,12 +35,14 @@ const SERVER_SCRIPT = new URL('./server.ts', import.meta.url);
  */
 export async function startServer(options: ServerOptions = {}): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(options.dataRoot ?? tmpdir(), 'latchkey-bench-'));
+  const databaseFile = join(dataDir, 'latchkey.db');
   const child = fork(SERVER_SCRIPT, [], {
     execArgv: ['--import', 'tsx', ...(options.nodeArgs ?? [])],
     env: {
       ...process.env,
-      LATCHKEY_DATABASE_URL: `sqlite:${join(dataDir, 'latchkey.db')}`,
+      LATCHKEY_DATABASE_URL: `sqlite:${databaseFile}`,
       BENCH_SEED_SERVICES: String(options.seedServices ?? 0),
+      BENCH_EVENTS: options.events ? '1' : '0',
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -54,11 +63,14 @@ export async function startServer(options: ServerOptions = {}): Promise<BenchSer
     const ready = await waitForReady(child);
     return {
       ...ready,
+      pid: child.pid!,
+      databaseFile,
       cpuMicros: async () => {
         const usage = await ask<NodeJS.CpuUsage>(child, 'cpu-usage');
         return usage.user + usage.system;
       },
       incidentCount: () => ask<number>(child, 'incident-count'),
+      crash: () => killChild(child),
       stop,
     };
   } catch (err) {
@@ -80,6 +92,14 @@ function ask<Answer>(child: ChildProcess, question: Question): Promise<Answer> {
   return new Promise((resolve) => {
     child.once('message', (answer) => resolve(answer as Answer));
     child.send(question);
+  });
+}
+
+function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
   });
 }
 

@@ -1,0 +1,71 @@
+import type { FsyncRate } from './events-fsync.js';
+import type { IngestRound } from './events-rounds.js';
+import type { SyncCalls } from './events-strace.js';
+import { describe, fixed, median, medianFigures, printLoadNote } from './report.js';
+
+/** Ingest req/s ÷ the disk's fsync rate: above 1, events share commits. */
+export const TARGET_EVENTS_PER_FSYNC = 1.5;
+
+/** One run of each key with strace attached: how many sync calls the server made for how many events. */
+export type TracedRun = { readonly events: number; readonly rps: number; readonly calls: SyncCalls; readonly eventsPerSyncCall: number };
+export type Traced = { readonly gated: TracedRun; readonly plain: TracedRun } | { readonly skipped: string };
+
+/** Incidents read from the SQLite file after the server was SIGKILLed, against the 202s it answered. */
+export type Durability = { readonly answered: number; readonly inFlightAllowance: number; readonly incidents: number; readonly ok: boolean };
+
+export type EventsSetup = { readonly dir: string; readonly memoryFilesystem: boolean; readonly synchronous: string };
+
+export function printIngestRound(round: IngestRound, index: number): void {
+  console.log(`round ${index + 1}  gated ${describe(round.gated)}`);
+  console.log(`         plain ${describe(round.plain)}  ratio ${fixed(round.ratio, 3)}`);
+}
+
+export function summariseEvents(setup: EventsSetup, fsync: { before: FsyncRate; after: FsyncRate }, rounds: readonly IngestRound[], traced: Traced, durability: Durability) {
+  const gated = medianFigures(rounds.map((r) => r.gated));
+  const plain = medianFigures(rounds.map((r) => r.plain));
+  const fsyncsPerSecond = (fsync.before.fsyncsPerSecond + fsync.after.fsyncsPerSecond) / 2;
+  const perFsync = { gated: gated.rps / fsyncsPerSecond, plain: plain.rps / fsyncsPerSecond };
+  return {
+    ...setup,
+    fsync: { ...fsync, fsyncsPerSecond },
+    rounds,
+    /** Key with deduplication (600 s) and a rate limit that never refuses: the ingest figure. */
+    gated,
+    /** Key with neither. */
+    plain,
+    /** Server CPU deduplication and the rate limit add to each event. */
+    gatesExtraCpuUs: gated.serverCpuUs - plain.serverCpuUs,
+    ratios: rounds.map((r) => r.ratio),
+    medianRatio: median(rounds.map((r) => r.ratio)),
+    /** Median ingest req/s ÷ the fsync rate (mean of the probes before and after the rounds). */
+    perFsync,
+    target: TARGET_EVENTS_PER_FSYNC,
+    pass: perFsync.gated >= TARGET_EVENTS_PER_FSYNC,
+    traced,
+    durability,
+  };
+}
+
+export type EventsSummary = ReturnType<typeof summariseEvents>;
+
+export function printEventsSummary(s: EventsSummary): void {
+  const rate = (f: FsyncRate) => `${fixed(f.fsyncsPerSecond, 0)}/s (${f.fsyncs} in ${fixed(f.seconds, 1)} s)`;
+  console.log('\nevents ingest, medians over rounds (each 202 is one committed incident):');
+  console.log(`  gated  ${describe(s.gated)}   dedup 600 s + rate limit 1,000,000/min`);
+  console.log(`  plain  ${describe(s.plain)}   dedup off, no rate limit`);
+  console.log(`  server CPU dedup + rate limit add: ${fixed(s.gatesExtraCpuUs, 1)} µs/event`);
+  console.log(`  ratio gated/plain: ${s.ratios.map((r) => fixed(r, 3)).join(', ')}; median ${fixed(s.medianRatio, 3)}`);
+  console.log(`  disk fsync rate (4 KB write + fsync, one thread): before ${rate(s.fsync.before)}, after ${rate(s.fsync.after)}`);
+  console.log(`  ingest ÷ fsync rate: gated ${fixed(s.perFsync.gated, 2)}, plain ${fixed(s.perFsync.plain, 2)} (target ≥ ${fixed(s.target, 1)} for gated): ${s.pass ? 'PASS' : 'BELOW TARGET'}`);
+  if ('skipped' in s.traced) {
+    console.log(`  sync calls the server made: not measured (${s.traced.skipped})`);
+  } else {
+    for (const [name, run] of [['gated', s.traced.gated], ['plain', s.traced.plain]] as const) {
+      console.log(`  strace, ${name}: ${run.events} events, ${run.calls.fsync} fsync + ${run.calls.fdatasync} fdatasync calls: ${fixed(run.eventsPerSyncCall, 2)} events per sync call (${fixed(run.rps, 0)} req/s while traced)`);
+    }
+  }
+  const d = s.durability;
+  console.log(`  after SIGKILL: ${d.incidents} incidents in the file for ${d.answered} answers 202 (up to ${d.inFlightAllowance} more allowed: in flight when a run stopped): ${d.ok ? 'OK' : 'MISMATCH'}`);
+  if (s.memoryFilesystem) console.log(`  note: ${s.dir} is on tmpfs, so fsyncs cost nothing here: the fsync figures mean nothing`);
+  printLoadNote();
+}

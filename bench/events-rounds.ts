@@ -1,0 +1,69 @@
+import type { EventKeys } from './events-catalog.js';
+import { measureTraffic, type Load, type Measurement } from './http-rounds.js';
+import type { BenchServer } from './start-server.js';
+
+export type IngestKey = keyof EventKeys;
+
+/** One round: the key with deduplication and a rate limit, and the key with neither, on one server. */
+export type IngestRound = { readonly gated: Measurement; readonly plain: Measurement; readonly ratio: number };
+
+// One sequence for every run in this process: each event has its own dedup_key and body, so
+// deduplication never discards one and each opens its own incident.
+let nextEvent = 1;
+
+/** A PagerDuty Events API v2 trigger, distinct from every other the benchmark sends. */
+export function triggerEvent(routingKey: string, n: number): string {
+  return JSON.stringify({
+    routing_key: routingKey,
+    event_action: 'trigger',
+    dedup_key: `bench-${n}`,
+    payload: { summary: `Disk 9${n % 10}% full on db-${n % 97} (event ${n})`, source: `db-${n % 97}`, severity: 'critical', custom_details: { event: n } },
+  });
+}
+
+export function eventKeys(server: BenchServer): EventKeys {
+  if (!server.events) throw new Error('the events benchmark needs a server started with events: true');
+  return server.events;
+}
+
+/**
+ * POST /v2/enqueue, one trigger per request, each answered 202 only once its incident is
+ * committed. The incidents table is counted around the run to hold the server to that: fewer
+ * incidents than 202s would mean an answer without a commit (or an event discarded as a
+ * duplicate); more than 202s plus the requests still in flight when autocannon stopped would
+ * mean something else wrote.
+ */
+export async function measureIngest(server: BenchServer, key: IngestKey, load: Load): Promise<Measurement> {
+  const routingKey = eventKeys(server)[key];
+  const before = await server.incidentCount();
+  const measurement = await measureTraffic(server, `events ingest (${key} key)`, {
+    path: '/v2/enqueue',
+    headers: { 'content-type': 'application/json' },
+    nextBody: () => triggerEvent(routingKey, nextEvent++),
+  }, load);
+  const created = (await server.incidentCount()) - before;
+  if (created < measurement.requests || created > measurement.requests + load.connections) {
+    throw new Error(`events ingest (${key} key): ${measurement.requests} answers (202) but ${created} incidents committed, expected one each`);
+  }
+  return measurement;
+}
+
+/** The two keys alternate, and which goes first alternates too, so drift and order hit both alike. */
+export async function runIngestRounds(server: BenchServer, load: Load, rounds: number, onRound: (round: IngestRound, index: number) => void): Promise<IngestRound[]> {
+  const done: IngestRound[] = [];
+  for (let i = 0; i < rounds; i++) {
+    let gated: Measurement;
+    let plain: Measurement;
+    if (i % 2 === 0) {
+      gated = await measureIngest(server, 'gated', load);
+      plain = await measureIngest(server, 'plain', load);
+    } else {
+      plain = await measureIngest(server, 'plain', load);
+      gated = await measureIngest(server, 'gated', load);
+    }
+    const round = { gated, plain, ratio: gated.rps / plain.rps };
+    onRound(round, i);
+    done.push(round);
+  }
+  return done;
+}
