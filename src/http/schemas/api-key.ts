@@ -52,45 +52,31 @@ const DedupWindow = Type.Integer({ minimum: 0, maximum: MAX_DEDUP_WINDOW_SECONDS
 const RateLimit = Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000 }));
 const Roles = Type.Array(RoleNameSchema, { maxItems: ROLE_NAMES.length, uniqueItems: true });
 
+/** What the caller may set on any key, at creation and later. */
+const Settings = {
+  description: Type.Optional(Description),
+  roles: Type.Optional(Roles),
+  read_only: Type.Optional(Type.Boolean()),
+  expires_at: Type.Optional(NullableTimestamp),
+  debug: Type.Optional(Type.Boolean()),
+  dedup_window_seconds: Type.Optional(DedupWindow),
+  rate_limit_per_minute: Type.Optional(RateLimit),
+  allowed_cidrs: Type.Optional(Cidrs),
+};
+
 export const CreateApiKeyBody = Type.Object({
   name: Name,
-  description: Type.Optional(Description),
   kind: Type.Optional(KindSchema),
   scope: ScopeSchema,
   team_id: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
   service_id: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
-  roles: Type.Optional(Roles),
-  read_only: Type.Optional(Type.Boolean()),
-  expires_at: Type.Optional(NullableTimestamp),
-  debug: Type.Optional(Type.Boolean()),
-  dedup_window_seconds: Type.Optional(DedupWindow),
-  rate_limit_per_minute: Type.Optional(RateLimit),
-  allowed_cidrs: Type.Optional(Cidrs),
+  ...Settings,
 }, { additionalProperties: false });
 
-export const CreatePersonalTokenBody = Type.Object({
-  name: Name,
-  description: Type.Optional(Description),
-  roles: Type.Optional(Roles),
-  read_only: Type.Optional(Type.Boolean()),
-  expires_at: Type.Optional(NullableTimestamp),
-  debug: Type.Optional(Type.Boolean()),
-  dedup_window_seconds: Type.Optional(DedupWindow),
-  rate_limit_per_minute: Type.Optional(RateLimit),
-  allowed_cidrs: Type.Optional(Cidrs),
-}, { additionalProperties: false });
+/** A personal token is global and acts as its user: no kind or scope to choose. */
+export const CreatePersonalTokenBody = Type.Object({ name: Name, ...Settings }, { additionalProperties: false });
 
-export const UpdateApiKeyBody = Type.Object({
-  name: Type.Optional(Name),
-  description: Type.Optional(Description),
-  roles: Type.Optional(Roles),
-  read_only: Type.Optional(Type.Boolean()),
-  expires_at: Type.Optional(NullableTimestamp),
-  debug: Type.Optional(Type.Boolean()),
-  dedup_window_seconds: Type.Optional(DedupWindow),
-  rate_limit_per_minute: Type.Optional(RateLimit),
-  allowed_cidrs: Type.Optional(Cidrs),
-}, { additionalProperties: false, minProperties: 1 });
+export const UpdateApiKeyBody = Type.Object({ name: Type.Optional(Name), ...Settings }, { additionalProperties: false, minProperties: 1 });
 
 export const RotateBody = Type.Object({
   grace_period_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_ROTATION_GRACE_SECONDS })),
