@@ -106,6 +106,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     defaultRateLimits: { rest: config.restRateLimitPerMinute, events: config.eventsRateLimitPerMinute },
   });
 
+  const catalogService = createCatalogService({ db, catalog, audit, router, invalidation, clock, ids });
   const incidents = createIncidentService({ db, incidents: createIncidentStore(db), router, clock, ids });
   const sessions = createSessionService({
     users, sessions: createSessionStore(db), digest, secret, clock,
@@ -140,9 +141,9 @@ export async function createServices(config: Config, options: ServiceOptions = {
     cache,
     invalidation,
     apiKeys,
-    catalog: createCatalogService({ db, catalog, audit, router, invalidation, clock, ids }),
+    catalog: catalogService,
     incidents,
-    events: createEventService({ incidents, changes: createChangeEventStore(db), committer, clock, ids }),
+    events: createEventService({ incidents, catalog: catalogService, changes: createChangeEventStore(db), committer, clock, ids }),
     workflows: createWorkflowService({
       db, workflows: createWorkflowStore(db), catalog, incidents, callWebhook: createWebhookCaller(options.outbound ?? {}), clock, ids,
     }),

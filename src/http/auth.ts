@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { hasPermission, type Actor } from '../domain/access/actor.js';
-import { compileAllowList, type AddressMatcher } from '../domain/access/cidr.js';
 import type { Permission } from '../domain/access/permissions.js';
 import type { ApiKey } from '../domain/api-keys/api-key.js';
 import type { Services } from '../services.js';
 import { actorOfKey } from '../services/actors.js';
 import type { Verification } from '../services/verifier.js';
+import { addressAllowed } from './address.js';
 import { sendError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { SESSION_COOKIE } from './routes/session.js';
@@ -60,13 +60,6 @@ function plainBearer(header: string): string | undefined {
   return header.slice(7);
 }
 
-const allowLists = new WeakMap<ApiKey, AddressMatcher>();
-
-function addressAllowed(key: ApiKey, ip: string): boolean {
-  let matcher = allowLists.get(key);
-  if (!matcher) allowLists.set(key, (matcher = compileAllowList(key.allowedCidrs)));
-  return matcher(ip);
-}
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

@@ -6,7 +6,7 @@ import {
 import type { RoleName } from '../domain/access/permissions.js';
 import type { Scope, ScopeType } from '../domain/access/scope.js';
 import {
-  DEBUG_DURATION_MS, DEFAULT_DEDUP_WINDOW_SECONDS, keyPermissions, keyStatus, tokenKindOf,
+  DEBUG_DURATION_MS, DEFAULT_DEDUP_WINDOW_SECONDS, keyPermissions, tokenKindOf,
   type ApiKey, type KeyKind, type KeyStatus,
 } from '../domain/api-keys/api-key.js';
 import { NO_REQUEST, type AuditAction, type RequestContext } from '../domain/audit/audit-event.js';
@@ -381,8 +381,6 @@ export function createApiKeyService(deps: Deps) {
           .map(([day, outcomes]) => ({ day, outcomes, total: Object.values(outcomes).reduce((s, n) => s + n, 0) })),
       };
     },
-
-    status: (key: ApiKey) => keyStatus(key, clock.now()),
 
     /** Records, for each key whose 48 hours of debug logging ran out, that it switched itself off. */
     async expireDebug(): Promise<number> {

@@ -4,11 +4,20 @@ import type { AlertEvent, ChangeEvent } from '../domain/events/event.js';
 import type { Incident } from '../domain/incidents/incident.js';
 import type { ChangeEventStore, StoredChangeEvent } from '../storage/change-event-store.js';
 import type { GroupCommitter } from '../storage/group-commit.js';
+import type { CatalogService } from './catalog.js';
 import type { IncidentService } from './incidents.js';
+import { paginate } from './paging.js';
 import type { Clock, IdGenerator } from './runtime.js';
 
 /** The Events API v2: alert events open, add to, acknowledge and resolve incidents by dedup key. */
-export function createEventService(deps: { incidents: IncidentService; changes: ChangeEventStore; committer: GroupCommitter; clock: Clock; ids: IdGenerator }) {
+export function createEventService(deps: {
+  incidents: IncidentService;
+  catalog: CatalogService;
+  changes: ChangeEventStore;
+  committer: GroupCommitter;
+  clock: Clock;
+  ids: IdGenerator;
+}) {
   return {
     /** Answers once everything the event changed is committed. */
     async enqueue(actor: Actor, event: AlertEvent): Promise<{ dedupKey: string; incidents: Incident[] }> {
@@ -35,7 +44,13 @@ export function createEventService(deps: { incidents: IncidentService; changes: 
       return records;
     },
 
-    listChanges: (serviceId: string, page: { before?: string; limit: number }) => deps.changes.listForService(serviceId, page),
+    /** A service's change events, newest first; a service outside the caller's reach is not found. */
+    async listChanges(actor: Actor, serviceId: string, page: { cursor?: string; limit?: number }) {
+      const service = await deps.catalog.showService(actor, serviceId);
+      const limit = page.limit ?? 50;
+      const rows = await deps.changes.listForService(service.id, { limit: limit + 1, ...(page.cursor && { before: page.cursor }) });
+      return paginate(rows, limit);
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import { canIn, reachFor, type Actor } from '../domain/access/actor.js';
 import type { Scope } from '../domain/access/scope.js';
 import { LatchkeyError, notFound } from '../domain/errors.js';
-import { compileFilter } from '../domain/filters/index.js';
+import { compileFilter, type CompiledFilter } from '../domain/filters/index.js';
 import {
   invalidWebhookUrl, WEBHOOK_DEFAULT_ATTEMPTS, WEBHOOK_DEFAULT_TIMEOUT_MS,
   type ActionOutcome, type AutomationRequest, type Workflow, type WorkflowAction, type WorkflowRun,
@@ -39,6 +39,19 @@ const scopeOf = (teamId: string | null): Scope => (teamId ? { type: 'team', team
 /** Automation: workflows (global or per team) run on requests sent with global keys. */
 export function createWorkflowService(deps: Deps) {
   const { db, workflows, clock } = deps;
+  // Compiled filters by workflow version: compiling (re2js patterns above all) once per change,
+  // not once per request. Old versions fall out when the map outgrows the catalogue.
+  const compiled = new Map<string, CompiledFilter>();
+  function matches(workflow: Workflow, payload: unknown): boolean {
+    if (workflow.filter === null) return true;
+    const version = `${workflow.id}:${workflow.updatedAt.getTime()}`;
+    let filter = compiled.get(version);
+    if (!filter) {
+      if (compiled.size >= 10_000) compiled.clear();
+      compiled.set(version, (filter = compileFilter(workflow.filter)));
+    }
+    return filter.matches(payload);
+  }
 
   async function visibleWorkflow(actor: Actor, id: string): Promise<Workflow> {
     const workflow = await workflows.findById(id);
@@ -152,7 +165,7 @@ export function createWorkflowService(deps: Deps) {
         throw new LatchkeyError('global_token_required', 'automation requests are accepted only from global keys');
       }
       const requestId = deps.ids();
-      const matching = (await workflows.enabled()).filter((w) => w.filter === null || compileFilter(w.filter).matches(payload));
+      const matching = (await workflows.enabled()).filter((w) => matches(w, payload));
       const runs = await Promise.all(matching.map((w) => run(actor, w, requestId, payload)));
       const request: AutomationRequest = {
         id: requestId, createdBy: actor.ref, apiKeyId: actor.apiKeyId, payload, createdAt: clock.now(), runs,

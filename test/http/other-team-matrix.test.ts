@@ -22,6 +22,7 @@ const BY_ID: Array<{ route: string; target: keyof World; call: (api: Api, id: st
   { route: 'PATCH /services/{id}', target: 'service', call: (api, id, tk) => api.patch(`/services/${id}`, { api_filter: null }, tk) },
   { route: 'DELETE /services/{id}', target: 'service', call: (api, id, tk) => api.del(`/services/${id}`, tk) },
   { route: 'POST /services/{id}/api_filter/test', target: 'service', call: (api, id, tk) => api.post(`/services/${id}/api_filter/test`, { payload: { env: 'prod' } }, tk) },
+  { route: 'GET /services/{id}/change_events', target: 'service', call: (api, id, tk) => api.get(`/services/${id}/change_events`, tk) },
   { route: 'GET /workflows/{id}', target: 'workflow', call: (api, id, tk) => api.get(`/workflows/${id}`, tk) },
   { route: 'PATCH /workflows/{id}', target: 'workflow', call: (api, id, tk) => api.patch(`/workflows/${id}`, { enabled: false }, tk) },
   { route: 'DELETE /workflows/{id}', target: 'workflow', call: (api, id, tk) => api.del(`/workflows/${id}`, tk) },

@@ -83,13 +83,10 @@ export const serviceRoutes = (services: Services): FastifyPluginAsyncTypebox => 
       response: { 200: Type.Object({ change_events: Type.Array(ChangeEventSchema), next_cursor: Nullable(Type.String()) }), ...errors },
     },
   }, async (request) => {
-    const service = await catalog.showService(actorOf(request), request.params.id);
-    const limit = pageSize(request.query.limit) ?? 50;
-    const rows = await services.events.listChanges(service.id, { limit: limit + 1, ...(request.query.cursor && { before: request.query.cursor }) });
-    const page = rows.slice(0, limit);
+    const page = await services.events.listChanges(actorOf(request), request.params.id, { ...request.query, limit: pageSize(request.query.limit) });
     return {
-      change_events: page.map((e) => ({ id: e.id, summary: e.summary, source: e.source, timestamp: iso(e.timestamp), event: e.event, created_at: iso(e.createdAt) })),
-      next_cursor: rows.length > limit ? page[page.length - 1]!.id : null,
+      change_events: page.items.map((e) => ({ id: e.id, summary: e.summary, source: e.source, timestamp: iso(e.timestamp), event: e.event, created_at: iso(e.createdAt) })),
+      next_cursor: page.nextCursor,
     };
   });
 
