@@ -35,14 +35,14 @@ export type DedupStateResult = {
   readonly afterPurge: { readonly memory: DedupMemory; readonly table: DedupTable };
 };
 
-const WORKER = new URL('./events-dedup-state.ts', import.meta.url);
+const WORKER = new URL('./.build/bench/events-dedup-state.js', import.meta.url);
 
 /** Runs bench/events-dedup-state.ts in its own process over a fresh SQLite file in `dataRoot`. */
 export async function measureDedupState(dataRoot: string, claims: number, fullSample: number): Promise<DedupStateResult> {
   mkdirSync(dataRoot, { recursive: true });
   const dir = mkdtempSync(join(dataRoot, 'latchkey-bench-dedup-'));
   const child = fork(WORKER, [], {
-    execArgv: ['--import', 'tsx', '--expose-gc', '--disable-warning=ExperimentalWarning'],
+    execArgv: ['--expose-gc', '--disable-warning=ExperimentalWarning'],
     env: { ...process.env, BENCH_DEDUP_DIR: dir, BENCH_DEDUP_CLAIMS: String(claims), BENCH_DEDUP_FULL_SAMPLE: String(fullSample) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -27,7 +27,8 @@ export type ServerOptions = {
   events?: boolean;
 };
 
-const SERVER_SCRIPT = new URL('./server.ts', import.meta.url);
+// Compiled by `npm run bench` first (tsconfig.bench.json): the server runs plain JavaScript, as `npm start` does.
+const SERVER_SCRIPT = new URL('./.build/bench/server.js', import.meta.url);
 
 /**
  * Starts bench/server.ts in its own process over a fresh SQLite file (in the system temp folder unless told).
@@ -37,7 +38,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BenchSer
   const dataDir = mkdtempSync(join(options.dataRoot ?? tmpdir(), 'latchkey-bench-'));
   const databaseFile = join(dataDir, 'latchkey.db');
   const child = fork(SERVER_SCRIPT, [], {
-    execArgv: ['--import', 'tsx', ...(options.nodeArgs ?? [])],
+    execArgv: [...(options.nodeArgs ?? [])],
     env: {
       ...process.env,
       LATCHKEY_DATABASE_URL: `sqlite:${databaseFile}`,

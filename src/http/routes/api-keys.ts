@@ -4,7 +4,7 @@ import type { Services } from '../../services.js';
 import {
   ApiKeySchema, CreateApiKeyBody, CreatePersonalTokenBody, IssuedKeyResponse, KindSchema, presentApiKey, RotateBody, ScopeSchema, StatusSchema, UpdateApiKeyBody,
 } from '../schemas/api-key.js';
-import { AUTH_ERRORS, Cursor, ErrorResponse, IdParams, Limit, pageSize } from '../schemas/common.js';
+import { AUTH_ERRORS, Cursor, ErrorResponse, IdParams, Limit, Nullable, pageSize } from '../schemas/common.js';
 import { actorOf, contextOf } from './context.js';
 
 const ListQuery = Type.Object({
@@ -41,7 +41,7 @@ export const apiKeyRoutes = (services: Services): FastifyPluginAsyncTypebox => a
 
   app.get('/api_keys', {
     config: { permission: 'api_keys:read' },
-    schema: { tags, summary: 'List API keys the caller can see', querystring: ListQuery, response: { 200: Type.Object({ api_keys: Type.Array(ApiKeySchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...errors } },
+    schema: { tags, summary: 'List API keys the caller can see', querystring: ListQuery, response: { 200: Type.Object({ api_keys: Type.Array(ApiKeySchema), next_cursor: Nullable(Type.String()) }), ...errors } },
   }, async (request) => {
     const { limit, ...rest } = request.query;
     const page = await keys.list(actorOf(request), { ...rest, limit: pageSize(limit) });
@@ -98,7 +98,7 @@ export const apiKeyRoutes = (services: Services): FastifyPluginAsyncTypebox => a
   });
 
   app.get('/users/me/api_keys', {
-    schema: { tags, summary: "The caller's own personal tokens", querystring: Type.Object({ cursor: Type.Optional(Cursor), limit: Type.Optional(Limit), status: Type.Optional(StatusSchema) }, { additionalProperties: false }), response: { 200: Type.Object({ api_keys: Type.Array(ApiKeySchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...errors } },
+    schema: { tags, summary: "The caller's own personal tokens", querystring: Type.Object({ cursor: Type.Optional(Cursor), limit: Type.Optional(Limit), status: Type.Optional(StatusSchema) }, { additionalProperties: false }), response: { 200: Type.Object({ api_keys: Type.Array(ApiKeySchema), next_cursor: Nullable(Type.String()) }), ...errors } },
   }, async (request) => {
     const { limit, ...rest } = request.query;
     const page = await keys.listOwn(actorOf(request), { ...rest, limit: pageSize(limit) });

@@ -1,7 +1,16 @@
-import { Type, type TSchema } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { ERROR_CODES } from '../../domain/errors.js';
 
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/**
+ * `T | null`. A schema with one `type` becomes `type: [T, 'null']`, which the response serializer
+ * handles with a null check; an `anyOf` would make it run a validator over every branch of every
+ * such field on every response (a date-time format check per timestamp, per request).
+ */
+export const Nullable = <T extends TSchema>(schema: T) => {
+  const { type } = schema as { type?: unknown };
+  if (typeof type !== 'string') return Type.Union([schema, Type.Null()]);
+  return Type.Unsafe<Static<T> | null>({ ...schema, type: [type, 'null'] });
+};
 
 export const Ulid = Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'ULID' });
 export const Timestamp = Type.String({ format: 'date-time' });
