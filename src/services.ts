@@ -62,7 +62,11 @@ const silent: Logger = { info() {}, warn() {}, error() {} };
 export async function createServices(config: Config, options: ServiceOptions = {}) {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silent;
-  const connection = connect(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, ...(options.schema && { schema: options.schema }) });
+  const connection = connect(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    onCheckpointError: (message) => logger.error({ message }, 'background checkpoint failed'),
+    ...(options.schema && { schema: options.schema }),
+  });
   const { db } = connection;
   await migrateToLatest(db);
 
@@ -143,7 +147,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     apiKeys,
     catalog: catalogService,
     incidents,
-    events: createEventService({ incidents, catalog: catalogService, changes: createChangeEventStore(db), committer, clock, ids }),
+    events: createEventService({ incidents, catalog: catalogService, changes: createChangeEventStore(db), dedup, committer, clock, ids }),
     workflows: createWorkflowService({
       db, workflows: createWorkflowStore(db), catalog, incidents, callWebhook: createWebhookCaller(options.outbound ?? {}), clock, ids,
     }),
@@ -152,6 +156,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     sessions,
     users: createUserService({ db, users, sessions: createSessionStore(db), keys, catalog, audit, invalidation, clock, ids }),
     userStore: users,
+    /** durable() resolves once every commit made so far survives power loss: awaited before a write is answered. */
+    durability: connection.durability,
     /** Whether the database answers (readiness). */
     async ping(): Promise<boolean> {
       try {

@@ -10,8 +10,9 @@ import type { Services } from '../services.js';
 import { createAuthenticator } from './auth.js';
 import { createApiLogHooks } from './api-logs.js';
 import { createDedupHooks } from './dedup.js';
+import { answerWhenDurable } from './durability.js';
 import { createRateLimitHooks } from './rate-limit.js';
-import { handleError, sendError } from './errors.js';
+import { errorBody, handleError, sendError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { apiLogRoutes } from './routes/api-logs.js';
@@ -105,6 +106,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     api.addHook('onSend', dedup.releaseOnFailure);
     const apiLogs = createApiLogHooks(services);
     api.addHook('onSend', apiLogs.keepResponse);
+    // Last before the answer leaves: everything the request wrote (a dedup release included) is on disk.
+    api.addHook('onSend', answerWhenDurable(services, (request) => errorBody(request, 'internal_error', 'the change may not have been saved: the server could not confirm it is on disk')));
     api.addHook('onResponse', apiLogs.record);
     await api.register(identityRoutes(services));
     await api.register(apiKeyRoutes(services));

@@ -54,11 +54,14 @@ declare module 'fastify' {
   }
 }
 
+/** The contract's error envelope. */
+export function errorBody(request: FastifyRequest, code: ErrorCode, message?: string, details?: Record<string, unknown>): ErrorBody {
+  return { error: { code, message: message ?? MESSAGES[code] ?? code, request_id: String(request.id), ...(details && { details }) } };
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message?: string, details?: Record<string, unknown>): FastifyReply {
   request.errorCode = code;
-  const body: ErrorBody = {
-    error: { code, message: message ?? MESSAGES[code] ?? code, request_id: String(request.id), ...(details && { details }) },
-  };
+  const body = errorBody(request, code, message, details);
   if (STATUS_BY_CODE[code] === 401) reply.header('www-authenticate', 'Bearer realm="latchkey"');
   return reply.code(STATUS_BY_CODE[code]).type('application/json; charset=utf-8').send(body);
 }

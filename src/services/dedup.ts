@@ -1,6 +1,6 @@
 import { dedupFingerprint } from '../domain/dedup/fingerprint.js';
 import type { DedupStore } from '../storage/dedup-store.js';
-import type { GroupCommitter } from '../storage/group-commit.js';
+import type { GroupCommitter, Transaction } from '../storage/group-commit.js';
 import type { Clock } from './runtime.js';
 
 type Logger = { error(obj: unknown, msg?: string): void };
@@ -19,15 +19,27 @@ export type DedupDecision =
 export function createDedupService(deps: { store: DedupStore; committer: GroupCommitter; clock: Clock; purgeIntervalMs: number; logger: Logger }) {
   let timer: NodeJS.Timeout | undefined;
 
+  /**
+   * Claims the body inside `trx`: the claim commits with the work it admits, or not at all, so a
+   * failed request leaves nothing to give back.
+   */
+  async function claimWithin(trx: Transaction, key: DedupKey, route: string, body: unknown): Promise<DedupDecision> {
+    if (key.dedupWindowSeconds === 0) return { duplicate: false, fingerprint: null };
+    const fingerprint = dedupFingerprint(route, body);
+    const now = deps.clock.now();
+    const until = new Date(now.getTime() + key.dedupWindowSeconds * 1000);
+    const claim = await deps.store.claim(key.id, fingerprint, now, until, trx);
+    return claim.claimed ? { duplicate: false, fingerprint } : { duplicate: true, fingerprint, firstSeenAt: claim.firstSeenAt };
+  }
+
   return {
+    claimWithin,
+
+    /** A claim of its own, held until `release` (REST routes, whose work commits separately). */
     async claim(key: DedupKey, route: string, body: unknown): Promise<DedupDecision> {
       if (key.dedupWindowSeconds === 0) return { duplicate: false, fingerprint: null };
-      const fingerprint = dedupFingerprint(route, body);
-      const now = deps.clock.now();
-      const until = new Date(now.getTime() + key.dedupWindowSeconds * 1000);
-      // Claims share commits with concurrent claims and events, rather than one fsync each.
-      const claim = await deps.committer.run((trx) => deps.store.claim(key.id, fingerprint, now, until, trx));
-      return claim.claimed ? { duplicate: false, fingerprint } : { duplicate: true, fingerprint, firstSeenAt: claim.firstSeenAt };
+      // Claims share commits with concurrent claims and events.
+      return deps.committer.run((trx) => claimWithin(trx, key, route, body));
     },
 
     /** For dry runs: would this body be discarded? Claims nothing. */

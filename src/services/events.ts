@@ -3,35 +3,54 @@ import type { Actor } from '../domain/access/actor.js';
 import type { AlertEvent, ChangeEvent } from '../domain/events/event.js';
 import type { Incident } from '../domain/incidents/incident.js';
 import type { ChangeEventStore, StoredChangeEvent } from '../storage/change-event-store.js';
-import type { GroupCommitter } from '../storage/group-commit.js';
+import type { GroupCommitter, Work } from '../storage/group-commit.js';
 import type { CatalogService } from './catalog.js';
+import type { DedupKey, DedupService } from './dedup.js';
 import type { IncidentService } from './incidents.js';
 import { paginate } from './paging.js';
 import type { Clock, IdGenerator } from './runtime.js';
+
+/** Who sent an event, on which route, with which body: what its deduplication claim is made of. */
+export type Sender = { readonly key: DedupKey; readonly route: string; readonly body: unknown };
+
+export type Gated<T> = { readonly discarded: true; readonly firstSeenAt: Date } | { readonly discarded: false; readonly result: T };
 
 /** The Events API v2: alert events open, add to, acknowledge and resolve incidents by dedup key. */
 export function createEventService(deps: {
   incidents: IncidentService;
   catalog: CatalogService;
   changes: ChangeEventStore;
+  dedup: DedupService;
   committer: GroupCommitter;
   clock: Clock;
   ids: IdGenerator;
 }) {
+  /**
+   * Runs `work` in a group commit behind the key's deduplication claim on the event: claim and
+   * work commit together, so a duplicate does nothing and a failure leaves no claim behind.
+   */
+  async function gated<T>(sender: Sender, work: Work<T>): Promise<Gated<T>> {
+    return deps.committer.run(async (trx) => {
+      const claim = await deps.dedup.claimWithin(trx, sender.key, sender.route, sender.body);
+      if (claim.duplicate) return { discarded: true, firstSeenAt: claim.firstSeenAt };
+      return { discarded: false, result: await work(trx) };
+    });
+  }
+
   return {
-    /** Answers once everything the event changed is committed. */
-    async enqueue(actor: Actor, event: AlertEvent): Promise<{ dedupKey: string; incidents: Incident[] }> {
+    /** Answers once everything the event changed is committed (or that it was a duplicate). */
+    async enqueue(actor: Actor, event: AlertEvent, sender: Sender): Promise<Gated<{ dedupKey: string; incidents: Incident[] }>> {
       // A trigger without a dedup key gets one, returned so the sender can follow up.
       const dedupKey = event.dedup_key ?? randomUUID().replace(/-/g, '');
       const work = event.event_action === 'trigger'
         ? await deps.incidents.planTrigger(actor, event, dedupKey)
         : await deps.incidents.planSettle(actor, dedupKey, event.event_action);
-      // Events arriving together share one commit; each answer waits for its commit.
-      return { dedupKey, incidents: await deps.committer.run(work) };
+      // Events arriving together share one commit.
+      return gated(sender, async (trx) => ({ dedupKey, incidents: await work(trx) }));
     },
 
     /** Change events are stored on every service they route to, for context beside incidents. */
-    async change(actor: Actor, event: ChangeEvent): Promise<StoredChangeEvent[]> {
+    async change(actor: Actor, event: ChangeEvent, sender: Sender): Promise<Gated<StoredChangeEvent[]>> {
       const { routing_key: _credential, ...stored } = event;
       const now = deps.clock.now();
       const services = await deps.incidents.matchingServices(actor, stored);
@@ -40,8 +59,10 @@ export function createEventService(deps: {
         source: event.payload.source ?? null, timestamp: event.payload.timestamp ? new Date(event.payload.timestamp) : now,
         event: stored, createdAt: now,
       }));
-      await deps.changes.insertMany(records);
-      return records;
+      return gated(sender, async (trx) => {
+        await deps.changes.insertMany(records, trx);
+        return records;
+      });
     },
 
     /** A service's change events, newest first; a service outside the caller's reach is not found. */

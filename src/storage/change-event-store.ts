@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { Selectable, Transaction } from 'kysely';
 import type { Db } from './connect.js';
 import { fromMs, toMs } from './json.js';
 import type { Database } from './schema.js';
@@ -27,9 +27,9 @@ export type ChangeEventStore = ReturnType<typeof createChangeEventStore>;
 
 export function createChangeEventStore(db: Db) {
   return {
-    async insertMany(events: readonly StoredChangeEvent[]): Promise<void> {
+    async insertMany(events: readonly StoredChangeEvent[], ex: Db | Transaction<Database> = db): Promise<void> {
       if (events.length === 0) return;
-      await db.insertInto('change_events').values(events.map((e) => ({
+      await ex.insertInto('change_events').values(events.map((e) => ({
         id: e.id, service_id: e.serviceId, team_id: e.teamId, api_key_id: e.apiKeyId, summary: e.summary, source: e.source,
         timestamp: toMs(e.timestamp), event: JSON.stringify(e.event), created_at: toMs(e.createdAt),
       }))).execute();

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { countingWrites, createWalDurability, durableOnCommit, startCheckpointer, type Durability } from './durability.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -11,6 +12,8 @@ export type DatabaseKind = 'sqlite' | 'postgres';
 export type Connection = {
   readonly db: Db;
   readonly kind: DatabaseKind;
+  /** Resolves once every commit made so far survives power loss (see durability.ts). */
+  readonly durability: Durability;
   close(): Promise<void>;
 };
 
@@ -20,27 +23,63 @@ const INT8_OID = 20;
  * `sqlite:<file>` (or `sqlite::memory:`) for the embedded default, `postgres://…` otherwise.
  * `schema` puts a PostgreSQL connection in its own schema (tests use one each).
  */
-export type ConnectOptions = { schema?: string; sqliteSynchronous?: 'full' | 'normal' };
+export type ConnectOptions = {
+  schema?: string;
+  sqliteSynchronous?: 'full' | 'normal';
+  /** Where a failed background checkpoint is reported (SQLite files only). */
+  onCheckpointError?: (message: string) => void;
+};
+
+/** How often the checkpoint worker copies the write-ahead log back into the database file. */
+const CHECKPOINT_INTERVAL_MS = 500;
+/** The serving connection's own automatic checkpoint, a safety valve only: 16 MB of log. */
+const SAFETY_CHECKPOINT_PAGES = 4000;
 
 export function connect(url: string, options: ConnectOptions = {}): Connection {
-  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options.sqliteSynchronous ?? 'full');
+  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options.sqliteSynchronous ?? 'full', options.onCheckpointError);
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url, options.schema);
   throw new Error(`unsupported database URL (use sqlite:<file> or postgres://…): ${url.split(':')[0]}:…`);
 }
 
-function connectSqlite(file: string, synchronous: 'full' | 'normal'): Connection {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const sqlite = new SQLite(file);
+function connectSqlite(file: string, synchronous: 'full' | 'normal', onCheckpointError = (_message: string) => {}): Connection {
+  if (file === ':memory:') {
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: configured(new SQLite(file)) }) });
+    return { db, kind: 'sqlite', durability: durableOnCommit, close: () => db.destroy() };
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  const sqlite = configured(new SQLite(file));
+  // Commits append to the write-ahead log without an fsync (consistent, and safe against a process
+  // crash). With `full` (the default), whoever reports a write as saved first awaits durable(),
+  // which fdatasyncs the log off the event loop, shared by every commit before it: the guarantee of
+  // SQLite's own FULL (a saved write survives power loss) without blocking unrelated requests on
+  // each commit's fsync. With `normal`, the last commits before a power loss may be lost.
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma(`wal_autocheckpoint = ${SAFETY_CHECKPOINT_PAGES}`);
+  const counter = { written: 0 };
+  const durability = synchronous === 'full' ? createWalDurability(file, counter) : durableOnCommit;
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: countingWrites(sqlite, counter) }) });
+  const checkpointer = startCheckpointer(file, CHECKPOINT_INTERVAL_MS, onCheckpointError);
+  return {
+    db,
+    kind: 'sqlite',
+    durability,
+    async close() {
+      await checkpointer.stop();
+      await durability.durable().catch(() => undefined);
+      await durability.close();
+      // The last connection to close checkpoints the log into the file and removes it.
+      await db.destroy();
+    },
+  };
+}
+
+function configured(sqlite: SQLite.Database): SQLite.Database {
   sqlite.pragma('journal_mode = WAL');
-  // FULL (default): every commit is fsynced, so a committed revocation or event survives power
-  // loss. NORMAL: commits survive a process crash; the last ones may be lost on power loss.
-  sqlite.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   // After a checkpoint the write-ahead log is cut back to this size, so a burst leaves no huge file.
   sqlite.pragma('journal_size_limit = 67108864');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, kind: 'sqlite', close: () => db.destroy() };
+  return sqlite;
 }
 
 function connectPostgres(url: string, schema: string | undefined): Connection {
@@ -52,5 +91,5 @@ function connectPostgres(url: string, schema: string | undefined): Connection {
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', close: () => db.destroy() };
+  return { db, kind: 'postgres', durability: durableOnCommit, close: () => db.destroy() };
 }

@@ -1,8 +1,9 @@
-import type { Transaction } from 'kysely';
+import type { Transaction as KyselyTransaction } from 'kysely';
 import type { Db } from './connect.js';
 import type { Database } from './schema.js';
 
-export type Work<T> = (trx: Transaction<Database>) => Promise<T>;
+export type Transaction = KyselyTransaction<Database>;
+export type Work<T> = (trx: Transaction) => Promise<T>;
 
 type Pending = { work: Work<unknown>; resolve: (value: unknown) => void; reject: (err: unknown) => void };
 

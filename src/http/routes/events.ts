@@ -6,6 +6,7 @@ import type { Services } from '../../services.js';
 import { actorOfKey } from '../../services/actors.js';
 import { addressAllowed } from '../address.js';
 import { createApiLogHooks } from '../api-logs.js';
+import { answerWhenDurable } from '../durability.js';
 import { authFailuresExceeded, recordAuthFailure, withinRateLimit } from '../rate-limit.js';
 import { MESSAGES, STATUS_BY_CODE } from '../errors.js';
 
@@ -40,6 +41,7 @@ const WRONG_KIND = 'this is a REST API token: the Events API needs an integratio
 export const eventRoutes = (services: Services): FastifyPluginAsync => async (app) => {
   const apiLogs = createApiLogHooks(services);
   app.addHook('onSend', apiLogs.keepResponse);
+  app.addHook('onSend', answerWhenDurable(services, () => ({ status: 'error', message: 'the event may not have been saved (the server could not confirm it is on disk): send it again' })));
   app.addHook('onResponse', apiLogs.record);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -69,15 +71,16 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
     if (!addressAllowed(result.key, request.ip)) return void refuse(request, reply, 'ip_not_allowed');
     const limit = withinRateLimit(services, result.key, reply);
     if (!limit.allowed) return void refuse(request, reply, 'rate_limited', `this integration key is over its rate limit: retry in ${limit.retryAfterSeconds} s`);
-    const decision = await services.dedup.claim(result.key, request.routeOptions.url ?? request.url, request.body);
-    if (decision.duplicate) {
-      return void reply.code(202).send({
-        status: 'success', message: `Event discarded: a duplicate of one received at ${decision.firstSeenAt.toISOString()}, within this key's deduplication window`,
-        ...((validated.event as { dedup_key?: string }).dedup_key && { dedup_key: (validated.event as { dedup_key?: string }).dedup_key }),
-      });
-    }
-    if (decision.fingerprint) request.dedupClaim = { key: result.key, fingerprint: decision.fingerprint };
-    return { event: validated.event, actor: actorOfKey(result.key, null) };
+    const sender = { key: result.key, route: request.routeOptions.url ?? request.url, body: request.body };
+    return { event: validated.event, actor: actorOfKey(result.key, null), sender };
+  }
+
+  /** The key's deduplication window saw this very event: nothing was done, and the sender is told so. */
+  function discarded(reply: FastifyReply, firstSeenAt: Date, dedupKey: string | undefined): FastifyReply {
+    return reply.code(202).send({
+      status: 'success', message: `Event discarded: a duplicate of one received at ${firstSeenAt.toISOString()}, within this key's deduplication window`,
+      ...(dedupKey && { dedup_key: dedupKey }),
+    });
   }
 
   app.post('/v2/enqueue', {
@@ -86,9 +89,10 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
   }, async (request, reply) => {
     const admitted = await admit(request, reply, validateAlertEvent(request.body));
     if (!admitted) return reply;
-    const outcome = await releasingOnFailure(request, () => services.events.enqueue(admitted.actor, admitted.event));
-    request.incidentIds = outcome.incidents.map((i) => i.id);
-    return reply.code(202).send({ status: 'success', message: 'Event processed', dedup_key: outcome.dedupKey });
+    const outcome = await services.events.enqueue(admitted.actor, admitted.event, admitted.sender);
+    if (outcome.discarded) return discarded(reply, outcome.firstSeenAt, admitted.event.dedup_key);
+    request.incidentIds = outcome.result.incidents.map((i) => i.id);
+    return reply.code(202).send({ status: 'success', message: 'Event processed', dedup_key: outcome.result.dedupKey });
   });
 
   app.post('/v2/change/enqueue', {
@@ -97,7 +101,8 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
   }, async (request, reply) => {
     const admitted = await admit(request, reply, validateChangeEvent(request.body));
     if (!admitted) return reply;
-    await releasingOnFailure(request, () => services.events.change(admitted.actor, admitted.event));
+    const outcome = await services.events.change(admitted.actor, admitted.event, admitted.sender);
+    if (outcome.discarded) return discarded(reply, outcome.firstSeenAt, undefined);
     return reply.code(202).send({ status: 'success', message: 'Change event processed' });
   });
 
@@ -111,16 +116,5 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
     if (typeof routingKey !== 'string') return;
     const result = await services.verifier.verify(routingKey, 'events', services.clock.now());
     if (result.ok && addressAllowed(result.key, request.ip)) request.apiKey = result.key;
-  }
-
-  /** A failed event gives its deduplication claim back, so the sender's retry is processed. */
-  async function releasingOnFailure<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (err) {
-      const claim = request.dedupClaim;
-      if (claim) await services.dedup.release(claim.key, claim.fingerprint);
-      throw err;
-    }
   }
 };

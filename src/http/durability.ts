@@ -1,0 +1,22 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Services } from '../services.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * onSend, last before an answer leaves: a write is answered only once what it committed survives
+ * power loss. The wait is an fdatasync in the thread pool, shared with every other write committed
+ * meanwhile; reads, and requests whose writes an earlier sync already covers, wait for nothing.
+ * If the disk cannot confirm, the answer becomes a 500 with `failure`'s body, never a success.
+ */
+export function answerWhenDurable(services: Services, failure: (request: FastifyRequest) => object) {
+  return function durableBeforeAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void {
+    if (SAFE_METHODS.has(request.method)) return done(null, payload);
+    services.durability.durable().then(() => done(null, payload), (err: unknown) => {
+      request.log.error({ err }, 'the write is not known to be on disk: answered 500');
+      request.errorCode = 'internal_error';
+      reply.code(500);
+      done(null, JSON.stringify(failure(request)));
+    });
+  };
+}
