@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { countingWrites, createWalDurability, durableOnCommit, startCheckpointer, type Durability } from './durability.js';
+import { kyselySqlite, createWalDurability, durableOnCommit, startCheckpointer, type Durability } from './durability.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -43,7 +43,7 @@ export function connect(url: string, options: ConnectOptions = {}): Connection {
 
 function connectSqlite(file: string, synchronous: 'full' | 'normal', onCheckpointError = (_message: string) => {}): Connection {
   if (file === ':memory:') {
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: configured(new SQLite(file)) }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqlite(configured(new SQLite(file)), { written: 0 }) }) });
     return { db, kind: 'sqlite', durability: durableOnCommit, close: () => db.destroy() };
   }
   mkdirSync(dirname(file), { recursive: true });
@@ -57,7 +57,7 @@ function connectSqlite(file: string, synchronous: 'full' | 'normal', onCheckpoin
   sqlite.pragma(`wal_autocheckpoint = ${SAFETY_CHECKPOINT_PAGES}`);
   const counter = { written: 0 };
   const durability = synchronous === 'full' ? createWalDurability(file, counter) : durableOnCommit;
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: countingWrites(sqlite, counter) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqlite(sqlite, counter) }) });
   const checkpointer = startCheckpointer(file, CHECKPOINT_INTERVAL_MS, onCheckpointError);
   return {
     db,

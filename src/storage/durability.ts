@@ -102,16 +102,37 @@ export function createWalDurability(databaseFile: string, counter: WriteCounter)
 
 export type WriteCounter = { written: number };
 
+/** Prepared statements kept per connection: enough for every query the stores build, a bound for any others. */
+const STATEMENT_CACHE_SIZE = 1000;
+
 /**
- * better-sqlite3 as Kysely's SQLite dialect sees it, counting the statements that may write (see
- * createWalDurability). Kysely runs `run()` for statements that return no rows (BEGIN, COMMIT,
- * INSERT, UPDATE, DELETE) and `all()` for the rest (SELECT, and INSERT … RETURNING).
+ * better-sqlite3 as Kysely's SQLite dialect sees it, with two additions. Statements are prepared
+ * once per SQL text and reused (Kysely prepares on every query otherwise, and preparing costs
+ * more than running most of ours). And statements that may write are counted for
+ * createWalDurability: every `run()` (Kysely's choice for statements that return no rows: BEGIN,
+ * COMMIT, INSERT, UPDATE, DELETE) and every `all()` of a statement that is not read-only
+ * (INSERT … RETURNING).
  */
-export function countingWrites(sqlite: SqliteDatabase, counter: WriteCounter): KyselySqliteDatabase {
+export function kyselySqlite(sqlite: SqliteDatabase, counter: WriteCounter): KyselySqliteDatabase {
+  const statements = new Map<string, Statement>();
+
+  function prepared(sql: string): Statement {
+    let statement = statements.get(sql);
+    if (statement) {
+      // Most recently used last: the first entry is the one to drop when full.
+      statements.delete(sql);
+    } else {
+      statement = sqlite.prepare(sql);
+      if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+    }
+    statements.set(sql, statement);
+    return statement;
+  }
+
   return {
     close: () => void sqlite.close(),
     prepare(sql: string): SqliteStatement {
-      const statement: Statement = sqlite.prepare(sql);
+      const statement = prepared(sql);
       return {
         reader: statement.reader,
         all(parameters: ReadonlyArray<unknown>) {
@@ -124,8 +145,9 @@ export function countingWrites(sqlite: SqliteDatabase, counter: WriteCounter): K
           counter.written++;
           return result;
         },
+        // A statement being iterated cannot run again until the iteration ends: streams get their own.
         iterate(parameters: ReadonlyArray<unknown>) {
-          return statement.iterate(parameters) as IterableIterator<unknown>;
+          return sqlite.prepare(sql).iterate(parameters) as IterableIterator<unknown>;
         },
       };
     },

@@ -1,4 +1,4 @@
-import type { Selectable, Transaction } from 'kysely';
+import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Reach } from '../domain/access/scope.js';
 import type { Incident, IncidentSource, IncidentStatus, Severity } from '../domain/incidents/incident.js';
 import type { Db } from './connect.js';
@@ -45,6 +45,13 @@ export type IncidentFilter = {
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>;
 
+/**
+ * `status != 'resolved'` written out as a literal: the open-incident indexes are partial on that
+ * very condition, and SQLite uses a partial index only when the query repeats its condition
+ * literally (with a bound parameter it scans every incident instead).
+ */
+const STILL_OPEN = sql<boolean>`${sql.ref('status')} != 'resolved'`;
+
 export function createIncidentStore(db: Db) {
   return {
     async insert(trx: Transaction<Database>, incident: Incident): Promise<void> {
@@ -78,14 +85,14 @@ export function createIncidentStore(db: Db) {
     /** The open (not resolved) incident of a service with this dedup key, if any. */
     async findOpen(serviceId: string, dedupKey: string, ex: Executor = db): Promise<Incident | undefined> {
       const row = await ex.selectFrom('incidents').selectAll()
-        .where('service_id', '=', serviceId).where('dedup_key', '=', dedupKey).where('status', '!=', 'resolved')
+        .where('service_id', '=', serviceId).where('dedup_key', '=', dedupKey).where(STILL_OPEN)
         .orderBy('id', 'desc').limit(1).executeTakeFirst();
       return row && rowToIncident(row);
     },
 
     /** Open incidents with this dedup key on any service in reach (Events API acknowledge/resolve). */
     async findOpenInReach(dedupKey: string, reach: Reach): Promise<Incident[]> {
-      let q = db.selectFrom('incidents').selectAll().where('dedup_key', '=', dedupKey).where('status', '!=', 'resolved');
+      let q = db.selectFrom('incidents').selectAll().where('dedup_key', '=', dedupKey).where(STILL_OPEN);
       const visible = reachCondition(reach);
       if (visible) q = q.where(visible);
       return (await q.orderBy('id').execute()).map(rowToIncident);

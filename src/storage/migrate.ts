@@ -7,6 +7,7 @@ import * as workflows from './migrations/0004_workflows.js';
 import * as dedup from './migrations/0005_dedup.js';
 import * as apiLogs from './migrations/0006_api_logs.js';
 import * as changeEvents from './migrations/0007_change_events.js';
+import * as openIncidentsByDedupKey from './migrations/0008_open_incidents_by_dedup_key.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005_dedup': dedup,
   '0006_api_logs': apiLogs,
   '0007_change_events': changeEvents,
+  '0008_open_incidents_by_dedup_key': openIncidentsByDedupKey,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
