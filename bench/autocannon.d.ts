@@ -11,6 +11,8 @@ declare module 'autocannon' {
       pipelining?: number;
       duration?: number;
       amount?: number;
+      /** Requests per second across all connections (unlimited when absent). */
+      overallRate?: number;
       headers?: Record<string, string>;
     };
     type Result = {

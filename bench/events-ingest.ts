@@ -1,14 +1,15 @@
 /**
- * The events benchmark: POST /v2/enqueue on a server whose SQLite file is on the disk (synchronous
- * FULL, the default), so every commit waits for its fsync; the disk's own fsync rate measured
- * beside it, before and after; the two integration keys in interleaved rounds; the server's sync
- * calls counted with strace; and, last, the server SIGKILLed and its file counted.
+ * The events benchmark: POST /v2/enqueue on a server whose SQLite file is on the disk (durability
+ * `full`, the default), so every 202 waits for an fdatasync of the write-ahead log; the disk's own
+ * fsync rate measured beside it, before and after; the two integration keys in interleaved rounds;
+ * unrelated REST reads timed alone and beside the ingest; the server's sync calls counted with
+ * strace; and, last, the server SIGKILLed and its file counted.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { connect } from '../src/storage/connect.js';
 import { isMemoryFilesystem, measureFsyncRate } from './events-fsync.js';
-import { measureIngest, runIngestRounds, type IngestKey } from './events-rounds.js';
+import { measureIngest, measureReadsBesideIngest, runIngestRounds, type IngestKey } from './events-rounds.js';
 import { printIngestRound, summariseEvents, type Durability, type EventsSummary, type Traced, type TracedRun } from './events-report.js';
 import { countSyncCalls, straceAvailable } from './events-strace.js';
 import type { Load, Measurement } from './http-rounds.js';
@@ -53,9 +54,12 @@ export async function benchEvents(options: EventsOptions): Promise<EventsSummary
       printIngestRound(round, i);
     });
     const after = measureFsyncRate(dir, options.fsyncProbeSeconds);
+    const readsBeside = await measureReadsBesideIngest(server, options.load);
+    tally.answered += readsBeside.ingest.requests;
+    tally.inFlightAllowance += options.load.connections;
     const traced = options.strace ? await traceSyncCalls(server, options.load, ingest) : { skipped: 'BENCH_EVENTS_STRACE=0' };
     const durability = await crashAndCount(server, tally);
-    return summariseEvents(setup, { before, after }, rounds, traced, durability);
+    return summariseEvents(setup, { before, after }, rounds, readsBeside, traced, durability);
   } finally {
     await server.stop();
   }

@@ -1,5 +1,5 @@
 import type { FsyncRate } from './events-fsync.js';
-import type { IngestRound } from './events-rounds.js';
+import type { IngestRound, ReadsBesideIngest } from './events-rounds.js';
 import type { SyncCalls } from './events-strace.js';
 import { describe, fixed, median, medianFigures, printLoadNote } from './report.js';
 
@@ -20,7 +20,9 @@ export function printIngestRound(round: IngestRound, index: number): void {
   console.log(`         plain ${describe(round.plain)}  ratio ${fixed(round.ratio, 3)}`);
 }
 
-export function summariseEvents(setup: EventsSetup, fsync: { before: FsyncRate; after: FsyncRate }, rounds: readonly IngestRound[], traced: Traced, durability: Durability) {
+export function summariseEvents(
+  setup: EventsSetup, fsync: { before: FsyncRate; after: FsyncRate }, rounds: readonly IngestRound[], readsBeside: ReadsBesideIngest, traced: Traced, durability: Durability,
+) {
   const gated = medianFigures(rounds.map((r) => r.gated));
   const plain = medianFigures(rounds.map((r) => r.plain));
   const fsyncsPerSecond = (fsync.before.fsyncsPerSecond + fsync.after.fsyncsPerSecond) / 2;
@@ -41,6 +43,7 @@ export function summariseEvents(setup: EventsSetup, fsync: { before: FsyncRate; 
     perFsync,
     target: TARGET_EVENTS_PER_FSYNC,
     pass: perFsync.gated >= TARGET_EVENTS_PER_FSYNC,
+    readsBeside,
     traced,
     durability,
   };
@@ -57,6 +60,10 @@ export function printEventsSummary(s: EventsSummary): void {
   console.log(`  ratio gated/plain: ${s.ratios.map((r) => fixed(r, 3)).join(', ')}; median ${fixed(s.medianRatio, 3)}`);
   console.log(`  disk fsync rate (4 KB write + fsync, one thread): before ${rate(s.fsync.before)}, after ${rate(s.fsync.after)}`);
   console.log(`  ingest ÷ fsync rate: gated ${fixed(s.perFsync.gated, 2)}, plain ${fixed(s.perFsync.plain, 2)} (target ≥ ${fixed(s.target, 1)} for gated): ${s.pass ? 'PASS' : 'BELOW TARGET'}`);
+  const r = s.readsBeside;
+  const latency = (m: typeof r.alone) => `p50 ${fixed(m.p50Ms, 2)} ms  p99 ${fixed(m.p99Ms, 2)} ms  max ${fixed(m.maxMs, 1)} ms`;
+  console.log(`  unrelated reads (GET /api/v1/identity, 200/s): alone ${latency(r.alone)}`);
+  console.log(`    beside ${fixed(r.ingest.rps, 0)} events/s of ingest: ${latency(r.beside)}`);
   if ('skipped' in s.traced) {
     console.log(`  sync calls the server made: not measured (${s.traced.skipped})`);
   } else {

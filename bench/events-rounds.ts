@@ -67,3 +67,24 @@ export async function runIngestRounds(server: BenchServer, load: Load, rounds: n
   }
   return done;
 }
+
+/** A steady trickle of authenticated reads, unrelated to the events. */
+const READS: Load = { connections: 1, seconds: 4, rate: 200 };
+
+/** GET /api/v1/identity latency alone, and beside a full ingest load on the same server. */
+export type ReadsBesideIngest = { readonly alone: Measurement; readonly beside: Measurement; readonly ingest: Measurement };
+
+/**
+ * What the ingest's commits cost requests that have nothing to do with them: the same trickle of
+ * GET /api/v1/identity (200/s, one connection) measured alone, then while `load` sends events
+ * with the plain key. A commit that fsyncs on the event loop would stall every read behind it.
+ */
+export async function measureReadsBesideIngest(server: BenchServer, load: Load): Promise<ReadsBesideIngest> {
+  const reads = { path: '/api/v1/identity', headers: { authorization: `Bearer ${server.token}` } };
+  const alone = await measureTraffic(server, 'reads alone', reads, { ...READS, seconds: load.seconds });
+  const [ingest, beside] = await Promise.all([
+    measureIngest(server, 'plain', load),
+    measureTraffic(server, 'reads beside ingest', reads, { ...READS, seconds: load.seconds }),
+  ]);
+  return { alone, beside, ingest };
+}

@@ -2,14 +2,18 @@ import { createHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import type { BenchServer } from './start-server.js';
 
-/** `amount`, when given, ends the run after that many requests instead of after `seconds`. */
-export type Load = { readonly connections: number; readonly seconds: number; readonly amount?: number };
+/**
+ * `amount`, when given, ends the run after that many requests instead of after `seconds`;
+ * `rate` caps the requests per second (a steady trickle rather than as fast as the server answers).
+ */
+export type Load = { readonly connections: number; readonly seconds: number; readonly amount?: number; readonly rate?: number };
 /** `limited`: GET /api/v1/identity with a key like the owner's plus a rate limit that never refuses. */
 export type Target = 'baseline' | 'identity' | 'limited';
 export type Measurement = {
   readonly rps: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  readonly maxMs: number;
   readonly requests: number;
   /** Server CPU time per answer: unlike req/s, not capped by the load generator sharing the machine. */
   readonly serverCpuUs: number;
@@ -48,6 +52,7 @@ export async function measureTraffic(server: BenchServer, label: string, traffic
     connections: load.connections,
     pipelining: 1,
     ...(load.amount ? { amount: load.amount } : { duration: load.seconds }),
+    ...(load.rate && { overallRate: load.rate }),
     ...(nextBody && { method: 'POST' as const, requests: [{ setupRequest: (request) => ({ ...request, body: nextBody() }) }] }),
   });
   // autocannon's own latency histogram has 1 ms resolution; these answers take a fraction of that.
@@ -62,6 +67,7 @@ export async function measureTraffic(server: BenchServer, label: string, traffic
     rps: result.requests.total / result.duration,
     p50Ms: latencyNs.percentile(50) / 1e6,
     p99Ms: latencyNs.percentile(99) / 1e6,
+    maxMs: latencyNs.max / 1e6,
     requests: result.requests.total,
     serverCpuUs: cpuMicros / result.requests.total,
   };

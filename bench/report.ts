@@ -45,7 +45,7 @@ export function printVerifyCost(cost: VerifyCost): void {
 /** Each figure's median over the runs (so the medians may come from different runs). */
 export function medianFigures(ms: readonly Measurement[]): Figures {
   const of = (key: keyof Figures) => median(ms.map((m) => m[key]));
-  return { rps: of('rps'), p50Ms: of('p50Ms'), p99Ms: of('p99Ms'), serverCpuUs: of('serverCpuUs') };
+  return { rps: of('rps'), p50Ms: of('p50Ms'), p99Ms: of('p99Ms'), maxMs: of('maxMs'), serverCpuUs: of('serverCpuUs') };
 }
 
 export function summarise(rounds: readonly Round[]) {
