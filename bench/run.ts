@@ -73,9 +73,9 @@ const runs = (part: BenchPart) => settings.only === null || settings.only.includ
 const profileDir = fileURLToPath(new URL('./results/profiles/', import.meta.url));
 const profileArgs = (dir: string) => (process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
 
-// Every routed request commits twice (its dedup claim, its incident) with synchronous = FULL. On
-// a disk the fsyncs set the pace (≈3 ms each on a small cloud VM), whatever the catalogue size:
-// the routing servers keep their SQLite files in memory unless BENCH_ROUTING_DISK=1.
+// Every routed request is answered after an fdatasync (durability `full`). On a disk the syncs set
+// the pace (≈3 ms each on a small cloud VM), whatever the catalogue size: the routing servers keep
+// their SQLite files in memory unless BENCH_ROUTING_DISK=1.
 const routingDataRoot = process.env.BENCH_ROUTING_DISK || !existsSync('/dev/shm') ? undefined : '/dev/shm';
 // The events and dedup-state SQLite files go on the project's own disk, never tmpfs: the fsyncs are the point.
 const diskDataRoot = fileURLToPath(new URL('./results/data/', import.meta.url));
