@@ -71,7 +71,7 @@ export function printDedupState(r: DedupStateResult): void {
     console.log(`  ${label.padEnd(13)} ${memory}${table}`);
   };
   console.log(`\ndedup state: ${r.claims} distinct bodies through services.dedup.claim, window ${r.windowSeconds} s, SQLite file (synchronous ${r.synchronous.toUpperCase()} for the bulk)`);
-  console.log(`  claims took ${fixed(r.claimSeconds, 1)} s: ${fixed(r.claimUs, 1)} µs/claim; with durability `full` (the default: each claim's own fdatasync, fresh file): ${fixed(r.fullSample.claimUs, 1)} µs/claim over ${r.fullSample.claims} claims`);
+  console.log(`  claims took ${fixed(r.claimSeconds, 1)} s: ${fixed(r.claimUs, 1)} µs/claim; with durability full (the default: each claim's own fdatasync, fresh file): ${fixed(r.fullSample.claimUs, 1)} µs/claim over ${r.fullSample.claims} claims`);
   for (const s of r.samples) console.log(`    after ${String(s.claims).padStart(8)} claims: ${fixed(s.seconds, 1)} s, RSS ${mb(s.memory.rssBytes)}, heap used ${mb(s.memory.heapUsedBytes)}`);
   line('before', r.before);
   line('after claims', r.afterClaims.memory, r.afterClaims.table);
