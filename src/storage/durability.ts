@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -42,26 +42,25 @@ export function createWalDurability(databaseFile: string, counter: WriteCounter)
   let running: Promise<void> | null = null;
   let queued: Promise<void> | null = null;
   let failure: Error | null = null;
-  let directorySynced = false;
 
-  async function fdatasync(path: string): Promise<void> {
-    const handle = await open(path, 'r');
-    try {
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-  }
+  // Opened at the first sync and kept: the log is never replaced while this connection is open
+  // (SQLite removes it only when the last connection closes, and truncates it in place).
+  let log: FileHandle | null = null;
 
   async function syncOnce(): Promise<void> {
     const target = counter.written;
     try {
-      await fdatasync(walFile);
-      // The log file's own directory entry, once: it was created when this connection opened.
-      if (!directorySynced) {
-        await fdatasync(dirname(walFile));
-        directorySynced = true;
+      if (!log) {
+        log = await open(walFile, 'r');
+        // The log's directory entry too, once: the file was created when the connection opened.
+        const directory = await open(dirname(walFile), 'r');
+        try {
+          await directory.datasync();
+        } finally {
+          await directory.close();
+        }
       }
+      await log.datasync();
     } catch (err) {
       failure ??= new Error(`fdatasync of ${walFile} failed; commits since the last sync may not be on disk: restart the server`, { cause: err });
       throw failure;
@@ -96,6 +95,8 @@ export function createWalDurability(databaseFile: string, counter: WriteCounter)
     },
     async close(): Promise<void> {
       await Promise.allSettled([running, queued]);
+      await log?.close();
+      log = null;
     },
   };
 }
