@@ -30,3 +30,20 @@ describe('matches: no catastrophic backtracking', () => {
     }
   });
 });
+
+describe('matches: compiled patterns are shared', () => {
+  test('filters using the same pattern share one compiled program; another flag or text gets its own', async () => {
+    const { compilePattern } = await import('../../src/domain/filters/pattern.js');
+    const a = compilePattern('^db-[0-9]+ on (eu|us)$', false);
+    const b = compilePattern('^db-[0-9]+ on (eu|us)$', false);
+    const folded = compilePattern('^db-[0-9]+ on (eu|us)$', true);
+    assert.ok(a.ok && b.ok && folded.ok);
+    assert.equal(a.pattern, b.pattern, 'one compiled program for both');
+    assert.notEqual(a.pattern, folded.pattern, 'case-insensitive is another program');
+    assert.equal(a.pattern.test('DB-1 on eu'), false);
+    assert.equal(folded.pattern.test('DB-1 on eu'), true);
+    const bad = compilePattern('(unclosed', false);
+    assert.equal(bad.ok, false, 'an invalid pattern stays invalid when asked again');
+    assert.equal(compilePattern('(unclosed', false).ok, false);
+  });
+});

@@ -7,10 +7,29 @@ export type Pattern = { test(input: string): boolean };
 export type CompilePatternResult = { ok: true; pattern: Pattern } | { ok: false; message: string };
 
 /**
+ * Compiled patterns by flag and text, shared by every filter that uses the same one: a catalogue
+ * of thousands of services repeats a handful of patterns, and each compiled program (with the
+ * matcher state re2js keeps for it) is kilobytes of heap. Bounded; the oldest entry goes first.
+ */
+const compiledPatterns = new Map<string, CompilePatternResult>();
+const MAX_SHARED_PATTERNS = 10_000;
+
+/**
  * Compiles user patterns with re2js, never with JS RegExp: RE2 has no backreferences or lookaround
  * and runs in time linear in the input, so `(a+)+$` cannot stall the event loop.
  */
 export function compilePattern(source: string, ignoreCase: boolean): CompilePatternResult {
+  const key = `${ignoreCase ? 'i' : 's'}${source}`;
+  let result = compiledPatterns.get(key);
+  if (!result) {
+    result = compileFresh(source, ignoreCase);
+    if (compiledPatterns.size >= MAX_SHARED_PATTERNS) compiledPatterns.delete(compiledPatterns.keys().next().value!);
+    compiledPatterns.set(key, result);
+  }
+  return result;
+}
+
+function compileFresh(source: string, ignoreCase: boolean): CompilePatternResult {
   if (source.length > MAX_FILTER_REGEX_LENGTH) return { ok: false, message: `pattern is longer than ${MAX_FILTER_REGEX_LENGTH} characters` };
   let compiled: RE2JS;
   try {
