@@ -158,8 +158,9 @@ export async function createServices(config: Config, options: ServiceOptions = {
     userStore: users,
     /** durable() resolves once every commit made so far survives power loss: awaited before a write is answered. */
     durability: connection.durability,
-    /** Whether the database answers (readiness). */
+    /** Whether the database answers, and writes can still be made durable (readiness). */
     async ping(): Promise<boolean> {
+      if (connection.durability.failed) return false;
       try {
         await db.selectFrom('meta').select('key').limit(1).execute();
         return true;

@@ -13,11 +13,13 @@ export type Durability = {
   durable(): Promise<void>;
   /** fdatasync calls made so far (0 where commits are durable by themselves). */
   readonly syncs: number;
+  /** A sync failed: no write can be reported as saved until the server restarts. */
+  readonly failed: boolean;
   close(): Promise<void>;
 };
 
 /** PostgreSQL (a commit returns once flushed), in-memory SQLite, or SQLite with synchronous NORMAL by choice. */
-export const durableOnCommit: Durability = { durable: () => Promise.resolve(), syncs: 0, close: () => Promise.resolve() };
+export const durableOnCommit: Durability = { durable: () => Promise.resolve(), syncs: 0, failed: false, close: () => Promise.resolve() };
 
 /**
  * Durable SQLite commits with no fsync on the event loop. The connection runs synchronous NORMAL
@@ -92,6 +94,9 @@ export function createWalDurability(databaseFile: string, counter: WriteCounter)
     },
     get syncs() {
       return syncs;
+    },
+    get failed() {
+      return failure !== null;
     },
     async close(): Promise<void> {
       await Promise.allSettled([running, queued]);

@@ -89,7 +89,7 @@ describe('a failed fdatasync', () => {
     }
   });
 
-  test('answers a write 500, never 2xx', async () => {
+  test('answers a write 500, never 2xx, and readiness fails', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-durability-'));
     const t = await startTestApp({ name: 'sqlite', url: `sqlite:${join(dir, 'latchkey.db')}` });
     try {
@@ -99,6 +99,8 @@ describe('a failed fdatasync', () => {
       assert.equal(answer.json().error.code, 'internal_error', answer.body);
       const read = await t.request({ method: 'GET', url: '/api/v1/teams', token: t.ownerToken });
       assert.equal(read.statusCode, 200, 'reads still answer');
+      const ready = await t.request({ method: 'GET', url: '/readyz' });
+      assert.equal(ready.statusCode, 503, 'a load balancer takes the instance out');
     } finally {
       await t.close();
       rmSync(dir, { recursive: true, force: true });
