@@ -18,7 +18,7 @@ export type DedupTable = {
 export type DedupStateResult = {
   readonly claims: number;
   readonly windowSeconds: number;
-  /** The bulk of the claims ran with this SQLite synchronous setting. */
+  /** The bulk of the claims ran with this durability setting (LATCHKEY_SQLITE_SYNCHRONOUS). */
   readonly synchronous: 'normal';
   readonly file: string;
   readonly claimUs: number;
@@ -70,7 +70,7 @@ export function printDedupState(r: DedupStateResult): void {
     const table = t ? `  | ${String(t.rows).padStart(8)} rows, table + indexes ${mb(t.tableAndIndexBytes)}, file ${mb(t.fileBytes)} (${mb(t.freeBytes)} free) + WAL ${mb(t.walBytes)}` : '';
     console.log(`  ${label.padEnd(13)} ${memory}${table}`);
   };
-  console.log(`\ndedup state: ${r.claims} distinct bodies through services.dedup.claim, window ${r.windowSeconds} s, SQLite file (synchronous ${r.synchronous.toUpperCase()} for the bulk)`);
+  console.log(`\ndedup state: ${r.claims} distinct bodies through services.dedup.claim, window ${r.windowSeconds} s, SQLite file (durability ${r.synchronous} for the bulk)`);
   console.log(`  claims took ${fixed(r.claimSeconds, 1)} s: ${fixed(r.claimUs, 1)} µs/claim; with durability full (the default: each claim's own fdatasync, fresh file): ${fixed(r.fullSample.claimUs, 1)} µs/claim over ${r.fullSample.claims} claims`);
   for (const s of r.samples) console.log(`    after ${String(s.claims).padStart(8)} claims: ${fixed(s.seconds, 1)} s, RSS ${mb(s.memory.rssBytes)}, heap used ${mb(s.memory.heapUsedBytes)}`);
   line('before', r.before);

@@ -43,7 +43,7 @@ export async function benchEvents(options: EventsOptions): Promise<EventsSummary
   };
   try {
     const setup = { dir, memoryFilesystem: isMemoryFilesystem(dir), synchronous: process.env.LATCHKEY_SQLITE_SYNCHRONOUS || 'full' };
-    console.log(`\nevents: POST /v2/enqueue, distinct triggers (each opens an incident), SQLite in ${dir}${setup.memoryFilesystem ? ' (tmpfs!)' : ' (disk)'}, synchronous ${setup.synchronous.toUpperCase()}`);
+    console.log(`\nevents: POST /v2/enqueue, distinct triggers (each opens an incident), SQLite in ${dir}${setup.memoryFilesystem ? ' (tmpfs!)' : ' (disk)'}, durability ${setup.synchronous} (LATCHKEY_SQLITE_SYNCHRONOUS)`);
     console.log('        gated: integration key with dedup (600 s) and rate limit 1,000,000/min; plain: dedup_window_seconds 0, rate_limit_per_minute null');
     const before = measureFsyncRate(dir, options.fsyncProbeSeconds);
     await ingest('gated', options.warmUp);
