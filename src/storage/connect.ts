@@ -48,6 +48,12 @@ function connectSqlite(file: string, synchronous: 'full' | 'normal', onCheckpoin
   }
   mkdirSync(dirname(file), { recursive: true });
   const sqlite = configured(new SQLite(file));
+  if (sqlite.pragma('journal_mode', { simple: true }) !== 'wal') {
+    // A file system without the shared memory WAL needs: every commit fsyncs, on the event loop.
+    sqlite.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqlite(sqlite, { written: 0 }) }) });
+    return { db, kind: 'sqlite', durability: durableOnCommit, close: () => db.destroy() };
+  }
   // Commits append to the write-ahead log without an fsync (consistent, and safe against a process
   // crash). With `full` (the default), whoever reports a write as saved first awaits durable(),
   // which fdatasyncs the log off the event loop, shared by every commit before it: the guarantee of

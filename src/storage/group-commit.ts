@@ -9,8 +9,9 @@ type Pending = { work: Work<unknown>; resolve: (value: unknown) => void; reject:
 
 /**
  * Group commit: work submitted while a commit is in progress waits and goes in the next
- * transaction with everything else that arrived meanwhile, so many writers share one commit
- * (one fsync) without adding latency when the load is light. Each caller's promise settles only
+ * transaction with everything else that arrived meanwhile, so many writers share one commit (one
+ * BEGIN/COMMIT, one write of each page they share; on PostgreSQL one WAL flush) without adding
+ * latency when the load is light. Each caller's promise settles only
  * after the transaction holding its work has committed. If a batch fails, its items are retried
  * one transaction each, so one bad item cannot sink the others.
  */
