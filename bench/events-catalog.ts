@@ -41,3 +41,11 @@ export async function createLimitedRestKey(services: Services): Promise<string> 
   }, NO_REQUEST);
   return issued.token;
 }
+
+/** A REST key like the init owner key except that deduplication is off: what deduplication costs a POST. */
+export async function createUndedupedRestKey(services: Services): Promise<string> {
+  const issued = await services.apiKeys.create(OPERATOR, {
+    name: 'Bench key without deduplication', scope: 'global', roles: ['admin'], dedup_window_seconds: 0, rate_limit_per_minute: null,
+  }, NO_REQUEST);
+  return issued.token;
+}

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { DedupStateResult } from './events-dedup-state-report.js';
 import type { EventsSummary } from './events-report.js';
 import type { Measurement, Round } from './http-rounds.js';
-import type { RoutingSummary } from './routing-report.js';
+import type { GatesSummary, RoutingSummary } from './routing-report.js';
 import type { VerifyCost } from './verify-cost.js';
 
 export const TARGET_RATIO = 0.9;
@@ -103,7 +103,7 @@ export type Results = {
   summary?: ReturnType<typeof summarise>;
   verify?: VerifyCost;
   /** The routing benchmark (absent when BENCH_ONLY leaves it out), and where its SQLite files were. */
-  routing?: RoutingSummary & { storage: string };
+  routing?: RoutingSummary & { storage: string; gates: GatesSummary };
   /** Events ingest on a disk-backed SQLite file, the disk's fsync rate, dedup and rate-limit overhead. */
   events?: EventsSummary;
   /** The dedup_claims table after many distinct claims, and after the purge. */

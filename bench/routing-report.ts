@@ -1,5 +1,5 @@
 import { describe, fixed, median, medianFigures, printLoadNote, TARGET_RATIO, type Figures } from './report.js';
-import type { RoutingRound } from './routing-rounds.js';
+import type { GateRound, RoutingRound } from './routing-rounds.js';
 import type { RoutingSetup } from './server.js';
 
 export function printRoutingSetup(setup: RoutingSetup): void {
@@ -44,4 +44,32 @@ export function printRoutingSummary(summary: RoutingSummary): void {
   console.log(`  server CPU ratio small/large: ${fixed(summary.cpuRatio, 3)}`);
   console.log(`  median ratio ${fixed(summary.medianRatio, 3)} (target ≥ ${fixed(summary.target)}): ${summary.pass ? 'PASS' : 'BELOW TARGET'}`);
   printLoadNote();
+}
+
+export function summariseGates(rounds: readonly GateRound[]) {
+  const plain = medianFigures(rounds.map((r) => r.plain));
+  const deduplicated = medianFigures(rounds.map((r) => r.deduplicated));
+  const limited = medianFigures(rounds.map((r) => r.limited));
+  return {
+    rounds,
+    plain,
+    deduplicated,
+    limited,
+    /** Server CPU the deduplication claim adds to each POST. */
+    dedupCpuUs: deduplicated.serverCpuUs - plain.serverCpuUs,
+    /** And the rate limit on top. */
+    rateLimitCpuUs: limited.serverCpuUs - deduplicated.serverCpuUs,
+    /** req/s with both gates ÷ with neither. */
+    ratio: median(rounds.map((r) => r.limited.rps / r.plain.rps)),
+  };
+}
+
+export type GatesSummary = ReturnType<typeof summariseGates>;
+
+export function printGatesSummary(s: GatesSummary): void {
+  console.log('\nREST traffic gates: POST /api/v1/incidents on the 10-service server, keys alike but for their gates (medians):');
+  console.log(`  no dedup, no limit   ${describe(s.plain)}`);
+  console.log(`  dedup 600 s          ${describe(s.deduplicated)}`);
+  console.log(`  dedup + rate limit   ${describe(s.limited)}`);
+  console.log(`  server CPU deduplication adds: ${fixed(s.dedupCpuUs, 1)} µs/request; the rate limit: ${fixed(s.rateLimitCpuUs, 1)} µs more; req/s with both ÷ neither: ${fixed(s.ratio, 3)}`);
 }

@@ -15,9 +15,9 @@ export type RoutingRound = { readonly small: Measurement; readonly large: Measur
  * hold it to that: a request that matched no service, or several, would make the two servers'
  * work differ.
  */
-export async function measureRouting(server: BenchServer, load: Load): Promise<Measurement> {
+export async function measureRouting(server: BenchServer, load: Load, token = server.token): Promise<Measurement> {
   const count = serviceCount(server);
-  return countedRouting(server, load, () => routingPayload(Math.floor(Math.random() * count), nextEventId++));
+  return countedRouting(server, load, () => routingPayload(Math.floor(Math.random() * count), nextEventId++), token);
 }
 
 /**
@@ -37,12 +37,12 @@ function serviceCount(server: BenchServer): number {
   return count;
 }
 
-async function countedRouting(server: BenchServer, load: Load, nextBody: () => string): Promise<Measurement> {
+async function countedRouting(server: BenchServer, load: Load, nextBody: () => string, token = server.token): Promise<Measurement> {
   const count = serviceCount(server);
   const before = await server.incidentCount();
   const measurement = await measureTraffic(server, `routing over ${count} services`, {
     path: '/api/v1/incidents',
-    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     nextBody,
   }, load);
   const created = (await server.incidentCount()) - before;
@@ -71,6 +71,35 @@ export async function runRoutingRounds(
     const round = { small: smallRun, large: largeRun, ratio: largeRun.rps / smallRun.rps };
     onRound(round, i);
     done.push(round);
+  }
+  return done;
+}
+
+/** POST /api/v1/incidents with three keys alike but for their traffic gates. */
+export type GateRound = {
+  /** Deduplication off, no rate limit. */
+  readonly plain: Measurement;
+  /** Deduplication (600 s, the default): every body claimed. */
+  readonly deduplicated: Measurement;
+  /** Deduplication and a rate limit that never refuses. */
+  readonly limited: Measurement;
+};
+
+/**
+ * What deduplication and the rate limit cost an authenticated REST write: the same routed POST on
+ * one server with the three keys, in an order that rotates every round.
+ */
+export async function runGateRounds(server: BenchServer, load: Load, rounds: number): Promise<GateRound[]> {
+  const tokens = { plain: server.undedupedToken, deduplicated: server.token, limited: server.limitedToken } as const;
+  const names = Object.keys(tokens) as Array<keyof typeof tokens>;
+  const done: GateRound[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const round: Partial<Record<keyof typeof tokens, Measurement>> = {};
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(i + j) % names.length]!;
+      round[name] = await measureRouting(server, load, tokens[name]);
+    }
+    done.push(round as GateRound);
   }
   return done;
 }

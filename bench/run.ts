@@ -19,8 +19,10 @@ import { measure, runRounds, type Load } from './http-rounds.js';
 import {
   BENCH_PARTS, printRound, printSummary, printVerifyCost, summarise, writeResults, type BenchPart, type Results, type Settings,
 } from './report.js';
-import { printRoutingRound, printRoutingSetup, printRoutingSummary, summariseRouting, type RoutingSummary } from './routing-report.js';
-import { measureRouting, runRoutingRounds, sweepServices } from './routing-rounds.js';
+import {
+  printGatesSummary, printRoutingRound, printRoutingSetup, printRoutingSummary, summariseGates, summariseRouting, type GatesSummary, type RoutingSummary,
+} from './routing-report.js';
+import { measureRouting, runGateRounds, runRoutingRounds, sweepServices } from './routing-rounds.js';
 import { startServer, type BenchServer } from './start-server.js';
 import { measureVerifyCost } from './verify-cost.js';
 
@@ -111,6 +113,7 @@ if (runs('routing')) {
   console.log(`\nrouting: POST /api/v1/incidents, global key, ${SMALL_CATALOGUE} services against ${settings.routingServices}, ${where}, ${sweep}`);
   results.routing = { storage: where, ...(await benchRouting(SMALL_CATALOGUE, settings.routingServices)) };
   printRoutingSummary(results.routing);
+  printGatesSummary(results.routing.gates);
 }
 
 if (runs('events')) {
@@ -131,7 +134,7 @@ if (runs('dedup')) {
 console.log(`\nwritten to ${writeResults(results)}`);
 
 /** Both servers run side by side (only one is under load at a time), so rounds can alternate. */
-async function benchRouting(smallCount: number, largeCount: number): Promise<RoutingSummary> {
+async function benchRouting(smallCount: number, largeCount: number): Promise<RoutingSummary & { gates: GatesSummary }> {
   const started = await Promise.allSettled([smallCount, largeCount].map((count) =>
     startServer({ seedServices: count, nodeArgs: profileArgs(`${profileDir}routing-${count}/`), ...(routingDataRoot && { dataRoot: routingDataRoot }) })));
   const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
@@ -146,7 +149,8 @@ async function benchRouting(smallCount: number, largeCount: number): Promise<Rou
       await measureRouting(server, warmUp);
     }
     const rounds = await runRoutingRounds(small, large, load, settings.rounds, printRoutingRound);
-    return summariseRouting({ small: small.routing!, large: large.routing! }, rounds);
+    const gates = summariseGates(await runGateRounds(small, load, settings.rounds));
+    return { ...summariseRouting({ small: small.routing!, large: large.routing! }, rounds), gates };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }

@@ -11,7 +11,7 @@ import { buildApp } from '../src/http/app.js';
 import { IdentityResponse } from '../src/http/routes/identity.js';
 import { createServices } from '../src/services.js';
 import { connect, type Connection } from '../src/storage/connect.js';
-import { createLimitedRestKey, seedEventKeys, type EventKeys } from './events-catalog.js';
+import { createLimitedRestKey, createUndedupedRestKey, seedEventKeys, type EventKeys } from './events-catalog.js';
 import { routingPayload, seedRoutingCatalog } from './routing-catalog.js';
 
 export type RoutingSetup = { services: number; seedMs: number; routerLoadMs: number };
@@ -21,6 +21,8 @@ export type ServerReady = {
   token: string;
   /** A key like the owner's with a rate limit that never refuses. */
   limitedToken: string;
+  /** A key like the owner's with deduplication off. */
+  undedupedToken: string;
   routing?: RoutingSetup;
   events?: EventKeys;
 };
@@ -33,6 +35,7 @@ const config = loadConfig();
 const services = await createServices(config);
 const { token } = await services.setup.init({ email: 'bench@example.com', password: 'benchmark password' });
 const limitedToken = await createLimitedRestKey(services);
+const undedupedToken = await createUndedupedRestKey(services);
 const seedCount = process.env.BENCH_SEED_SERVICES ? Number(process.env.BENCH_SEED_SERVICES) : 0;
 const events = process.env.BENCH_EVENTS === '1' ? await seedEventKeys(services) : undefined;
 // A second connection to the same file (for seeding and counting): the services expose no database handle, and should not for this.
@@ -73,7 +76,7 @@ process.on('message', (message: Question) => {
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 if (!address || typeof address === 'string') throw new Error('expected a TCP address');
-const ready: ServerReady = { port: address.port, token, limitedToken, ...(routing && { routing }), ...(events && { events }) };
+const ready: ServerReady = { port: address.port, token, limitedToken, undedupedToken, ...(routing && { routing }), ...(events && { events }) };
 process.send(ready);
 
 /** The second answer, so `last_used_*` are filled in as they are under load. */

@@ -5,7 +5,11 @@ import type { Services } from '../services.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** POSTs whose identical repeats within the key's window are discarded. */
+    /**
+     * POSTs whose identical repeats within the key's window are discarded: the body is claimed in
+     * a commit of its own before the handler runs, and given back if the request fails. (A route
+     * whose work is one transaction claims inside it instead, and sets no flag.)
+     */
     dedup?: boolean;
   }
   interface FastifyRequest {
@@ -21,6 +25,17 @@ export const DiscardedResponse = Type.Object({
   first_seen_at: Type.String({ format: 'date-time' }),
   dedup_window_seconds: Type.Integer(),
 });
+
+/** The answer to a request discarded as a duplicate of one within the key's window. */
+export function discarded(key: ApiKey, firstSeenAt: Date) {
+  return {
+    status: 'discarded' as const,
+    reason: 'duplicate' as const,
+    message: `an identical request was received at ${firstSeenAt.toISOString()}, within this key's ${key.dedupWindowSeconds} s deduplication window: discarded, nothing created`,
+    first_seen_at: firstSeenAt.toISOString(),
+    dedup_window_seconds: key.dedupWindowSeconds,
+  };
+}
 
 /**
  * preHandler for routes with `config.dedup`: the body is parsed and valid by now. A duplicate is
@@ -39,13 +54,7 @@ export function createDedupHooks(services: Services) {
           return done();
         }
         // Answered without calling done: the handler never runs.
-        reply.code(200).send({
-          status: 'discarded',
-          reason: 'duplicate',
-          message: `an identical request was received at ${decision.firstSeenAt.toISOString()}, within this key's ${key.dedupWindowSeconds} s deduplication window: discarded, nothing created`,
-          first_seen_at: decision.firstSeenAt.toISOString(),
-          dedup_window_seconds: key.dedupWindowSeconds,
-        });
+        reply.code(200).send(discarded(key, decision.firstSeenAt));
       }, done);
     },
 

@@ -43,6 +43,12 @@ export type RoutingOutcome = {
   decisions: Array<{ serviceId: string; action: RoutingAction; incidentId: string | null }>;
 };
 
+/**
+ * Runs first inside the routing transaction (a deduplication claim): a non-null answer stops the
+ * routing, and the transaction commits the gate's own writes only.
+ */
+export type RoutingGate<Stop> = (trx: Transaction<Database>) => Promise<Stop | null>;
+
 const incidentScope = (i: Pick<Incident, 'teamId' | 'serviceId'>): Scope => ({ type: 'service', teamId: i.teamId, serviceId: i.serviceId });
 
 const UNFILTERED: FilterExplanation = {
@@ -131,15 +137,18 @@ export function createIncidentService(deps: Deps) {
      * One incident per matching service (or an alert added to the open one with the same dedup
      * key, or a resolution where the resolve filter matches), all in one transaction.
      */
-    async route(actor: Actor, payload: unknown, source: IncidentSource = 'api'): Promise<RoutingOutcome> {
+    async route<Stop = never>(actor: Actor, payload: unknown, source: IncidentSource = 'api', gate?: RoutingGate<Stop>): Promise<RoutingOutcome | { stopped: Stop }> {
       const matches = await matchServices(actor, payload, false);
       const run = () => db.transaction().execute(async (trx) => {
+        const stopped = gate ? await gate(trx) : null;
+        if (stopped !== null) return { stopped };
         const out: Array<{ action: RoutingAction; incident: Incident | null }> = [];
         for (const m of matches) out.push(await apply(trx, actor, m, payload, source));
         return out;
       });
       // Two triggers racing on one dedup key: the second finds the first's incident on retry.
       const applied = await run().catch((err: unknown) => (isUniqueViolation(err) ? run() : Promise.reject(err)));
+      if (!Array.isArray(applied)) return applied;
       const created = applied.some((a) => a.action === 'create' || a.action === 'append');
       const resolved = applied.some((a) => a.action === 'resolve');
       return {

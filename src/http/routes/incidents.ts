@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { INCIDENT_STATUSES, SEVERITIES, type Incident } from '../../domain/incidents/incident.js';
 import type { Services } from '../../services.js';
 import { ActorRefSchema, AUTH_ERRORS, Cursor, ErrorResponse, IdParams, iso, isoOrNull, Limit, Nullable, NullableTimestamp, pageSize, Timestamp, Ulid } from '../schemas/common.js';
-import { DiscardedResponse } from '../dedup.js';
+import { discarded, DiscardedResponse } from '../dedup.js';
+import type { RoutingGate } from '../../services/incidents.js';
 import { actorOf } from './context.js';
 
 export const IncidentSchema = Type.Object({
@@ -60,7 +61,8 @@ export const incidentRoutes = (services: Services): FastifyPluginAsyncTypebox =>
   });
 
   app.post('/incidents', {
-    config: { permission: 'incidents:create', dedup: true },
+    // Deduplicated inside the routing transaction (not by the dedup hook): claim and incidents commit together.
+    config: { permission: 'incidents:create' },
     schema: {
       tags, summary: "Route a payload through every in-scope service's API filter: one incident per matching service",
       querystring: Type.Object({ dry_run: Type.Optional(Type.Enum(['true', 'false'])) }, { additionalProperties: false }),
@@ -81,7 +83,16 @@ export const incidentRoutes = (services: Services): FastifyPluginAsyncTypebox =>
         })),
       };
     }
-    const outcome = await incidents.route(actor, request.body);
+    const key = request.apiKey;
+    const route = request.routeOptions.url!;
+    const gate = key && key.dedupWindowSeconds > 0
+      ? async (trx: Parameters<RoutingGate<Date>>[0]) => {
+        const claim = await services.dedup.claimWithin(trx, key, route, request.body);
+        return claim.duplicate ? claim.firstSeenAt : null;
+      }
+      : undefined;
+    const outcome = await incidents.route(actor, request.body, 'api', gate);
+    if ('stopped' in outcome) return reply.code(200).send(discarded(key!, outcome.stopped));
     request.incidentIds = outcome.decisions.filter((d) => d.action === 'create' && d.incidentId).map((d) => d.incidentId!);
     return reply.code(outcome.status === 'created' ? 201 : 200).send({
       status: outcome.status,
