@@ -85,6 +85,9 @@ function configured(sqlite: SQLite.Database): SQLite.Database {
   sqlite.pragma('busy_timeout = 5000');
   // After a checkpoint the write-ahead log is cut back to this size, so a burst leaves no huge file.
   sqlite.pragma('journal_size_limit = 67108864');
+  // 64 MiB of page cache (SQLite's default is 2 MiB): the indexes that take random keys (dedup
+  // claims, open incidents by dedup key) stay in memory instead of being read back for every write.
+  sqlite.pragma('cache_size = -65536');
   return sqlite;
 }
 

@@ -46,11 +46,12 @@ export function createDedupStore(db: Db, kind: DatabaseKind) {
     /** Deletes expired claims a chunk at a time, letting other work run between chunks. */
     async purgeExpired(now: Date): Promise<number> {
       const at = toMs(now);
-      // The row's physical id: rowid in SQLite, ctid in PostgreSQL.
-      const row = sql.raw(kind === 'sqlite' ? 'rowid' : 'ctid');
+      // Which rows: by primary key in SQLite (the table is its key, WITHOUT ROWID), by physical id (ctid) in PostgreSQL.
+      const row = sql.raw(kind === 'sqlite' ? '(api_key_id, fingerprint)' : 'ctid');
       let total = 0;
       for (;;) {
-        const result = await sql`delete from dedup_claims where ${row} in (select ${row} from dedup_claims where expires_at <= ${at} limit ${PURGE_CHUNK})`.execute(db);
+        const chosen = sql.raw(kind === 'sqlite' ? 'api_key_id, fingerprint' : 'ctid');
+        const result = await sql`delete from dedup_claims where ${row} in (select ${chosen} from dedup_claims where expires_at <= ${at} limit ${PURGE_CHUNK})`.execute(db);
         const deleted = Number(result.numAffectedRows ?? 0n);
         total += deleted;
         if (deleted < PURGE_CHUNK) return total;

@@ -1,4 +1,4 @@
-import { Migrator, PostgresAdapter, sql, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, PostgresAdapter, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Db } from './connect.js';
 import * as initial from './migrations/0001_initial.js';
 import * as usersAndSessions from './migrations/0002_users_and_sessions.js';
@@ -8,6 +8,7 @@ import * as dedup from './migrations/0005_dedup.js';
 import * as apiLogs from './migrations/0006_api_logs.js';
 import * as changeEvents from './migrations/0007_change_events.js';
 import * as openIncidentsByDedupKey from './migrations/0008_open_incidents_by_dedup_key.js';
+import * as dedupClaimsWithoutRowid from './migrations/0009_dedup_claims_without_rowid.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006_api_logs': apiLogs,
   '0007_change_events': changeEvents,
   '0008_open_incidents_by_dedup_key': openIncidentsByDedupKey,
+  '0009_dedup_claims_without_rowid': dedupClaimsWithoutRowid,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -26,6 +28,15 @@ const INVALID_SCHEMA_NAME = '3F000';
 
 /** Brings the schema up to date; safe to run on every start and from several instances. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
+  return migrate(db, (migrator) => migrator.migrateToLatest());
+}
+
+/** Brings the schema to `name` (up or down): for checking that a migration keeps what is there. */
+export async function migrateTo(db: Db, name: keyof typeof MIGRATIONS & string): Promise<string[]> {
+  return migrate(db, (migrator) => migrator.migrateTo(name));
+}
+
+async function migrate(db: Db, step: (migrator: Migrator) => Promise<MigrationResultSet>): Promise<string[]> {
   // Kysely looks for its bookkeeping tables in every schema unless told which: another schema's
   // tables (another app, or another instance in its own schema) would hide ours.
   const schema = db.getExecutor().adapter instanceof PostgresAdapter
@@ -33,7 +44,7 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     : undefined;
   const migrator = new Migrator({ db, provider, ...(schema && { migrationTableSchema: schema }) });
   for (let attempt = 1; ; attempt++) {
-    const { error, results } = await migrator.migrateToLatest();
+    const { error, results } = await step(migrator);
     // That look through every schema fails if another schema is dropped meanwhile (3F000):
     // nothing of ours changed, so look again.
     if (error && (error as { code?: string }).code === INVALID_SCHEMA_NAME && attempt < 5) continue;

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { connect, type Connection } from '../../src/storage/connect.js';
+import { createDedupStore } from '../../src/storage/dedup-store.js';
+import { migrateTo, migrateToLatest } from '../../src/storage/migrate.js';
+import { isolatedDatabase, testDatabases } from '../support/database.js';
+
+for (const database of testDatabases()) {
+  describe(`upgrading a database with live deduplication claims on ${database.name}`, () => {
+    let conn: Connection;
+    let place: Awaited<ReturnType<typeof isolatedDatabase>>;
+    const at = (s: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, s));
+    const rows = async () => (await conn.db.selectFrom('dedup_claims').select(['api_key_id', 'fingerprint']).orderBy('fingerprint').execute());
+
+    before(async () => {
+      place = await isolatedDatabase(database);
+      conn = connect(database.url, place.schema ? { schema: place.schema } : {});
+      await migrateTo(conn.db, '0008_open_incidents_by_dedup_key');
+      await conn.db.insertInto('dedup_claims').values([
+        { api_key_id: 'K', fingerprint: 'f-live', first_seen_at: at(0).getTime(), expires_at: at(600).getTime() },
+        { api_key_id: 'K', fingerprint: 'f-old', first_seen_at: at(0).getTime(), expires_at: at(10).getTime() },
+      ]).execute();
+      await migrateToLatest(conn.db);
+    });
+    after(async () => {
+      await conn.close();
+      await place.drop();
+    });
+
+    test('claims made before the upgrade still hold: a repeat within the window is still a duplicate', async () => {
+      assert.deepEqual((await rows()).map((r) => r.fingerprint), ['f-live', 'f-old']);
+      const store = createDedupStore(conn.db, conn.kind);
+      const repeat = await store.claim('K', 'f-live', at(60), at(660));
+      assert.deepEqual(repeat, { claimed: false, firstSeenAt: at(0) });
+      assert.equal(await store.purgeExpired(at(60)), 1, 'the expired one is purged');
+      assert.deepEqual((await rows()).map((r) => r.fingerprint), ['f-live']);
+    });
+
+    if (database.name === 'sqlite') {
+      test('the claims table is its own primary key (WITHOUT ROWID), and going back down keeps the claims', async () => {
+        const ddl = async () => (await sql<{ sql: string }>`select sql from sqlite_master where name = 'dedup_claims'`.execute(conn.db)).rows[0]!.sql;
+        assert.match(await ddl(), /without rowid/i);
+        await migrateTo(conn.db, '0008_open_incidents_by_dedup_key');
+        assert.doesNotMatch(await ddl(), /without rowid/i);
+        assert.deepEqual((await rows()).map((r) => r.fingerprint), ['f-live']);
+        await migrateToLatest(conn.db);
+        assert.match(await ddl(), /without rowid/i);
+        assert.deepEqual((await rows()).map((r) => r.fingerprint), ['f-live']);
+      });
+    }
+  });
+}
