@@ -85,8 +85,9 @@ export const incidentRoutes = (services: Services): FastifyPluginAsyncTypebox =>
     }
     const key = request.apiKey;
     const route = request.routeOptions.url!;
-    const gate = key && key.dedupWindowSeconds > 0
-      ? async (trx: Parameters<RoutingGate<Date>>[0]) => {
+    // Stops the routing with the first sighting's time when the body is a duplicate.
+    const gate: RoutingGate<Date> | undefined = key && key.dedupWindowSeconds > 0
+      ? async (trx) => {
         const claim = await services.dedup.claimWithin(trx, key, route, request.body);
         return claim.duplicate ? claim.firstSeenAt : null;
       }
