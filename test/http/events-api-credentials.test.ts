@@ -178,6 +178,31 @@ for (const db of testDatabases()) {
         assert.equal(json(await call('GET', `/incidents/${incident.id}`)).incident.alert_count, 3);
       });
 
+      test('identical events racing each other: exactly one is processed, the claim committed with it', async () => {
+        const { token } = await newKey({ dedup_window_seconds: 600 });
+        const event = { routing_key: token, event_action: 'trigger', dedup_key: unique('race').replace(' ', '-'), payload: { summary: 'raced', source: 'm', severity: 'info' } };
+        const answers = await Promise.all(Array.from({ length: 6 }, () => enqueue(event)));
+        assert.deepEqual(answers.map((a) => a.statusCode), [202, 202, 202, 202, 202, 202]);
+        const messages = answers.map((a) => json(a).message as string);
+        assert.equal(messages.filter((m) => m === 'Event processed').length, 1, messages.join(' | '));
+        assert.equal(messages.filter((m) => /discarded/i.test(m)).length, 5);
+        const incident = json(await call('GET', '/incidents?limit=200')).incidents.find((i: Json) => i.dedup_key === event.dedup_key);
+        assert.equal(incident.alert_count, 1);
+      });
+
+      test('an identical change event within the window is discarded and stored once', async () => {
+        const { token } = await newKey({ dedup_window_seconds: 600 });
+        const change = { routing_key: token, payload: { summary: unique('deploy'), source: 'ci' } };
+        const changeEnqueue = (payload: object) => t.request({ method: 'POST', url: '/v2/change/enqueue', payload });
+        const first = await changeEnqueue(change);
+        assert.equal(json(first).message, 'Change event processed', first.body);
+        const again = await changeEnqueue(change);
+        assert.equal(again.statusCode, 202);
+        assert.match(json(again).message, /discarded/i);
+        const stored = json(await call('GET', `/services/${serviceId}/change_events?limit=200`)).change_events as Json[];
+        assert.equal(stored.filter((c) => c.summary === change.payload.summary).length, 1);
+      });
+
       test('a window of 0 switches it off', async () => {
         const { token } = await newKey({ dedup_window_seconds: 0 });
         const event = { routing_key: token, event_action: 'trigger', dedup_key: unique('nodup').replace(' ', '-'), payload: { summary: 's', source: 'm', severity: 'info' } };

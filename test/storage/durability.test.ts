@@ -8,6 +8,8 @@ import { connect, type Connection } from '../../src/storage/connect.js';
 import { createDedupStore } from '../../src/storage/dedup-store.js';
 import { createGroupCommitter } from '../../src/storage/group-commit.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
+import { NO_REQUEST } from '../../src/domain/audit/audit-event.js';
+import { OPERATOR } from '../../src/services/setup.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { openTestConnection, testDatabases } from '../support/database.js';
 
@@ -93,6 +95,9 @@ describe('a failed fdatasync', () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-durability-'));
     const t = await startTestApp({ name: 'sqlite', url: `sqlite:${join(dir, 'latchkey.db')}` });
     try {
+      // Straight through the services: no answer is sent, so no sync has opened the log yet.
+      const { token: routingKey } = await t.services.apiKeys.create(OPERATOR, { name: 'events', kind: 'events', scope: 'global' }, NO_REQUEST);
+      // The log vanishing before the first sync is one way the sync can fail.
       unlinkSync(join(dir, 'latchkey.db-wal'));
       const answer = await t.request({ method: 'POST', url: '/api/v1/teams', token: t.ownerToken, payload: { name: 'after the failure' } });
       assert.equal(answer.statusCode, 500, answer.body);
@@ -101,6 +106,12 @@ describe('a failed fdatasync', () => {
       assert.equal(read.statusCode, 200, 'reads still answer');
       const ready = await t.request({ method: 'GET', url: '/readyz' });
       assert.equal(ready.statusCode, 503, 'a load balancer takes the instance out');
+      const event = await t.request({
+        method: 'POST', url: '/v2/enqueue', payload: { routing_key: routingKey, event_action: 'trigger', payload: { summary: 'disk full', source: 'db-1', severity: 'critical' } },
+      });
+      assert.equal(event.statusCode, 500, event.body);
+      assert.equal(event.json().status, 'error', 'the Events API answers in its own shape');
+      assert.match(event.json().message, /send it again/);
     } finally {
       await t.close();
       rmSync(dir, { recursive: true, force: true });
