@@ -102,7 +102,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     api.addHook('onRequest', traffic.afterAuthentication);
     api.addHook('onResponse', traffic.countFailures);
     const dedup = createDedupHooks(services);
-    api.addHook('preHandler', dedup.claim);
+    // The claim runs only on routes that ask for it; the release stays here, before the durability wait.
+    api.addHook('onRoute', (route) => {
+      if (route.config?.dedup) route.preHandler = [...[route.preHandler ?? []].flat(), dedup.claim];
+    });
     api.addHook('onSend', dedup.releaseOnFailure);
     const apiLogs = createApiLogHooks(services);
     api.addHook('onSend', apiLogs.keepResponse);

@@ -54,8 +54,9 @@ export function createRateLimitHooks(services: Services, refuse: (request: Fasti
       refuse(request, reply, limit.retryAfterSeconds, `this key is over its rate limit of ${key.rateLimitPerMinute} requests a minute: retry in ${limit.retryAfterSeconds} s`);
     },
 
-    async countFailures(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    countFailures(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
       if (reply.statusCode === 401) recordAuthFailure(services, request);
+      done();
     },
   };
 }
