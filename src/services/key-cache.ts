@@ -10,52 +10,59 @@ export type KeyCacheOptions = {
   readonly maxEntries: number;
 };
 
-type Entry = { readonly match: TokenMatch | null; readonly expiresAtMs: number };
+/** What the cache remembers of a token: its stored digest, and what the database had for it (null: nothing). */
+export type CachedToken = { readonly digest: string; readonly match: TokenMatch | null };
+
+type Entry = CachedToken & { readonly expiresAtMs: number };
 
 export type KeyCache = ReturnType<typeof createKeyCache>;
 
 /**
- * Digest → token match, so a known token is verified without database I/O. Entries are dropped
- * by key id the moment the key changes; `generation` lets a reader that raced a change discard
- * what it read instead of caching a stale key.
+ * Token cache key (see cacheKeyOf) → token match, so a known token is verified without database
+ * I/O or the keyed digest. Entries are dropped by key id the moment the key changes, and by stored
+ * digest when a token with that digest comes into being; `generation` lets a reader that raced a
+ * change discard what it read instead of caching a stale key.
  */
 export function createKeyCache(options: KeyCacheOptions) {
   const entries = new Map<string, Entry>();
-  const digestsByKey = new Map<string, Set<string>>();
+  const cacheKeysByKey = new Map<string, Set<string>>();
+  const cacheKeyByDigest = new Map<string, string>();
   let generation = 0;
 
-  function forget(digest: string): void {
-    const entry = entries.get(digest);
+  function forget(cacheKey: string): void {
+    const entry = entries.get(cacheKey);
     if (!entry) return;
-    entries.delete(digest);
-    if (entry.match) digestsByKey.get(entry.match.key.id)?.delete(digest);
+    entries.delete(cacheKey);
+    cacheKeyByDigest.delete(entry.digest);
+    if (entry.match) cacheKeysByKey.get(entry.match.key.id)?.delete(cacheKey);
   }
 
-  function put(digest: string, match: TokenMatch | null, ttlMs: number): void {
-    forget(digest);
+  function put(cacheKey: string, digest: string, match: TokenMatch | null, ttlMs: number): void {
+    forget(cacheKey);
     if (entries.size >= options.maxEntries) {
       // Map iteration order is insertion order: the first entry is the oldest.
       const oldest = entries.keys().next().value;
       if (oldest !== undefined) forget(oldest);
     }
-    entries.set(digest, { match, expiresAtMs: options.clock.now().getTime() + ttlMs });
+    entries.set(cacheKey, { digest, match, expiresAtMs: options.clock.now().getTime() + ttlMs });
+    cacheKeyByDigest.set(digest, cacheKey);
     if (match) {
-      let set = digestsByKey.get(match.key.id);
-      if (!set) digestsByKey.set(match.key.id, (set = new Set()));
-      set.add(digest);
+      let set = cacheKeysByKey.get(match.key.id);
+      if (!set) cacheKeysByKey.set(match.key.id, (set = new Set()));
+      set.add(cacheKey);
     }
   }
 
   return {
-    /** `undefined`: not cached; `null`: known not to exist. */
-    get(digest: string): TokenMatch | null | undefined {
-      const entry = entries.get(digest);
+    /** `undefined`: not cached; a `null` match: known not to exist. */
+    get(cacheKey: string): CachedToken | undefined {
+      const entry = entries.get(cacheKey);
       if (!entry) return undefined;
       if (entry.expiresAtMs <= options.clock.now().getTime()) {
-        forget(digest);
+        forget(cacheKey);
         return undefined;
       }
-      return entry.match;
+      return entry;
     },
 
     get generation(): number {
@@ -63,26 +70,29 @@ export function createKeyCache(options: KeyCacheOptions) {
     },
 
     /** Stores what a read found, unless something was invalidated since the read began. */
-    store(digest: string, match: TokenMatch | null, readGeneration: number): void {
+    store(cacheKey: string, digest: string, match: TokenMatch | null, readGeneration: number): void {
       if (readGeneration !== generation) return;
-      put(digest, match, match ? options.positiveTtlMs : options.negativeTtlMs);
+      put(cacheKey, digest, match, match ? options.positiveTtlMs : options.negativeTtlMs);
     },
 
     invalidateKey(keyId: string): void {
       generation++;
-      for (const digest of digestsByKey.get(keyId) ?? []) entries.delete(digest);
-      digestsByKey.delete(keyId);
+      for (const cacheKey of cacheKeysByKey.get(keyId) ?? []) forget(cacheKey);
+      cacheKeysByKey.delete(keyId);
     },
 
+    /** A token with this stored digest now exists (or changed): whatever was remembered of it goes. */
     invalidateDigest(digest: string): void {
       generation++;
-      forget(digest);
+      const cacheKey = cacheKeyByDigest.get(digest);
+      if (cacheKey !== undefined) forget(cacheKey);
     },
 
     clear(): void {
       generation++;
       entries.clear();
-      digestsByKey.clear();
+      cacheKeysByKey.clear();
+      cacheKeyByDigest.clear();
     },
 
     get size(): number {

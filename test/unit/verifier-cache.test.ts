@@ -75,6 +75,28 @@ describe('verification cache', () => {
     assert.equal(s.reads(), 2);
   });
 
+  test('a token remembered as unknown is found the moment a token with its digest is stored (invalidated by digest)', async () => {
+    const s = setup();
+    const later = formatToken('global', randomBytes);
+    const before = await s.verifier.verify(later, 'rest', T0);
+    assert.deepEqual([before.ok, !before.ok && before.code], [false, 'invalid_token']);
+    assert.equal((await s.verifier.verify(later, 'rest', T0)).ok, false, 'remembered as unknown');
+    assert.equal(s.reads(), 1);
+    s.table.set(s.digest(later), { key: key({ id: 'K2' }), token: { retiredAt: null, validUntil: null } });
+    s.cache.invalidateDigest(s.digest(later));
+    assert.equal((await s.verifier.verify(later, 'rest', T0)).ok, true);
+    assert.equal(s.reads(), 2);
+  });
+
+  test('a verified token carries its stored digest, from the cache as from the database', async () => {
+    const s = setup();
+    const first = await s.verifier.verify(s.token, 'rest', T0);
+    const cached = await s.verifier.verify(s.token, 'rest', T0);
+    assert.ok(first.ok && cached.ok);
+    assert.equal(first.digest, s.digest(s.token));
+    assert.equal(cached.digest, s.digest(s.token));
+  });
+
   test('a read that raced an invalidation is not cached', async () => {
     const s = setup();
     const release = s.holdReads();
