@@ -7,7 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
-import { createAuthenticator } from './auth.js';
+import { createAuthenticator, SAFE_METHODS } from './auth.js';
 import { createApiLogHooks } from './api-logs.js';
 import { createDedupHooks } from './dedup.js';
 import { answerWhenDurable } from './durability.js';
@@ -101,17 +101,23 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     api.addHook('onRequest', createAuthenticator(services, metrics));
     api.addHook('onRequest', traffic.afterAuthentication);
     api.addHook('onResponse', traffic.countFailures);
-    const dedup = createDedupHooks(services);
-    // The claim runs only on routes that ask for it; the release stays here, before the durability wait.
-    api.addHook('onRoute', (route) => {
-      if (route.config?.dedup) route.preHandler = [...[route.preHandler ?? []].flat(), dedup.claim];
-    });
-    api.addHook('onSend', dedup.releaseOnFailure);
     const apiLogs = createApiLogHooks(services);
     api.addHook('onSend', apiLogs.keepResponse);
-    // Last before the answer leaves: everything the request wrote (a dedup release included) is on disk.
-    api.addHook('onSend', answerWhenDurable(services, (request) => errorBody(request, 'internal_error', 'the change may not have been saved: the server could not confirm it is on disk')));
     api.addHook('onResponse', apiLogs.record);
+    // Hooks only where they have work: the dedup claim and its release on routes that ask for
+    // them, and the durability wait on routes that write, last before the answer leaves (so a
+    // release is on disk too). Reads pay for neither.
+    const dedup = createDedupHooks(services);
+    const durable = answerWhenDurable(services, (request) => errorBody(request, 'internal_error', 'the change may not have been saved: the server could not confirm it is on disk'));
+    api.addHook('onRoute', (route) => {
+      const onSend = [route.onSend ?? []].flat();
+      if (route.config?.dedup) {
+        route.preHandler = [...[route.preHandler ?? []].flat(), dedup.claim];
+        onSend.push(dedup.releaseOnFailure);
+      }
+      if ([route.method].flat().some((method) => !SAFE_METHODS.has(method))) onSend.push(durable);
+      route.onSend = onSend;
+    });
     await api.register(identityRoutes(services));
     await api.register(apiKeyRoutes(services));
     await api.register(teamRoutes(services));

@@ -61,7 +61,8 @@ function plainBearer(header: string): string | undefined {
 }
 
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Methods that change nothing: allowed to read-only tokens, exempt from CSRF, never waiting for the disk. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 type RouteConfig = FastifyRequest['routeOptions']['config'];
 
