@@ -111,7 +111,6 @@ export async function createServices(config: Config, options: ServiceOptions = {
   });
 
   const catalogService = createCatalogService({ db, catalog, audit, router, invalidation, clock, ids });
-  const incidents = createIncidentService({ db, incidents: createIncidentStore(db), router, clock, ids });
   const sessions = createSessionService({
     users, sessions: createSessionStore(db), digest, secret, clock,
     accountAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAccount, windowMs: 15 * 60_000 }),
@@ -124,6 +123,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const committer = createGroupCommitter(db, { maxBatch: 256 });
   const dedup = createDedupService({ store: createDedupStore(db, connection.kind), committer, clock, purgeIntervalMs: 60_000, logger });
   dedup.start();
+  const incidents = createIncidentService({ db, incidents: createIncidentStore(db), router, dedup, clock, ids });
   const apiLogs = createApiLogService({ store: createApiLogStore(db), clock, ids, retentionDays: config.apiLogRetentionDays, flushIntervalMs: 1000, logger });
   apiLogs.start();
   // Debug mode switches itself off 48 hours after it was switched on; the sweep records that.

@@ -42,12 +42,11 @@ export function discarded(key: ApiKey, firstSeenAt: Date) {
  * answered 200 `discarded` and nothing runs; anything else holds a claim until it succeeds.
  */
 export function createDedupHooks(services: Services) {
-  // Callback-style hooks: the release check runs on every /api/v1 answer, and most need nothing from it.
+  // Callback-style hooks, attached only to the routes that set `config.dedup`.
   return {
     claim(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
       const key = request.apiKey;
       if (!key) return done();
-      if ((request.query as { dry_run?: string } | undefined)?.dry_run === 'true') return done();
       services.dedup.claim(key, request.routeOptions.url ?? request.url, request.body).then((decision) => {
         if (!decision.duplicate) {
           if (decision.fingerprint) request.dedupClaim = { key, fingerprint: decision.fingerprint };

@@ -1,16 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.js';
-import { SAFE_METHODS } from './auth.js';
 
 /**
- * onSend, last before an answer leaves: a write is answered only once what it committed survives
- * power loss. The wait is an fdatasync in the thread pool, shared with every other write committed
- * meanwhile; reads, and requests whose writes an earlier sync already covers, wait for nothing.
+ * onSend for routes that write, last before an answer leaves: the answer goes only once what the
+ * request committed survives power loss. The wait is an fdatasync in the thread pool, shared with
+ * every other write committed meanwhile; a request whose writes an earlier sync already covers
+ * (or that wrote nothing) waits for nothing. Reads are not given this hook.
  * If the disk cannot confirm, the answer becomes a 500 with `failure`'s body, never a success.
  */
 export function answerWhenDurable(services: Services, failure: (request: FastifyRequest) => object) {
   return function durableBeforeAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void {
-    if (SAFE_METHODS.has(request.method)) return done(null, payload);
     services.durability.durable().then(() => done(null, payload), (err: unknown) => {
       request.log.error({ err }, 'the write is not known to be on disk: answered 500');
       request.errorCode = 'internal_error';

@@ -7,6 +7,12 @@ type Logger = { error(obj: unknown, msg?: string): void };
 
 export type DedupKey = { readonly id: string; readonly dedupWindowSeconds: number };
 
+/** Who sent a request, on which route, with which body: what its deduplication claim is made of. */
+export type Sender = { readonly key: DedupKey; readonly route: string; readonly body: unknown };
+
+/** Work done behind a deduplication claim: discarded as a duplicate, or done. */
+export type Gated<T> = { readonly discarded: true; readonly firstSeenAt: Date } | { readonly discarded: false; readonly result: T };
+
 export type DedupDecision =
   | { readonly duplicate: false; readonly fingerprint: string | null }
   | { readonly duplicate: true; readonly fingerprint: string; readonly firstSeenAt: Date };
@@ -34,6 +40,16 @@ export function createDedupService(deps: { store: DedupStore; committer: GroupCo
 
   return {
     claimWithin,
+
+    /**
+     * Claims the sender's body in `trx`, then runs `work` there unless it is a duplicate: claim and
+     * work commit together, so a duplicate does nothing and a failure leaves no claim behind.
+     */
+    async gatedWithin<T>(trx: Transaction, sender: Sender, work: (trx: Transaction) => Promise<T>): Promise<Gated<T>> {
+      const claim = await claimWithin(trx, sender.key, sender.route, sender.body);
+      if (claim.duplicate) return { discarded: true, firstSeenAt: claim.firstSeenAt };
+      return { discarded: false, result: await work(trx) };
+    },
 
     /** A claim of its own, held until `release` (REST routes, whose work commits separately). */
     async claim(key: DedupKey, route: string, body: unknown): Promise<DedupDecision> {

@@ -5,15 +5,10 @@ import type { Incident } from '../domain/incidents/incident.js';
 import type { ChangeEventStore, StoredChangeEvent } from '../storage/change-event-store.js';
 import type { GroupCommitter, Work } from '../storage/group-commit.js';
 import type { CatalogService } from './catalog.js';
-import type { DedupKey, DedupService } from './dedup.js';
+import type { DedupService, Gated, Sender } from './dedup.js';
 import type { IncidentService } from './incidents.js';
 import { paginate } from './paging.js';
 import type { Clock, IdGenerator } from './runtime.js';
-
-/** Who sent an event, on which route, with which body: what its deduplication claim is made of. */
-export type Sender = { readonly key: DedupKey; readonly route: string; readonly body: unknown };
-
-export type Gated<T> = { readonly discarded: true; readonly firstSeenAt: Date } | { readonly discarded: false; readonly result: T };
 
 /** The Events API v2: alert events open, add to, acknowledge and resolve incidents by dedup key. */
 export function createEventService(deps: {
@@ -25,17 +20,8 @@ export function createEventService(deps: {
   clock: Clock;
   ids: IdGenerator;
 }) {
-  /**
-   * Runs `work` in a group commit behind the key's deduplication claim on the event: claim and
-   * work commit together, so a duplicate does nothing and a failure leaves no claim behind.
-   */
-  async function gated<T>(sender: Sender, work: Work<T>): Promise<Gated<T>> {
-    return deps.committer.run(async (trx) => {
-      const claim = await deps.dedup.claimWithin(trx, sender.key, sender.route, sender.body);
-      if (claim.duplicate) return { discarded: true, firstSeenAt: claim.firstSeenAt };
-      return { discarded: false, result: await work(trx) };
-    });
-  }
+  /** `work` behind the sender's deduplication claim, in a group commit shared with other events. */
+  const gated = <T>(sender: Sender, work: Work<T>): Promise<Gated<T>> => deps.committer.run((trx) => deps.dedup.gatedWithin(trx, sender, work));
 
   return {
     /** Answers once everything the event changed is committed (or that it was a duplicate). */

@@ -13,11 +13,12 @@ import type { IncidentChanges, IncidentStore } from '../storage/incident-store.j
 import type { Work } from '../storage/group-commit.js';
 import type { Database } from '../storage/schema.js';
 import { isUniqueViolation } from '../storage/unique-violation.js';
+import type { DedupService, Gated, Sender } from './dedup.js';
 import { paginate } from './paging.js';
 import type { RouteEntry, ServiceRouter } from './routing.js';
 import type { Clock, IdGenerator } from './runtime.js';
 
-type Deps = { db: Db; incidents: IncidentStore; router: ServiceRouter; clock: Clock; ids: IdGenerator };
+type Deps = { db: Db; incidents: IncidentStore; router: ServiceRouter; dedup: DedupService; clock: Clock; ids: IdGenerator };
 
 export type RoutingAction = 'create' | 'append' | 'resolve' | 'nothing_to_resolve';
 
@@ -42,12 +43,6 @@ export type RoutingOutcome = {
   incidents: Incident[];
   decisions: Array<{ serviceId: string; action: RoutingAction; incidentId: string | null }>;
 };
-
-/**
- * Runs first inside the routing transaction (a deduplication claim): a non-null answer stops the
- * routing, and the transaction commits the gate's own writes only.
- */
-export type RoutingGate<Stop> = (trx: Transaction<Database>) => Promise<Stop | null>;
 
 const incidentScope = (i: Pick<Incident, 'teamId' | 'serviceId'>): Scope => ({ type: 'service', teamId: i.teamId, serviceId: i.serviceId });
 
@@ -135,26 +130,31 @@ export function createIncidentService(deps: Deps) {
 
     /**
      * One incident per matching service (or an alert added to the open one with the same dedup
-     * key, or a resolution where the resolve filter matches), all in one transaction.
+     * key, or a resolution where the resolve filter matches), all in one transaction, behind the
+     * sender's deduplication claim when there is one.
      */
-    async route<Stop = never>(actor: Actor, payload: unknown, source: IncidentSource = 'api', gate?: RoutingGate<Stop>): Promise<RoutingOutcome | { stopped: Stop }> {
+    async route(actor: Actor, payload: unknown, sender?: Sender): Promise<Gated<RoutingOutcome>> {
       const matches = await matchServices(actor, payload, false);
-      const run = () => db.transaction().execute(async (trx) => {
-        const stopped = gate ? await gate(trx) : null;
-        if (stopped !== null) return { stopped };
+      const applyAll = async (trx: Transaction<Database>) => {
         const out: Array<{ action: RoutingAction; incident: Incident | null }> = [];
-        for (const m of matches) out.push(await apply(trx, actor, m, payload, source));
+        for (const m of matches) out.push(await apply(trx, actor, m, payload, 'api'));
         return out;
-      });
+      };
+      const run = () => db.transaction().execute(async (trx) =>
+        sender ? deps.dedup.gatedWithin(trx, sender, applyAll) : { discarded: false as const, result: await applyAll(trx) });
       // Two triggers racing on one dedup key: the second finds the first's incident on retry.
-      const applied = await run().catch((err: unknown) => (isUniqueViolation(err) ? run() : Promise.reject(err)));
-      if (!Array.isArray(applied)) return applied;
+      const gated = await run().catch((err: unknown) => (isUniqueViolation(err) ? run() : Promise.reject(err)));
+      if (gated.discarded) return gated;
+      const applied = gated.result;
       const created = applied.some((a) => a.action === 'create' || a.action === 'append');
       const resolved = applied.some((a) => a.action === 'resolve');
       return {
-        status: created ? 'created' : resolved ? 'resolved' : 'no_match',
-        incidents: applied.flatMap((a) => (a.incident ? [a.incident] : [])),
-        decisions: applied.map((a, i) => ({ serviceId: matches[i]!.entry.service.id, action: a.action, incidentId: a.incident?.id ?? null })),
+        discarded: false,
+        result: {
+          status: created ? 'created' : resolved ? 'resolved' : 'no_match',
+          incidents: applied.flatMap((a) => (a.incident ? [a.incident] : [])),
+          decisions: applied.map((a, i) => ({ serviceId: matches[i]!.entry.service.id, action: a.action, incidentId: a.incident?.id ?? null })),
+        },
       };
     },
 

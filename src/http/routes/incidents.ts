@@ -4,7 +4,6 @@ import { INCIDENT_STATUSES, SEVERITIES, type Incident } from '../../domain/incid
 import type { Services } from '../../services.js';
 import { ActorRefSchema, AUTH_ERRORS, Cursor, ErrorResponse, IdParams, iso, isoOrNull, Limit, Nullable, NullableTimestamp, pageSize, Timestamp, Ulid } from '../schemas/common.js';
 import { discarded, DiscardedResponse } from '../dedup.js';
-import type { RoutingGate } from '../../services/incidents.js';
 import { actorOf } from './context.js';
 
 export const IncidentSchema = Type.Object({
@@ -84,16 +83,10 @@ export const incidentRoutes = (services: Services): FastifyPluginAsyncTypebox =>
       };
     }
     const key = request.apiKey;
-    const route = request.routeOptions.url!;
-    // Stops the routing with the first sighting's time when the body is a duplicate.
-    const gate: RoutingGate<Date> | undefined = key && key.dedupWindowSeconds > 0
-      ? async (trx) => {
-        const claim = await services.dedup.claimWithin(trx, key, route, request.body);
-        return claim.duplicate ? claim.firstSeenAt : null;
-      }
-      : undefined;
-    const outcome = await incidents.route(actor, request.body, 'api', gate);
-    if ('stopped' in outcome) return reply.code(200).send(discarded(key!, outcome.stopped));
+    // A key's requests are deduplicated inside the routing transaction (a session's are not).
+    const gated = await incidents.route(actor, request.body, key && { key, route: request.routeOptions.url!, body: request.body });
+    if (gated.discarded) return reply.code(200).send(discarded(key!, gated.firstSeenAt));
+    const outcome = gated.result;
     request.incidentIds = outcome.decisions.filter((d) => d.action === 'create' && d.incidentId).map((d) => d.incidentId!);
     return reply.code(outcome.status === 'created' ? 201 : 200).send({
       status: outcome.status,
