@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { kyselySqlite, createWalDurability, durableOnCommit, startCheckpointer, type Durability } from './durability.js';
+import { createWalDurability, durableOnCommit, startCheckpointer, type Durability } from './durability.js';
 import type { Database } from './schema.js';
+import { sqliteDialect } from './sqlite-dialect.js';
 
 export type Db = Kysely<Database>;
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -43,7 +44,7 @@ export function connect(url: string, options: ConnectOptions = {}): Connection {
 
 function connectSqlite(file: string, synchronous: 'full' | 'normal', onCheckpointError = (_message: string) => {}): Connection {
   if (file === ':memory:') {
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqlite(configured(new SQLite(file)), { written: 0 }) }) });
+    const db = new Kysely<Database>({ dialect: sqliteDialect(configured(new SQLite(file)), { written: 0 }) });
     return { db, kind: 'sqlite', durability: durableOnCommit, close: () => db.destroy() };
   }
   mkdirSync(dirname(file), { recursive: true });
@@ -51,7 +52,7 @@ function connectSqlite(file: string, synchronous: 'full' | 'normal', onCheckpoin
   if (sqlite.pragma('journal_mode', { simple: true }) !== 'wal') {
     // A file system without the shared memory WAL needs: every commit fsyncs, on the event loop.
     sqlite.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqlite(sqlite, { written: 0 }) }) });
+    const db = new Kysely<Database>({ dialect: sqliteDialect(sqlite, { written: 0 }) });
     return { db, kind: 'sqlite', durability: durableOnCommit, close: () => db.destroy() };
   }
   // Commits append to the write-ahead log without an fsync (consistent, and safe against a process
@@ -63,7 +64,7 @@ function connectSqlite(file: string, synchronous: 'full' | 'normal', onCheckpoin
   sqlite.pragma(`wal_autocheckpoint = ${SAFETY_CHECKPOINT_PAGES}`);
   const counter = { written: 0 };
   const durability = synchronous === 'full' ? createWalDurability(file, counter) : durableOnCommit;
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselySqlite(sqlite, counter) }) });
+  const db = new Kysely<Database>({ dialect: sqliteDialect(sqlite, counter) });
   const checkpointer = startCheckpointer(file, CHECKPOINT_INTERVAL_MS, onCheckpointError);
   return {
     db,

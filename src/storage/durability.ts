@@ -2,8 +2,6 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import type { SqliteDatabase as KyselySqliteDatabase, SqliteStatement } from 'kysely';
 
 /**
  * Makes commits survive power loss, for a caller about to tell someone they are saved.
@@ -106,59 +104,8 @@ export function createWalDurability(databaseFile: string, counter: WriteCounter)
   };
 }
 
+/** Statements that may have written, counted by the connection (sqlite-dialect.ts), so a sync knows what it covers. */
 export type WriteCounter = { written: number };
-
-/** Prepared statements kept per connection: enough for every query the stores build, a bound for any others. */
-const STATEMENT_CACHE_SIZE = 1000;
-
-/**
- * better-sqlite3 as Kysely's SQLite dialect sees it, with two additions. Statements are prepared
- * once per SQL text and reused (Kysely prepares on every query otherwise, and preparing costs
- * more than running most of ours). And statements that may write are counted for
- * createWalDurability: every `run()` (Kysely's choice for statements that return no rows: BEGIN,
- * COMMIT, INSERT, UPDATE, DELETE) and every `all()` of a statement that is not read-only
- * (INSERT … RETURNING).
- */
-export function kyselySqlite(sqlite: SqliteDatabase, counter: WriteCounter): KyselySqliteDatabase {
-  const statements = new Map<string, Statement>();
-
-  function prepared(sql: string): Statement {
-    let statement = statements.get(sql);
-    if (statement) {
-      // Most recently used last: the first entry is the one to drop when full.
-      statements.delete(sql);
-    } else {
-      statement = sqlite.prepare(sql);
-      if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
-    }
-    statements.set(sql, statement);
-    return statement;
-  }
-
-  return {
-    close: () => void sqlite.close(),
-    prepare(sql: string): SqliteStatement {
-      const statement = prepared(sql);
-      return {
-        reader: statement.reader,
-        all(parameters: ReadonlyArray<unknown>) {
-          const rows = statement.all(parameters) as unknown[];
-          if (!statement.readonly) counter.written++;
-          return rows;
-        },
-        run(parameters: ReadonlyArray<unknown>) {
-          const result = statement.run(parameters);
-          counter.written++;
-          return result;
-        },
-        // A statement being iterated cannot run again until the iteration ends: streams get their own.
-        iterate(parameters: ReadonlyArray<unknown>) {
-          return sqlite.prepare(sql).iterate(parameters) as IterableIterator<unknown>;
-        },
-      };
-    },
-  };
-}
 
 /**
  * Checkpoints (copying the log back into the database file, with an fsync of each) run in a worker
