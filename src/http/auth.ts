@@ -6,6 +6,7 @@ import type { Services } from '../services.js';
 import { actorOfKey } from '../services/actors.js';
 import type { Verification } from '../services/verifier.js';
 import { addressAllowed } from './address.js';
+import { createKnownTokens } from './known-tokens.js';
 import { sendError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { SESSION_COOKIE } from './routes/session.js';
@@ -114,11 +115,16 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
     return authorize(request, reply, config, actorOfKey(key, result.owner));
   }
 
+  const knownTokens = createKnownTokens();
+
   // Callback style, so a cached token is judged without a promise or a microtask per request.
   // A refused request has been answered, and its hook does not call done: Fastify's way to end
   // a request early.
   return function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    const presented = presentedToken(request);
+    const header = request.headers.authorization;
+    // The Authorization header this connection sent last time: its token is not parsed, checked or hashed again.
+    const known = header === undefined ? undefined : knownTokens.get(request, header);
+    const presented: PresentedToken = known ? known : presentedToken(request);
     // The token parameter is a credential, not one of the route's query fields: drop it before validation.
     const query = request.query as Record<string, unknown> | undefined;
     if (query && typeof query === 'object' && 'token' in query) delete query.token;
@@ -134,9 +140,12 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
       metrics.authOutcome('invalid_token');
       return void refuse(request, reply, 'invalid_token', 'the Authorization header must be "Bearer <token>" or "Token token=<token>"');
     }
+    const checked = known ?? (header === undefined
+      ? services.verifier.check(presented.token)
+      : knownTokens.remember(request, header, services.verifier.check(presented.token)));
     const now = services.clock.now();
     request.authenticatedAt = now;
-    const result = services.verifier.verifyMaybeSync(presented.token, 'rest', now);
+    const result = services.verifier.verifyChecked(checked, 'rest', now);
     if (result instanceof Promise) {
       return void result.then((r) => admit(request, reply, config, r)).then((goOn) => goOn && done(), done);
     }

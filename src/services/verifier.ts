@@ -1,6 +1,6 @@
 import { keyStatus, type ApiKey } from '../domain/api-keys/api-key.js';
 import { cacheKeyOf, type TokenDigester } from '../domain/tokens/digest.js';
-import { parseToken } from '../domain/tokens/format.js';
+import { parseToken, type TokenKind } from '../domain/tokens/format.js';
 import type { ErrorCode } from '../domain/errors.js';
 import type { TokenMatch } from '../storage/api-key-store.js';
 import type { KeyCache } from './key-cache.js';
@@ -30,6 +30,12 @@ type Deps = {
 /** A value when everything needed is in memory (the hot path allocates no promise), else a promise. */
 export type VerificationResult = Verification | Promise<Verification>;
 
+/**
+ * A token whose shape and checksum are right, with its cache key: all that can be known of a token
+ * without a lookup, and true of that string forever. A connection may keep it between requests.
+ */
+export type CheckedToken = { readonly token: string; readonly kind: TokenKind; readonly cacheKey: string };
+
 /** What a found token may do now. Runs on every request, cached or not: expiry is never cached. */
 export function judgeMatch(match: TokenMatch, now: Date): ErrorCode | null {
   const { key, token } = match;
@@ -43,8 +49,8 @@ export function judgeMatch(match: TokenMatch, now: Date): ErrorCode | null {
 
 /**
  * The hot path: shape and checksum (no I/O) → in-memory cache → keyed digest and database.
- * A cache hit costs one SHA-256 and one map lookup, and answers synchronously: no promise, no
- * microtask. Only a cache miss (or a personal token whose user is not in memory) computes the
+ * A cache hit costs one SHA-256 and one map lookup (only the lookup for a token its connection
+ * presented before: see http/known-tokens.ts), and answers synchronously: no promise, no microtask. Only a cache miss (or a personal token whose user is not in memory) computes the
  * HMAC and awaits.
  */
 export function createVerifier(deps: Deps) {
@@ -69,16 +75,22 @@ export function createVerifier(deps: Deps) {
     return { ok: true, key: match.key, digest, viaPreviousToken: match.token.retiredAt !== null, owner };
   }
 
-  /** A plain value on a cache hit, a promise only when something must be read. */
-  function verifyMaybeSync(token: string, expected: CredentialKind, now: Date): VerificationResult {
+  /** Shape and checksum (no I/O, no secret), then the cache key; `undefined` for a malformed or mistyped token. */
+  function check(token: string): CheckedToken | undefined {
     const parsed = parseToken(token);
-    if (!parsed.ok) return { ok: false, code: 'invalid_token' };
-    if ((parsed.kind === 'events') !== (expected === 'events')) return { ok: false, code: 'wrong_token_kind' };
-    const cacheKey = cacheKeyOf(token);
-    const cached = deps.cache.get(cacheKey);
-    // The keyed digest only to read the database: a cache hit needs none.
-    return cached === undefined ? fromDatabase(cacheKey, deps.digest(token), now) : decide(cached.match, cached.digest, now);
+    return parsed.ok ? { token, kind: parsed.kind, cacheKey: cacheKeyOf(token) } : undefined;
   }
+
+  /** A plain value on a cache hit, a promise only when something must be read. */
+  function verifyChecked(checked: CheckedToken | undefined, expected: CredentialKind, now: Date): VerificationResult {
+    if (!checked) return { ok: false, code: 'invalid_token' };
+    if ((checked.kind === 'events') !== (expected === 'events')) return { ok: false, code: 'wrong_token_kind' };
+    const cached = deps.cache.get(checked.cacheKey);
+    // The keyed digest only to read the database: a cache hit needs none.
+    return cached === undefined ? fromDatabase(checked.cacheKey, deps.digest(checked.token), now) : decide(cached.match, cached.digest, now);
+  }
+
+  const verifyMaybeSync = (token: string, expected: CredentialKind, now: Date): VerificationResult => verifyChecked(check(token), expected, now);
 
   return {
     async verify(token: string, expected: CredentialKind, now: Date): Promise<Verification> {
@@ -86,6 +98,9 @@ export function createVerifier(deps: Deps) {
     },
     /** The same answer as `verify`, for the per-request hook that wants no promise on a cache hit. */
     verifyMaybeSync,
+    check,
+    /** `verifyMaybeSync` for a token already checked (one a connection presented before). */
+    verifyChecked,
   };
 }
 

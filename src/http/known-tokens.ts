@@ -1,0 +1,37 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { CheckedToken } from '../services/verifier.js';
+
+type Known = { readonly presented: Buffer; readonly checked: CheckedToken };
+
+/**
+ * A keep-alive connection presents the same credential on request after request. What can be
+ * known of it without a lookup (shape, checksum, its SHA-256 cache key) is worked out on the first
+ * request and reused while the connection presents that very string. The key behind it is still
+ * looked up in the cache on every request, so revoking, disabling and expiry take effect on the
+ * next request as before.
+ *
+ * One connection can carry many clients' requests (a reverse proxy's pooled upstream connections),
+ * so the string is compared in constant time: a request learns nothing of the one before it.
+ * What is remembered dies with the connection.
+ */
+export function createKnownTokens() {
+  const byConnection = new WeakMap<object, Known>();
+  return {
+    /** The checked token if this request's connection presented exactly `presented` last time. */
+    get(request: FastifyRequest, presented: string): CheckedToken | undefined {
+      const known = byConnection.get(request.raw.socket);
+      if (!known) return undefined;
+      const bytes = Buffer.from(presented);
+      return bytes.length === known.presented.length && timingSafeEqual(bytes, known.presented) ? known.checked : undefined;
+    },
+
+    /** Remembers a token that passed its checks as what this request's connection presented; answers `checked`. */
+    remember(request: FastifyRequest, presented: string, checked: CheckedToken | undefined): CheckedToken | undefined {
+      if (checked) byConnection.set(request.raw.socket, { presented: Buffer.from(presented), checked });
+      return checked;
+    },
+  };
+}
+
+export type KnownTokens = ReturnType<typeof createKnownTokens>;
