@@ -63,7 +63,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     const key = request.apiKey;
     if (key) {
       const outcome = reply.statusCode < 400 ? 'ok' : request.errorCode ?? `http_${reply.statusCode}`;
-      services.recorder.record({ keyId: key.id, ip: request.ip, outcome, ...(request.previousDigest && { previousDigest: request.previousDigest }) });
+      services.recorder.record({ keyId: key.id, ip: request.ip, outcome, at: request.authenticatedAt, ...(request.previousDigest && { previousDigest: request.previousDigest }) });
     }
   });
   app.setErrorHandler(handleError);

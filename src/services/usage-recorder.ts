@@ -7,6 +7,8 @@ export type UseRecord = {
   readonly keyId: string;
   readonly ip: string;
   readonly outcome: string;
+  /** When the request was authenticated (the clock is read when not given). */
+  readonly at?: Date | undefined;
   /** Set when a rotated-out token in its grace was used, so its last use can be shown. */
   readonly previousDigest?: string;
 };
@@ -65,7 +67,7 @@ export function createUsageRecorder(deps: { store: UsageStore; clock: Clock; flu
 
   const recorder = {
     record(use: UseRecord): void {
-      const at = deps.clock.now();
+      const at = use.at ?? deps.clock.now();
       lastUse.set(use.keyId, { at, ip: use.ip });
       if (use.previousDigest) tokenLastUse.set(use.previousDigest, at);
       const day = dayAt(at);
