@@ -19,13 +19,15 @@ export function createKnownTokens() {
   return {
     /** The checked token if this request's connection presented exactly `presented` last time. */
     get(request: FastifyRequest, presented: string): CheckedToken | undefined {
-      const known = byConnection.get(request.raw.socket);
+      const socket = request.raw.socket as object | null;
+      const known = socket ? byConnection.get(socket) : undefined;
       return known && sameInConstantTime(presented, known.presented) ? known.checked : undefined;
     },
 
     /** Remembers a token that passed its checks as what this request's connection presented; answers `checked`. */
     remember(request: FastifyRequest, presented: string, checked: CheckedToken | undefined): CheckedToken | undefined {
-      if (checked) byConnection.set(request.raw.socket, { presented, checked });
+      const socket = request.raw.socket as object | null;
+      if (checked && socket) byConnection.set(socket, { presented, checked });
       return checked;
     },
   };
