@@ -38,6 +38,7 @@ export function printRound(round: Round, index: number): void {
 
 export function printVerifyCost(cost: VerifyCost): void {
   console.log(`verify, cache hit:     ${fixed(cost.cacheHitUs)} µs/call (${cost.calls.cacheHit} calls)`);
+  console.log(`verify, known token:   ${fixed(cost.knownTokenUs)} µs/call (${cost.calls.knownToken} calls, presented again on its keep-alive connection)`);
   console.log(`verify, bad checksum:  ${fixed(cost.badChecksumUs)} µs/call (${cost.calls.badChecksum} calls)`);
   console.log(`verify, cache miss:    ${fixed(cost.cacheMissUs)} µs/call (${cost.calls.cacheMiss} calls, SQLite read)`);
 }
