@@ -7,9 +7,9 @@ import type { Services } from '../services.js';
  * on every answer, allowed or not, and says whether the request may go on. A refusal also carries
  * Retry-After; the caller answers 429 rate_limited.
  */
-export function withinRateLimit(services: Services, key: ApiKey, reply: FastifyReply): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
+export function withinRateLimit(services: Services, key: ApiKey, reply: FastifyReply, at: Date): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
   if (key.rateLimitPerMinute === null) return { allowed: true };
-  const decision = services.rateLimiter.take(key.id, key.rateLimitPerMinute);
+  const decision = services.rateLimiter.take(key.id, key.rateLimitPerMinute, at);
   reply.header('ratelimit-limit', String(decision.limit));
   reply.header('ratelimit-remaining', String(decision.remaining));
   reply.header('ratelimit-reset', String(decision.resetSeconds));
@@ -49,7 +49,7 @@ export function createRateLimitHooks(services: Services, refuse: (request: Fasti
     afterAuthentication(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
       const key = request.apiKey;
       if (!key) return done();
-      const limit = withinRateLimit(services, key, reply);
+      const limit = withinRateLimit(services, key, reply, request.authenticatedAt ?? services.clock.now());
       if (limit.allowed) return done();
       refuse(request, reply, limit.retryAfterSeconds, `this key is over its rate limit of ${key.rateLimitPerMinute} requests a minute: retry in ${limit.retryAfterSeconds} s`);
     },

@@ -8,8 +8,9 @@ import type { Clock } from './runtime.js';
 export function createRateLimiter(deps: { clock: Clock; maxKeys: number }) {
   const buckets = new Map<string, Bucket>();
   return {
-    take(keyId: string, perMinute: number): BucketDecision {
-      const decision = takeToken(buckets.get(keyId), perMinute, deps.clock.now().getTime());
+    /** Takes a token from the key's bucket at `at` (the request's authentication time; the clock when not given). */
+    take(keyId: string, perMinute: number, at: Date = deps.clock.now()): BucketDecision {
+      const decision = takeToken(buckets.get(keyId), perMinute, at.getTime());
       buckets.delete(keyId);
       if (buckets.size >= deps.maxKeys) buckets.delete(buckets.keys().next().value!);
       buckets.set(keyId, decision.bucket);

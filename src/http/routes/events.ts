@@ -64,7 +64,8 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
     const routingKey = validated.event.routing_key;
     // A sender on a keep-alive connection sends the same routing key every time: checked and hashed once.
     const checked = knownTokens.get(request, routingKey) ?? knownTokens.remember(request, routingKey, services.verifier.check(routingKey));
-    const result = await services.verifier.verifyChecked(checked, 'events', services.clock.now());
+    const now = services.clock.now();
+    const result = await services.verifier.verifyChecked(checked, 'events', now);
     if (!result.ok) {
       recordAuthFailure(services, request);
       if (result.key) services.recorder.record({ keyId: result.key.id, ip: request.ip, outcome: result.code });
@@ -73,7 +74,7 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
     request.apiKey = result.key;
     if (result.viaPreviousToken) request.previousDigest = result.digest;
     if (!addressAllowed(result.key, request.ip)) return void refuse(request, reply, 'ip_not_allowed');
-    const limit = withinRateLimit(services, result.key, reply);
+    const limit = withinRateLimit(services, result.key, reply, now);
     if (!limit.allowed) return void refuse(request, reply, 'rate_limited', `this integration key is over its rate limit: retry in ${limit.retryAfterSeconds} s`);
     const sender = { key: result.key, route: request.routeOptions.url ?? request.url, body: request.body };
     return { event: validated.event, actor: actorOfKey(result.key, null), sender };
