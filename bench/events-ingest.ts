@@ -26,12 +26,11 @@ export type EventsOptions = {
   readonly rounds: number;
   readonly fsyncProbeSeconds: number;
   readonly strace: boolean;
-  readonly nodeArgs: readonly string[];
 };
 
 export async function benchEvents(options: EventsOptions): Promise<EventsSummary> {
   mkdirSync(options.dataRoot, { recursive: true });
-  const server = await startServer({ events: true, dataRoot: options.dataRoot, nodeArgs: options.nodeArgs });
+  const server = await startServer({ events: true, dataRoot: options.dataRoot });
   const dir = dirname(server.databaseFile);
   // Every answer 202 counted, and how many more incidents requests in flight at a run's end may add.
   const tally = { answered: 0, inFlightAllowance: 0 };

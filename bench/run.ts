@@ -9,7 +9,6 @@
  * test: it exits 0 whatever the figures, and non-zero only if it could not measure.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { measureDedupState, printDedupState } from './events-dedup-state-report.js';
@@ -71,7 +70,8 @@ const settings: Settings = {
   only: onlyParts(),
 };
 const runs = (part: BenchPart) => settings.only === null || settings.only.includes(part);
-// BENCH_CPU_PROF=1 writes V8 CPU profiles of the servers to bench/results/profiles/ (routing ones in routing-<n>/, events in events/).
+// BENCH_CPU_PROF=1 writes V8 CPU profiles of the servers to bench/results/profiles/ (routing ones in routing-<n>/). Not the
+// events server's: it ends with the SIGKILL check, and a killed process writes no profile.
 const profileDir = fileURLToPath(new URL('./results/profiles/', import.meta.url));
 const profileArgs = (dir: string) => (process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
 
@@ -119,7 +119,7 @@ if (runs('routing')) {
 if (runs('events')) {
   results.events = await benchEvents({
     dataRoot: diskDataRoot, load, warmUp, rounds: settings.rounds, fsyncProbeSeconds: settings.fsyncProbeSeconds,
-    strace: settings.eventsStrace, nodeArgs: profileArgs(join(profileDir, 'events')),
+    strace: settings.eventsStrace,
   });
   printEventsSummary(results.events);
 }
