@@ -4,18 +4,20 @@ import { fileURLToPath } from 'node:url';
 import type { DedupStateResult } from './events-dedup-state-report.js';
 import type { EventsSummary } from './events-report.js';
 import type { Measurement, Round } from './http-rounds.js';
+import type { InstructionCount } from './instructions.js';
 import type { GatesSummary, RoutingSummary } from './routing-report.js';
 import type { VerifyCost } from './verify-cost.js';
 
 export const TARGET_RATIO = 0.9;
 
-export const BENCH_PARTS = ['identity', 'routing', 'events', 'dedup'] as const;
+/** `instructions` (callgrind, about 10 minutes) runs only when BENCH_ONLY names it. */
+export const BENCH_PARTS = ['identity', 'routing', 'events', 'dedup', 'instructions'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export type Settings = {
   rounds: number; seconds: number; warmUpSeconds: number; connections: number; verifyCalls: number;
   routingServices: number; routingSweep: boolean;
-  fsyncProbeSeconds: number; eventsStrace: boolean; dedupClaims: number; dedupFullSample: number;
+  fsyncProbeSeconds: number; eventsStrace: boolean; dedupClaims: number; dedupFullSample: number; instructionRequests: number;
   /** The parts to run (BENCH_ONLY, comma-separated); null: all of them. */
   only: readonly BenchPart[] | null;
 };
@@ -103,6 +105,8 @@ export type Results = {
   rounds?: readonly Round[];
   summary?: ReturnType<typeof summarise>;
   verify?: VerifyCost;
+  /** Instructions per request under callgrind (only with BENCH_ONLY=instructions). */
+  instructions?: InstructionCount;
   /** The routing benchmark (absent when BENCH_ONLY leaves it out), and where its SQLite files were. */
   routing?: RoutingSummary & { storage: string; gates: GatesSummary };
   /** Events ingest on a disk-backed SQLite file, the disk's fsync rate, dedup and rate-limit overhead. */

@@ -15,6 +15,7 @@ import { measureDedupState, printDedupState } from './events-dedup-state-report.
 import { benchEvents } from './events-ingest.js';
 import { printEventsSummary } from './events-report.js';
 import { measure, runRounds, type Load } from './http-rounds.js';
+import { countInstructions, printInstructions, valgrindAvailable } from './instructions.js';
 import {
   BENCH_PARTS, printRound, printSummary, printVerifyCost, summarise, writeResults, type BenchPart, type Results, type Settings,
 } from './report.js';
@@ -67,9 +68,10 @@ const settings: Settings = {
   eventsStrace: process.env.BENCH_EVENTS_STRACE !== '0',
   dedupClaims: positiveInteger('BENCH_DEDUP_CLAIMS', 1_000_000),
   dedupFullSample: nonNegativeInteger('BENCH_DEDUP_FULL_SAMPLE', 2000),
+  instructionRequests: positiveInteger('BENCH_INSTRUCTION_REQUESTS', 8000),
   only: onlyParts(),
 };
-const runs = (part: BenchPart) => settings.only === null || settings.only.includes(part);
+const runs = (part: BenchPart) => (settings.only === null ? part !== 'instructions' : settings.only.includes(part));
 // BENCH_CPU_PROF=1 writes V8 CPU profiles of the servers to bench/results/profiles/ (routing ones in routing-<n>/). Not the
 // events server's: it ends with the SIGKILL check, and a killed process writes no profile.
 const profileDir = fileURLToPath(new URL('./results/profiles/', import.meta.url));
@@ -129,6 +131,13 @@ if (runs('dedup')) {
   results.dedupState = await measureDedupState(diskDataRoot, settings.dedupClaims, settings.dedupFullSample);
   printDedupState(results.dedupState);
   console.log(`  (this part took ${((performance.now() - started) / 1000).toFixed(1)} s in all)`);
+}
+
+if (runs('instructions')) {
+  if (!valgrindAvailable()) throw new Error('BENCH_ONLY=instructions needs valgrind (Debian: apt-get install valgrind)');
+  if (settings.instructionRequests % 4 !== 0) throw new Error('BENCH_INSTRUCTION_REQUESTS must be a multiple of 4 (the requests go over 4 connections)');
+  results.instructions = await countInstructions(settings.instructionRequests);
+  printInstructions(results.instructions);
 }
 
 console.log(`\nwritten to ${writeResults(results)}`);
