@@ -35,7 +35,7 @@ export type AppOptions = {
   tls?: { cert: string | Buffer; key: string | Buffer };
 };
 
-/** The request fields declared (typed) by auth, errors, api-logs and dedup. */
+/** The request fields declared (typed) by auth, errors, api-logs and dedup; a field added to requests belongs here too. */
 const REQUEST_FIELDS = ['actor', 'apiKey', 'authenticatedAt', 'previousDigest', 'errorCode', 'loggedResponse', 'incidentIds', 'dedupClaim'] as const satisfies ReadonlyArray<keyof FastifyRequest>;
 
 /** Builds the HTTP app over already-created services. Never listens. */

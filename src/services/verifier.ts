@@ -50,7 +50,8 @@ export function judgeMatch(match: TokenMatch, now: Date): ErrorCode | null {
 /**
  * The hot path: shape and checksum (no I/O) → in-memory cache → keyed digest and database.
  * A cache hit costs one SHA-256 and one map lookup (only the lookup for a token its connection
- * presented before: see http/known-tokens.ts), and answers synchronously: no promise, no microtask. Only a cache miss (or a personal token whose user is not in memory) computes the
+ * presented before: see http/known-tokens.ts), and answers synchronously: no promise, no
+ * microtask. Only a cache miss (or a personal token whose user is not in memory) computes the
  * HMAC and awaits.
  */
 export function createVerifier(deps: Deps) {
