@@ -115,7 +115,7 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
     return authorize(request, reply, config, actorOfKey(key, result.owner));
   }
 
-  const knownTokens = createKnownTokens();
+  const knownTokens = createKnownTokens(services.verifier.check);
 
   // Callback style, so a cached token is judged without a promise or a microtask per request.
   // A refused request has been answered, and its hook does not call done: Fastify's way to end
@@ -124,7 +124,7 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
     const header = request.headers.authorization;
     // The Authorization header this connection sent last time: its token is not parsed, checked or hashed again.
     const known = header === undefined ? undefined : knownTokens.get(request, header);
-    const presented: PresentedToken = known ? known : presentedToken(request);
+    const presented: PresentedToken = known ?? presentedToken(request);
     // The token parameter is a credential, not one of the route's query fields: drop it before validation.
     const query = request.query as Record<string, unknown> | undefined;
     if (query && typeof query === 'object' && 'token' in query) delete query.token;
@@ -140,9 +140,7 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
       metrics.authOutcome('invalid_token');
       return void refuse(request, reply, 'invalid_token', 'the Authorization header must be "Bearer <token>" or "Token token=<token>"');
     }
-    const checked = known ?? (header === undefined
-      ? services.verifier.check(presented.token)
-      : knownTokens.remember(request, header, services.verifier.check(presented.token)));
+    const checked = known ?? knownTokens.check(request, header, presented.token);
     const now = services.clock.now();
     request.authenticatedAt = now;
     const result = services.verifier.verifyChecked(checked, 'rest', now);

@@ -14,7 +14,7 @@ type Known = { readonly presented: string; readonly checked: CheckedToken };
  * so the string is compared in constant time: a request learns nothing of the one before it.
  * What is remembered dies with the connection.
  */
-export function createKnownTokens() {
+export function createKnownTokens(check: (token: string) => CheckedToken | undefined) {
   const byConnection = new WeakMap<object, Known>();
   return {
     /** The checked token if this request's connection presented exactly `presented` last time. */
@@ -24,16 +24,19 @@ export function createKnownTokens() {
       return known && sameInConstantTime(presented, known.presented) ? known.checked : undefined;
     },
 
-    /** Remembers a token that passed its checks as what this request's connection presented; answers `checked`. */
-    remember(request: FastifyRequest, presented: string, checked: CheckedToken | undefined): CheckedToken | undefined {
+    /**
+     * Checks `token`, carried in the string `presented` (a whole Authorization header, or the token
+     * itself), and remembers it for the connection if it passes; `presented` undefined (a token from
+     * the query string) is checked and not remembered.
+     */
+    check(request: FastifyRequest, presented: string | undefined, token: string): CheckedToken | undefined {
+      const checked = check(token);
       const socket = request.raw.socket as object | null;
-      if (checked && socket) byConnection.set(socket, { presented, checked });
+      if (checked && socket && presented !== undefined) byConnection.set(socket, { presented, checked });
       return checked;
     },
   };
 }
-
-export type KnownTokens = ReturnType<typeof createKnownTokens>;
 
 /**
  * Whether two strings are equal, in a time that depends on their length only. crypto's

@@ -41,7 +41,7 @@ const WRONG_KIND = 'this is a REST API token: the Events API needs an integratio
  */
 export const eventRoutes = (services: Services): FastifyPluginAsync => async (app) => {
   const apiLogs = createApiLogHooks(services);
-  const knownTokens = createKnownTokens();
+  const knownTokens = createKnownTokens(services.verifier.check);
   app.addHook('onSend', apiLogs.keepResponse);
   app.addHook('onSend', answerWhenDurable(services, () => ({ status: 'error', message: 'the event may not have been saved (the server could not confirm it is on disk): send it again' })));
   app.addHook('onResponse', apiLogs.record);
@@ -63,7 +63,7 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
     if (authFailuresExceeded(services, request, reply)) return void refuse(request, reply, 'rate_limited', TOO_MANY_FAILURES);
     const routingKey = validated.event.routing_key;
     // A sender on a keep-alive connection sends the same routing key every time: checked and hashed once.
-    const checked = knownTokens.get(request, routingKey) ?? knownTokens.remember(request, routingKey, services.verifier.check(routingKey));
+    const checked = knownTokens.get(request, routingKey) ?? knownTokens.check(request, routingKey, routingKey);
     const now = services.clock.now();
     const result = await services.verifier.verifyChecked(checked, 'events', now);
     if (!result.ok) {
