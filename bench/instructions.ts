@@ -34,8 +34,10 @@ export async function countInstructions(requests: number): Promise<InstructionCo
 }
 
 function underCallgrind(route: string, count: number): Promise<number> {
-  // V8 writes machine code into its heap: valgrind must watch all of it for changes.
-  const args = ['--tool=callgrind', '--smc-check=all-non-file', '--callgrind-out-file=/dev/null', process.execPath, CHILD, route, String(count)];
+  // V8 writes machine code into its heap: valgrind must watch all of it for changes. --predictable
+  // makes V8 itself repeatable (no concurrent compiler or collector threads, fixed seeds): two runs
+  // of the same child then differ by about 2M instructions in 10G, rather than by a few hundred million.
+  const args = ['--tool=callgrind', '--smc-check=all-non-file', '--callgrind-out-file=/dev/null', process.execPath, '--predictable', CHILD, route, String(count)];
   return new Promise((resolve, reject) => {
     const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -51,7 +53,7 @@ function underCallgrind(route: string, count: number): Promise<number> {
 
 export function printInstructions(c: InstructionCount): void {
   const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
-  console.log(`\ninstructions per request (callgrind, ${c.requests} requests after a 4,000-request warm-up, client and server in one process):`);
+  console.log(`\ninstructions per request (callgrind, ${c.requests} requests after a 4,000-request warm-up, one at a time, client and server in one process):`);
   console.log(`  baseline ${k(c.perRequest.baseline)}, identity ${k(c.perRequest.identity)}, limited ${k(c.perRequest.limited)}`);
   console.log(`  ratio baseline/identity ${c.ratio.identity.toFixed(3)}, baseline/limited ${c.ratio.limited.toFixed(3)} (the req/s ratio's target is ≥ 0.90)`);
 }
