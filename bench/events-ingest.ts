@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { connect } from '../src/storage/connect.js';
 import { isMemoryFilesystem, measureFsyncRate } from './events-fsync.js';
 import { measureIngest, measureReadsBesideIngest, runIngestRounds, type IngestKey } from './events-rounds.js';
-import { printIngestRound, summariseEvents, type Durability, type EventsSummary, type Traced, type TracedRun } from './events-report.js';
+import { printIngestRound, summariseEvents, type Durability, type EventsSummary, type SendersRun, type Traced, type TracedRun } from './events-report.js';
 import { countSyncCalls, straceAvailable } from './events-strace.js';
 import type { Load, Measurement } from './http-rounds.js';
 import { startServer, type BenchServer } from './start-server.js';
@@ -26,6 +26,8 @@ export type EventsOptions = {
   readonly rounds: number;
   readonly fsyncProbeSeconds: number;
   readonly strace: boolean;
+  /** More concurrent senders than `load` has connections: one run per key at each count. */
+  readonly senders: readonly number[];
 };
 
 export async function benchEvents(options: EventsOptions): Promise<EventsSummary> {
@@ -52,13 +54,19 @@ export async function benchEvents(options: EventsOptions): Promise<EventsSummary
       tally.inFlightAllowance += 2 * options.load.connections;
       printIngestRound(round, i);
     });
+    // A group commit takes what arrived while the last one ran: more senders, larger batches.
+    const bySenders: SendersRun[] = [];
+    for (const connections of options.senders) {
+      const more = { ...options.load, connections };
+      bySenders.push({ connections, gated: await ingest('gated', more), plain: await ingest('plain', more) });
+    }
     const after = measureFsyncRate(dir, options.fsyncProbeSeconds);
     const readsBeside = await measureReadsBesideIngest(server, options.load);
     tally.answered += readsBeside.ingest.requests;
     tally.inFlightAllowance += options.load.connections;
     const traced = options.strace ? await traceSyncCalls(server, options.load, ingest) : { skipped: 'BENCH_EVENTS_STRACE=0' };
     const durability = await crashAndCount(server, tally);
-    return summariseEvents(setup, { before, after }, rounds, readsBeside, traced, durability);
+    return summariseEvents(setup, { before, after }, rounds, bySenders, readsBeside, traced, durability);
   } finally {
     await server.stop();
   }

@@ -1,6 +1,7 @@
 import type { FsyncRate } from './events-fsync.js';
 import type { IngestRound, ReadsBesideIngest } from './events-rounds.js';
 import type { SyncCalls } from './events-strace.js';
+import type { Measurement } from './http-rounds.js';
 import { describe, fixed, median, medianFigures, printLoadNote } from './report.js';
 
 /** Ingest req/s ÷ the disk's fsync rate: above 1, events share commits. */
@@ -13,6 +14,9 @@ export type Traced = { readonly gated: TracedRun; readonly plain: TracedRun } | 
 /** Incidents read from the SQLite file after the server was SIGKILLed, against the 202s it answered. */
 export type Durability = { readonly answered: number; readonly inFlightAllowance: number; readonly incidents: number; readonly ok: boolean };
 
+/** Both keys at one count of concurrent senders (connections), beyond the rounds'. */
+export type SendersRun = { readonly connections: number; readonly gated: Measurement; readonly plain: Measurement };
+
 export type EventsSetup = { readonly dir: string; readonly memoryFilesystem: boolean; readonly synchronous: string };
 
 export function printIngestRound(round: IngestRound, index: number): void {
@@ -21,7 +25,8 @@ export function printIngestRound(round: IngestRound, index: number): void {
 }
 
 export function summariseEvents(
-  setup: EventsSetup, fsync: { before: FsyncRate; after: FsyncRate }, rounds: readonly IngestRound[], readsBeside: ReadsBesideIngest, traced: Traced, durability: Durability,
+  setup: EventsSetup, fsync: { before: FsyncRate; after: FsyncRate }, rounds: readonly IngestRound[], bySenders: readonly SendersRun[],
+  readsBeside: ReadsBesideIngest, traced: Traced, durability: Durability,
 ) {
   const gated = medianFigures(rounds.map((r) => r.gated));
   const plain = medianFigures(rounds.map((r) => r.plain));
@@ -43,6 +48,8 @@ export function summariseEvents(
     perFsync,
     target: TARGET_EVENTS_PER_FSYNC,
     pass: perFsync.gated >= TARGET_EVENTS_PER_FSYNC,
+    /** One run per key at each larger count of senders, with its ingest ÷ fsync rate. */
+    bySenders: bySenders.map((run) => ({ ...run, perFsync: { gated: run.gated.rps / fsyncsPerSecond, plain: run.plain.rps / fsyncsPerSecond } })),
     readsBeside,
     traced,
     durability,
@@ -60,6 +67,10 @@ export function printEventsSummary(s: EventsSummary): void {
   console.log(`  ratio gated/plain: ${s.ratios.map((r) => fixed(r, 3)).join(', ')}; median ${fixed(s.medianRatio, 3)}`);
   console.log(`  disk fsync rate (4 KB write + fsync, one thread): before ${rate(s.fsync.before)}, after ${rate(s.fsync.after)}`);
   console.log(`  ingest ÷ fsync rate: gated ${fixed(s.perFsync.gated, 2)}, plain ${fixed(s.perFsync.plain, 2)} (target ≥ ${fixed(s.target, 1)} for gated): ${s.pass ? 'PASS' : 'BELOW TARGET'}`);
+  for (const run of s.bySenders) {
+    const one = (m: Measurement, perFsync: number) => `${fixed(m.rps, 0)} req/s (÷ fsync ${fixed(perFsync, 2)})  p99 ${fixed(m.p99Ms, 2)} ms  server ${fixed(m.serverCpuUs, 1)} µs/req`;
+    console.log(`  ${run.connections} senders, one run each: gated ${one(run.gated, run.perFsync.gated)}; plain ${one(run.plain, run.perFsync.plain)}`);
+  }
   const r = s.readsBeside;
   const latency = (m: typeof r.alone) => `p50 ${fixed(m.p50Ms, 2)} ms  p99 ${fixed(m.p99Ms, 2)} ms  max ${fixed(m.maxMs, 1)} ms`;
   console.log(`  unrelated reads (GET /api/v1/identity, 200/s): alone ${latency(r.alone)}`);

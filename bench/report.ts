@@ -17,7 +17,7 @@ export type BenchPart = (typeof BENCH_PARTS)[number];
 export type Settings = {
   rounds: number; seconds: number; warmUpSeconds: number; connections: number; verifyCalls: number;
   routingServices: number; routingSweep: boolean;
-  fsyncProbeSeconds: number; eventsStrace: boolean; dedupClaims: number; dedupFullSample: number; instructionRequests: number;
+  fsyncProbeSeconds: number; eventsStrace: boolean; dedupClaims: number; dedupFullSample: number; instructionRequests: number; eventsSenders: readonly number[];
   /** The parts to run (BENCH_ONLY, comma-separated); null: all of them. */
   only: readonly BenchPart[] | null;
 };

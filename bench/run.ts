@@ -52,6 +52,15 @@ function onlyParts(): Settings['only'] {
   return parts as BenchPart[];
 }
 
+/** BENCH_EVENTS_SENDERS: comma-separated connection counts for the events runs beyond the rounds ("32,100"; "" for none). */
+function senderCounts(): number[] {
+  const raw = process.env.BENCH_EVENTS_SENDERS ?? '32,100';
+  if (raw.trim() === '') return [];
+  const counts = raw.split(',').map((c) => Number(c.trim()));
+  if (counts.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`BENCH_EVENTS_SENDERS takes comma-separated positive integers, got "${raw}"`);
+  return counts;
+}
+
 /** The routing benchmark's small catalogue, the reference the large one is compared with. */
 const SMALL_CATALOGUE = 10;
 
@@ -69,6 +78,7 @@ const settings: Settings = {
   dedupClaims: positiveInteger('BENCH_DEDUP_CLAIMS', 1_000_000),
   dedupFullSample: nonNegativeInteger('BENCH_DEDUP_FULL_SAMPLE', 2000),
   instructionRequests: positiveInteger('BENCH_INSTRUCTION_REQUESTS', 8000),
+  eventsSenders: senderCounts(),
   only: onlyParts(),
 };
 const runs = (part: BenchPart) => (settings.only === null ? part !== 'instructions' : settings.only.includes(part));
@@ -121,7 +131,7 @@ if (runs('routing')) {
 if (runs('events')) {
   results.events = await benchEvents({
     dataRoot: diskDataRoot, load, warmUp, rounds: settings.rounds, fsyncProbeSeconds: settings.fsyncProbeSeconds,
-    strace: settings.eventsStrace,
+    strace: settings.eventsStrace, senders: settings.eventsSenders,
   });
   printEventsSummary(results.events);
 }
@@ -135,7 +145,6 @@ if (runs('dedup')) {
 
 if (runs('instructions')) {
   if (!valgrindAvailable()) throw new Error('BENCH_ONLY=instructions needs valgrind (Debian: apt-get install valgrind)');
-  if (settings.instructionRequests % 4 !== 0) throw new Error('BENCH_INSTRUCTION_REQUESTS must be a multiple of 4 (the requests go over 4 connections)');
   results.instructions = await countInstructions(settings.instructionRequests);
   printInstructions(results.instructions);
 }
