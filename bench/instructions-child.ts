@@ -22,7 +22,7 @@ if (!['baseline', 'identity', 'limited'].includes(route!) || !Number.isInteger(c
 
 // Nothing on a timer during the count: under callgrind a run takes a minute or more, and a usage
 // flush every 2 s (or a key cache entry expiring) would add work in proportion to that time, which
-// varies from run to run, rather than to the requests (it moved a run's total by up to 400M).
+// varies from run to run, rather than to the requests.
 const services = await createServices(loadConfig({
   LATCHKEY_DATABASE_URL: 'sqlite::memory:', LATCHKEY_USAGE_FLUSH_MS: '600000', LATCHKEY_CACHE_TTL_MS: '3600000',
 }));
