@@ -68,8 +68,8 @@ export function printEventsSummary(s: EventsSummary): void {
   console.log(`  disk fsync rate (4 KB write + fsync, one thread): before ${rate(s.fsync.before)}, after ${rate(s.fsync.after)}`);
   console.log(`  ingest ÷ fsync rate: gated ${fixed(s.perFsync.gated, 2)}, plain ${fixed(s.perFsync.plain, 2)} (target ≥ ${fixed(s.target, 1)} for gated): ${s.pass ? 'PASS' : 'BELOW TARGET'}`);
   for (const run of s.bySenders) {
-    const one = (m: Measurement, perFsync: number) => `${fixed(m.rps, 0)} req/s (÷ fsync ${fixed(perFsync, 2)})  p99 ${fixed(m.p99Ms, 2)} ms  server ${fixed(m.serverCpuUs, 1)} µs/req`;
-    console.log(`  ${run.connections} senders, one run each: gated ${one(run.gated, run.perFsync.gated)}; plain ${one(run.plain, run.perFsync.plain)}`);
+    console.log(`  ${run.connections} senders, one run each: gated ${describe(run.gated)}  ÷ fsync ${fixed(run.perFsync.gated, 2)}`);
+    console.log(`  ${' '.repeat(String(run.connections).length)}                         plain ${describe(run.plain)}  ÷ fsync ${fixed(run.perFsync.plain, 2)}`);
   }
   const r = s.readsBeside;
   const latency = (m: typeof r.alone) => `p50 ${fixed(m.p50Ms, 2)} ms  p99 ${fixed(m.p99Ms, 2)} ms  max ${fixed(m.maxMs, 1)} ms`;

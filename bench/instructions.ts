@@ -35,8 +35,9 @@ export async function countInstructions(requests: number): Promise<InstructionCo
 
 function underCallgrind(route: string, count: number): Promise<number> {
   // V8 writes machine code into its heap: valgrind must watch all of it for changes. --predictable
-  // makes V8 itself repeatable (no concurrent compiler or collector threads, fixed seeds): two runs
-  // of the same child then differ by about 2M instructions in 10G, rather than by a few hundred million.
+  // keeps V8's own work from depending on timing (no concurrent compiler or collector threads, fixed
+  // seeds). With the child's single connection and no timers, two runs of the same child started
+  // together agreed within about 2M instructions in 10G (bench/README.md says what still varies).
   const args = ['--tool=callgrind', '--smc-check=all-non-file', '--callgrind-out-file=/dev/null', process.execPath, '--predictable', CHILD, route, String(count)];
   return new Promise((resolve, reject) => {
     const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
