@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -74,6 +74,17 @@ describe('durable commits on an SQLite file', () => {
   });
 });
 
+/**
+ * The log vanishing under the server is one way its sync can fail. It is left a link to nowhere,
+ * not just removed: the checkpoint worker opens its own connection in the background, and one that
+ * opens after the removal would create a fresh, empty log, which then syncs without complaint.
+ */
+function loseTheLog(dir: string): void {
+  const log = join(dir, 'latchkey.db-wal');
+  unlinkSync(log);
+  symlinkSync(join(dir, 'no-such-folder', 'log'), log);
+}
+
 describe('a failed fdatasync', () => {
   test('fails every later durable() too: the server must not report writes as saved once the disk failed one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-durability-'));
@@ -81,8 +92,7 @@ describe('a failed fdatasync', () => {
     try {
       await migrateToLatest(conn.db);
       await conn.db.insertInto('meta').values({ key: 'k', value: 'v' }).execute();
-      // The log vanishing under the server is one way the sync can fail.
-      unlinkSync(join(dir, 'latchkey.db-wal'));
+      loseTheLog(dir);
       await assert.rejects(conn.durability.durable(), /fdatasync .* failed.*restart the server/);
       await assert.rejects(conn.durability.durable(), /restart the server/, 'still refused, with nothing new written');
     } finally {
@@ -97,8 +107,8 @@ describe('a failed fdatasync', () => {
     try {
       // Straight through the services: no answer is sent, so no sync has opened the log yet.
       const { token: routingKey } = await t.services.apiKeys.create(OPERATOR, { name: 'events', kind: 'events', scope: 'global' }, NO_REQUEST);
-      // The log vanishing before the first sync is one way the sync can fail.
-      unlinkSync(join(dir, 'latchkey.db-wal'));
+      // Before the first sync, which is when the log is opened for syncing.
+      loseTheLog(dir);
       const answer = await t.request({ method: 'POST', url: '/api/v1/teams', token: t.ownerToken, payload: { name: 'after the failure' } });
       assert.equal(answer.statusCode, 500, answer.body);
       assert.equal(answer.json().error.code, 'internal_error', answer.body);
