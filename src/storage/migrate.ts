@@ -9,6 +9,7 @@ import * as apiLogs from './migrations/0006_api_logs.js';
 import * as changeEvents from './migrations/0007_change_events.js';
 import * as openIncidentsByDedupKey from './migrations/0008_open_incidents_by_dedup_key.js';
 import * as dedupClaimsWithoutRowid from './migrations/0009_dedup_claims_without_rowid.js';
+import * as oneOpenIncidentIndex from './migrations/0010_one_open_incident_index.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007_change_events': changeEvents,
   '0008_open_incidents_by_dedup_key': openIncidentsByDedupKey,
   '0009_dedup_claims_without_rowid': dedupClaimsWithoutRowid,
+  '0010_one_open_incident_index': oneOpenIncidentIndex,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -51,3 +51,50 @@ for (const database of testDatabases()) {
     }
   });
 }
+
+for (const database of testDatabases()) {
+  describe(`upgrading a database with open incidents to one open-incident index on ${database.name}`, () => {
+    let conn: Connection;
+    let place: Awaited<ReturnType<typeof isolatedDatabase>>;
+    const incident = (id: string, serviceId: string, dedupKey: string, status: string) => ({
+      id, service_id: serviceId, team_id: 'T', title: id, description: '', severity: 'critical', status, dedup_key: dedupKey, source: 'events',
+      created_by: 'api_key:K:bench', created_at: 0, updated_at: 0, acknowledged_at: null, acknowledged_by: null, resolved_at: null,
+      resolved_by: null, alert_count: 1, last_payload: '{}',
+    });
+    const openIds = async (dedupKey: string) => (await conn.db.selectFrom('incidents').select('id')
+      .where('dedup_key', '=', dedupKey).where('status', '!=', 'resolved').orderBy('id').execute()).map((r) => r.id);
+
+    before(async () => {
+      place = await isolatedDatabase(database);
+      conn = connect(database.url, place.schema ? { schema: place.schema } : {});
+      await migrateTo(conn.db, '0009_dedup_claims_without_rowid');
+      await conn.db.insertInto('teams').values({ id: 'T', name: 'team', description: '', created_at: 0, updated_at: 0 }).execute();
+      await conn.db.insertInto('services').values(['S1', 'S2'].map((id) => ({
+        id, team_id: 'T', name: id, description: '', api_filter: null, created_at: 0, updated_at: 0, resolve_filter: null, field_mapping: null, deleted_at: null,
+      }))).execute();
+      await conn.db.insertInto('incidents').values([
+        incident('I1', 'S1', 'disk-full', 'triggered'), incident('I2', 'S2', 'disk-full', 'acknowledged'), incident('I0', 'S1', 'disk-full', 'resolved'),
+      ]).execute();
+      await migrateToLatest(conn.db);
+    });
+    after(async () => {
+      await conn.close();
+      await place.drop();
+    });
+
+    test('the open incidents are still found by dedup key, and a second open one on a service and key is still refused', async () => {
+      assert.deepEqual(await openIds('disk-full'), ['I1', 'I2']);
+      await assert.rejects(conn.db.insertInto('incidents').values(incident('I3', 'S1', 'disk-full', 'triggered')).execute(), /unique|UNIQUE/);
+      // Resolved incidents are outside the index: any number of them.
+      await conn.db.insertInto('incidents').values(incident('I4', 'S1', 'disk-full', 'resolved')).execute();
+    });
+
+    test('going back down restores both indexes and keeps the incidents; up again works', async () => {
+      await migrateTo(conn.db, '0009_dedup_claims_without_rowid');
+      assert.deepEqual(await openIds('disk-full'), ['I1', 'I2']);
+      await assert.rejects(conn.db.insertInto('incidents').values(incident('I5', 'S2', 'disk-full', 'triggered')).execute(), /unique|UNIQUE/);
+      await migrateToLatest(conn.db);
+      assert.deepEqual(await openIds('disk-full'), ['I1', 'I2']);
+    });
+  });
+}

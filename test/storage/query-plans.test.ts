@@ -37,13 +37,13 @@ describe('query plans of the per-event lookups on SQLite', () => {
 
   test('the open incident for a service and dedup key (trigger) is found through the partial index', async () => {
     const plan = await planOf((s) => s.findOpen('SERVICE', 'disk-full'));
-    assert.match(plan, /USING INDEX incidents_open_dedup_idx/);
+    assert.match(plan, /USING INDEX incidents_open_by_dedup_key_service_idx \(dedup_key=\? AND service_id=\?\)/);
     assert.doesNotMatch(plan, /SCAN incidents/);
   });
 
   test('open incidents by dedup key in a global reach (acknowledge, resolve) are found through an index', async () => {
     const plan = await planOf((s) => s.findOpenInReach('disk-full', { global: true }));
-    assert.match(plan, /USING INDEX incidents_open_by_dedup_key_idx/);
+    assert.match(plan, /USING INDEX incidents_open_by_dedup_key_service_idx \(dedup_key=\?\)/);
     assert.doesNotMatch(plan, /SCAN incidents/);
   });
 });
