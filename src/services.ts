@@ -37,6 +37,7 @@ import { createApiLogStore } from './storage/api-log-store.js';
 import { createEventService } from './services/events.js';
 import { createChangeEventStore } from './storage/change-event-store.js';
 import { createGroupCommitter } from './storage/group-commit.js';
+import { createTransactionalEventWriter } from './storage/event-writes.js';
 import { createVerifier } from './services/verifier.js';
 
 export type Logger = {
@@ -64,7 +65,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const logger = options.logger ?? silent;
   const connection = connect(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
-    onCheckpointError: (message) => logger.error({ message }, 'background checkpoint failed'),
+    onBackgroundError: (message) => logger.error({ message }, 'background database thread failed'),
     ...(options.schema && { schema: options.schema }),
   });
   const { db } = connection;
@@ -121,9 +122,14 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const authFailures = createAttemptLimiter({ clock, limit: config.authFailuresPerMinute, windowMs: 60_000 });
   // One group committer for the write-heavy ingest paths: event work and deduplication claims.
   const committer = createGroupCommitter(db, { maxBatch: 256 });
-  const dedup = createDedupService({ store: createDedupStore(db, connection.kind), committer, clock, purgeIntervalMs: 60_000, logger });
+  const dedupStore = createDedupStore(db, connection.kind);
+  const dedup = createDedupService({ store: dedupStore, committer, clock, purgeIntervalMs: 60_000, logger });
   dedup.start();
-  const incidents = createIncidentService({ db, incidents: createIncidentStore(db), router, dedup, clock, ids });
+  const incidentStore = createIncidentStore(db);
+  const incidents = createIncidentService({ db, incidents: incidentStore, router, dedup, clock, ids });
+  const changes = createChangeEventStore(db);
+  // Events API writes: a writer thread of their own on an SQLite file, the group committer otherwise.
+  const eventWriter = connection.eventWriter ?? createTransactionalEventWriter(committer, { dedup: dedupStore, incidents: incidentStore, changes });
   const apiLogs = createApiLogService({ store: createApiLogStore(db), clock, ids, retentionDays: config.apiLogRetentionDays, flushIntervalMs: 1000, logger });
   apiLogs.start();
   // Debug mode switches itself off 48 hours after it was switched on; the sweep records that.
@@ -147,7 +153,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     apiKeys,
     catalog: catalogService,
     incidents,
-    events: createEventService({ incidents, catalog: catalogService, changes: createChangeEventStore(db), dedup, committer, clock, ids }),
+    events: createEventService({ incidents, catalog: catalogService, changes, dedup, writer: eventWriter, clock, ids }),
     workflows: createWorkflowService({
       db, workflows: createWorkflowStore(db), catalog, incidents, callWebhook: createWebhookCaller(options.outbound ?? {}), clock, ids,
     }),
@@ -160,7 +166,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     durability: connection.durability,
     /** Whether the database answers, and writes can still be made durable (readiness). */
     async ping(): Promise<boolean> {
-      if (connection.durability.failed) return false;
+      if (connection.durability.failed || eventWriter.failed) return false;
       try {
         await db.selectFrom('meta').select('key').limit(1).execute();
         return true;

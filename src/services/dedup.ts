@@ -1,5 +1,6 @@
 import { dedupFingerprint } from '../domain/dedup/fingerprint.js';
 import type { DedupStore } from '../storage/dedup-store.js';
+import type { DedupClaim } from '../storage/event-writes.js';
 import type { GroupCommitter, Transaction } from '../storage/group-commit.js';
 import type { Clock } from './runtime.js';
 
@@ -30,16 +31,24 @@ export function createDedupService(deps: { store: DedupStore; committer: GroupCo
    * failed request leaves nothing to give back.
    */
   async function claimWithin(trx: Transaction, key: DedupKey, route: string, body: unknown): Promise<DedupDecision> {
-    if (key.dedupWindowSeconds === 0) return { duplicate: false, fingerprint: null };
-    const fingerprint = dedupFingerprint(route, body);
-    const now = deps.clock.now();
-    const until = new Date(now.getTime() + key.dedupWindowSeconds * 1000);
-    const claim = await deps.store.claim(key.id, fingerprint, now, until, trx);
+    const wanted = claimFor({ key, route, body });
+    if (!wanted) return { duplicate: false, fingerprint: null };
+    const { fingerprint } = wanted;
+    const claim = await deps.store.claim(key.id, fingerprint, wanted.at, wanted.until, trx);
     return claim.claimed ? { duplicate: false, fingerprint } : { duplicate: true, fingerprint, firstSeenAt: claim.firstSeenAt };
+  }
+
+  /** The claim the sender's body makes from now to the end of its key's window; null when the key does not deduplicate. */
+  function claimFor(sender: Sender): DedupClaim | null {
+    if (sender.key.dedupWindowSeconds === 0) return null;
+    const at = deps.clock.now();
+    const until = new Date(at.getTime() + sender.key.dedupWindowSeconds * 1000);
+    return { keyId: sender.key.id, fingerprint: dedupFingerprint(sender.route, sender.body), at, until };
   }
 
   return {
     claimWithin,
+    claimFor,
 
     /**
      * Claims the sender's body in `trx`, then runs `work` there unless it is a duplicate: claim and

@@ -1,38 +1,42 @@
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../domain/access/actor.js';
 import type { AlertEvent, ChangeEvent } from '../domain/events/event.js';
-import type { Incident } from '../domain/incidents/incident.js';
 import type { ChangeEventStore, StoredChangeEvent } from '../storage/change-event-store.js';
-import type { GroupCommitter, Work } from '../storage/group-commit.js';
+import type { EventWrite, EventWriter, EventWritten } from '../storage/event-writes.js';
 import type { CatalogService } from './catalog.js';
 import type { DedupService, Gated, Sender } from './dedup.js';
 import type { IncidentService } from './incidents.js';
 import { paginate } from './paging.js';
 import type { Clock, IdGenerator } from './runtime.js';
 
-/** The Events API v2: alert events open, add to, acknowledge and resolve incidents by dedup key. */
+/** What became of an event: discarded as a duplicate, or written. */
+const outcomeOf = <T>(written: EventWritten, result: (incidentIds: readonly string[]) => T): Gated<T> =>
+  written.discarded ? written : { discarded: false, result: result(written.incidentIds) };
+
+/**
+ * The Events API v2: alert events open, add to, acknowledge and resolve incidents by dedup key.
+ * Each event is planned here (routing, ids, times, its deduplication claim) and written by the
+ * event writer, many events to a commit.
+ */
 export function createEventService(deps: {
   incidents: IncidentService;
   catalog: CatalogService;
   changes: ChangeEventStore;
   dedup: DedupService;
-  committer: GroupCommitter;
+  writer: EventWriter;
   clock: Clock;
   ids: IdGenerator;
 }) {
-  /** `work` behind the sender's deduplication claim, in a group commit shared with other events. */
-  const gated = <T>(sender: Sender, work: Work<T>): Promise<Gated<T>> => deps.committer.run((trx) => deps.dedup.gatedWithin(trx, sender, work));
-
   return {
     /** Answers once everything the event changed is committed (or that it was a duplicate). */
-    async enqueue(actor: Actor, event: AlertEvent, sender: Sender): Promise<Gated<{ dedupKey: string; incidents: Incident[] }>> {
+    async enqueue(actor: Actor, event: AlertEvent, sender: Sender): Promise<Gated<{ dedupKey: string; incidentIds: readonly string[] }>> {
       // A trigger without a dedup key gets one, returned so the sender can follow up.
       const dedupKey = event.dedup_key ?? randomUUID().replace(/-/g, '');
-      const work = event.event_action === 'trigger'
-        ? await deps.incidents.planTrigger(actor, event, dedupKey)
-        : await deps.incidents.planSettle(actor, dedupKey, event.event_action);
-      // Events arriving together share one commit.
-      return gated(sender, async (trx) => ({ dedupKey, incidents: await work(trx) }));
+      const claim = deps.dedup.claimFor(sender);
+      const write: EventWrite = event.event_action === 'trigger'
+        ? { kind: 'trigger', claim, incidents: await deps.incidents.planTrigger(actor, event, dedupKey) }
+        : { kind: 'settle', claim, ...await deps.incidents.planSettle(actor, dedupKey, event.event_action) };
+      return outcomeOf(await deps.writer.write(write), (incidentIds) => ({ dedupKey, incidentIds }));
     },
 
     /** Change events are stored on every service they route to, for context beside incidents. */
@@ -45,10 +49,8 @@ export function createEventService(deps: {
         source: event.payload.source ?? null, timestamp: event.payload.timestamp ? new Date(event.payload.timestamp) : now,
         event: stored, createdAt: now,
       }));
-      return gated(sender, async (trx) => {
-        await deps.changes.insertMany(records, trx);
-        return records;
-      });
+      const written = await deps.writer.write({ kind: 'change', claim: deps.dedup.claimFor(sender), changes: records });
+      return outcomeOf(written, () => records);
     },
 
     /** A service's change events, newest first; a service outside the caller's reach is not found. */

@@ -9,8 +9,8 @@ import {
 import type { AlertEvent } from '../domain/events/event.js';
 import type { Service } from '../domain/services/service.js';
 import type { Db } from '../storage/connect.js';
+import type { Settlement } from '../storage/event-writes.js';
 import type { IncidentChanges, IncidentStore } from '../storage/incident-store.js';
-import type { Work } from '../storage/group-commit.js';
 import type { Database } from '../storage/schema.js';
 import { isUniqueViolation } from '../storage/unique-violation.js';
 import type { DedupService, Gated, Sender } from './dedup.js';
@@ -82,10 +82,15 @@ export function createIncidentService(deps: Deps) {
   const openIncident = (m: Match, ex?: Transaction<Database>) =>
     (m.fields.dedupKey ? incidents.findOpen(m.entry.service.id, m.fields.dedupKey, ex) : Promise.resolve(undefined));
 
+  const newIncident = (actor: Actor, m: Pick<Match, 'entry' | 'fields'>, payload: unknown, source: IncidentSource, now: Date): Incident => ({
+    id: deps.ids(), serviceId: m.entry.service.id, teamId: m.entry.service.teamId, ...m.fields, status: 'triggered', source,
+    createdBy: actor.ref, createdAt: now, updatedAt: now, acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, resolvedBy: null,
+    alertCount: 1, lastPayload: payload,
+  });
+
   /** Applies one match; returns the incident touched (null when there was nothing to resolve). */
   async function apply(trx: Transaction<Database>, actor: Actor, d: Match, payload: unknown, source: IncidentSource): Promise<{ action: RoutingAction; incident: Incident | null }> {
     const now = clock.now();
-    const service = d.entry.service;
     const open = await openIncident(d, trx);
     const action = actionFor(d.resolving, open);
     if (action === 'nothing_to_resolve') return { action, incident: null };
@@ -97,11 +102,7 @@ export function createIncidentService(deps: Deps) {
       await incidents.update(trx, open!.id, { alertCount: open!.alertCount + 1, lastPayload: payload, updatedAt: now });
       return { action, incident: (await incidents.findById(open!.id, trx))! };
     }
-    const incident: Incident = {
-      id: deps.ids(), serviceId: service.id, teamId: service.teamId, ...d.fields, status: 'triggered', source,
-      createdBy: actor.ref, createdAt: now, updatedAt: now, acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, resolvedBy: null,
-      alertCount: 1, lastPayload: payload,
-    };
+    const incident = newIncident(actor, d, payload, source, now);
     await incidents.insert(trx, incident);
     return { action, incident };
   }
@@ -172,11 +173,11 @@ export function createIncidentService(deps: Deps) {
     },
 
     /**
-     * Events API trigger, prepared for a group commit: routed like any payload (filters see the
-     * whole event), the incident's fields taken from the event; a trigger whose dedup key is open
-     * on a service adds to it. The returned work runs inside the caller's transaction.
+     * Events API trigger, as the incidents to write: routed like any payload (filters see the
+     * whole event), the incident's fields taken from the event. The writer opens each, or adds an
+     * alert to the incident its service already has open with that dedup key (event-writes.ts).
      */
-    async planTrigger(actor: Actor, event: AlertEvent, dedupKey: string): Promise<Work<Incident[]>> {
+    async planTrigger(actor: Actor, event: AlertEvent, dedupKey: string): Promise<Incident[]> {
       const { routing_key: _credential, ...stored } = event;
       const fields = {
         title: event.payload!.summary,
@@ -184,29 +185,15 @@ export function createIncidentService(deps: Deps) {
         severity: event.payload!.severity,
         dedupKey,
       };
-      const matches = (await matchServices(actor, stored, false)).map((m) => ({ ...m, resolving: false, fields }));
-      return async (trx) => {
-        const out: Incident[] = [];
-        for (const m of matches) {
-          const applied = await apply(trx, actor, m, stored, 'events');
-          if (applied.incident) out.push(applied.incident);
-        }
-        return out;
-      };
+      const now = clock.now();
+      return (await matchServices(actor, stored, false)).map((m) => newIncident(actor, { entry: m.entry, fields }, stored, 'events', now));
     },
 
-    /** Events API acknowledge/resolve, prepared for a group commit: every open incident in reach with that dedup key. */
-    async planSettle(actor: Actor, dedupKey: string, action: Transition): Promise<Work<Incident[]>> {
+    /** Events API acknowledge/resolve, as what to write: every open incident in reach with that dedup key, and what it becomes. */
+    async planSettle(actor: Actor, dedupKey: string, action: Transition): Promise<{ ids: string[]; settlement: Settlement }> {
       const open = await incidents.findOpenInReach(dedupKey, reachFor(actor, 'incidents:write'));
       const touched = open.filter((i) => decideTransition(i, action).ok && !(action === 'acknowledge' && i.status === 'acknowledged'));
-      return async (trx) => {
-        const now = clock.now();
-        const changes: IncidentChanges = action === 'acknowledge'
-          ? { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: actor.ref, updatedAt: now }
-          : { status: 'resolved', resolvedAt: now, resolvedBy: actor.ref, updatedAt: now };
-        for (const incident of touched) await incidents.update(trx, incident.id, changes);
-        return touched;
-      };
+      return { ids: touched.map((i) => i.id), settlement: { status: action === 'acknowledge' ? 'acknowledged' : 'resolved', at: clock.now(), by: actor.ref } };
     },
 
     /** The services in the actor's reach whose filters accept the payload (change events). */

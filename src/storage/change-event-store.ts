@@ -1,4 +1,4 @@
-import type { Selectable, Transaction } from 'kysely';
+import type { Insertable, Selectable, Transaction } from 'kysely';
 import type { Db } from './connect.js';
 import { fromMs, toMs } from './json.js';
 import type { Database } from './schema.js';
@@ -23,16 +23,21 @@ function rowToChangeEvent(row: Selectable<Database['change_events']>): StoredCha
   };
 }
 
+/** The row a change event is stored as. */
+export function changeEventToRow(e: StoredChangeEvent): Insertable<Database['change_events']> {
+  return {
+    id: e.id, service_id: e.serviceId, team_id: e.teamId, api_key_id: e.apiKeyId, summary: e.summary, source: e.source,
+    timestamp: toMs(e.timestamp), event: JSON.stringify(e.event), created_at: toMs(e.createdAt),
+  };
+}
+
 export type ChangeEventStore = ReturnType<typeof createChangeEventStore>;
 
 export function createChangeEventStore(db: Db) {
   return {
     async insertMany(events: readonly StoredChangeEvent[], ex: Db | Transaction<Database> = db): Promise<void> {
       if (events.length === 0) return;
-      await ex.insertInto('change_events').values(events.map((e) => ({
-        id: e.id, service_id: e.serviceId, team_id: e.teamId, api_key_id: e.apiKeyId, summary: e.summary, source: e.source,
-        timestamp: toMs(e.timestamp), event: JSON.stringify(e.event), created_at: toMs(e.createdAt),
-      }))).execute();
+      await ex.insertInto('change_events').values(events.map(changeEventToRow)).execute();
     },
 
     async listForService(serviceId: string, page: { before?: string; limit: number }): Promise<StoredChangeEvent[]> {

@@ -5,7 +5,9 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { createWalDurability, durableOnCommit, startCheckpointer, type Durability } from './durability.js';
 import type { Database } from './schema.js';
+import type { EventWriter } from './event-writes.js';
 import { sqliteDialect } from './sqlite-dialect.js';
+import { createThreadEventWriter } from './thread-event-writer.js';
 
 export type Db = Kysely<Database>;
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -15,6 +17,11 @@ export type Connection = {
   readonly kind: DatabaseKind;
   /** Resolves once every commit made so far survives power loss (see durability.ts). */
   readonly durability: Durability;
+  /**
+   * Event writes committed by a thread of their own (an SQLite file in WAL mode), or null: they go
+   * through the group committer on `db` (event-writes.ts).
+   */
+  readonly eventWriter: EventWriter | null;
   close(): Promise<void>;
 };
 
@@ -27,8 +34,8 @@ const INT8_OID = 20;
 export type ConnectOptions = {
   schema?: string;
   sqliteSynchronous?: 'full' | 'normal';
-  /** Where a failed background checkpoint is reported (SQLite files only). */
-  onCheckpointError?: (message: string) => void;
+  /** Where a failure in a background thread (checkpoints, event writes: SQLite files only) is reported. */
+  onBackgroundError?: (message: string) => void;
 };
 
 /** How often the checkpoint worker copies the write-ahead log back into the database file. */
@@ -37,15 +44,15 @@ const CHECKPOINT_INTERVAL_MS = 500;
 const SAFETY_CHECKPOINT_PAGES = 4000;
 
 export function connect(url: string, options: ConnectOptions = {}): Connection {
-  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options.sqliteSynchronous ?? 'full', options.onCheckpointError);
+  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options.sqliteSynchronous ?? 'full', options.onBackgroundError);
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url, options.schema);
   throw new Error(`unsupported database URL (use sqlite:<file> or postgres://…): ${url.split(':')[0]}:…`);
 }
 
-function connectSqlite(file: string, synchronous: 'full' | 'normal', onCheckpointError = (_message: string) => {}): Connection {
+function connectSqlite(file: string, synchronous: 'full' | 'normal', onBackgroundError = (_message: string) => {}): Connection {
   if (file === ':memory:') {
     const db = new Kysely<Database>({ dialect: sqliteDialect(configured(new SQLite(file)), { written: 0 }) });
-    return { db, kind: 'sqlite', durability: durableOnCommit, close: () => db.destroy() };
+    return { db, kind: 'sqlite', durability: durableOnCommit, eventWriter: null, close: () => db.destroy() };
   }
   mkdirSync(dirname(file), { recursive: true });
   const sqlite = configured(new SQLite(file));
@@ -53,7 +60,7 @@ function connectSqlite(file: string, synchronous: 'full' | 'normal', onCheckpoin
     // A file system without the shared memory WAL needs: every commit fsyncs, on the event loop.
     sqlite.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     const db = new Kysely<Database>({ dialect: sqliteDialect(sqlite, { written: 0 }) });
-    return { db, kind: 'sqlite', durability: durableOnCommit, close: () => db.destroy() };
+    return { db, kind: 'sqlite', durability: durableOnCommit, eventWriter: null, close: () => db.destroy() };
   }
   // Commits append to the write-ahead log without an fsync (consistent, and safe against a process
   // crash). With `full` (the default), whoever reports a write as saved first awaits durable(),
@@ -65,12 +72,16 @@ function connectSqlite(file: string, synchronous: 'full' | 'normal', onCheckpoin
   const counter = { written: 0 };
   const durability = synchronous === 'full' ? createWalDurability(file, counter) : durableOnCommit;
   const db = new Kysely<Database>({ dialect: sqliteDialect(sqlite, counter) });
-  const checkpointer = startCheckpointer(file, CHECKPOINT_INTERVAL_MS, onCheckpointError);
+  const checkpointer = startCheckpointer(file, CHECKPOINT_INTERVAL_MS, onBackgroundError);
+  // Events API writes, the busiest, commit and sync on a thread of their own: see event-writer-thread.ts.
+  const eventWriter = createThreadEventWriter({ file, durable: synchronous === 'full', onError: onBackgroundError });
   return {
     db,
     kind: 'sqlite',
     durability,
+    eventWriter,
     async close() {
+      await eventWriter.close();
       await checkpointer.stop();
       await durability.durable().catch(() => undefined);
       await durability.close();
@@ -101,5 +112,5 @@ function connectPostgres(url: string, schema: string | undefined): Connection {
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', durability: durableOnCommit, close: () => db.destroy() };
+  return { db, kind: 'postgres', durability: durableOnCommit, eventWriter: null, close: () => db.destroy() };
 }

@@ -1,10 +1,11 @@
-import { sql, type Selectable, type Transaction } from 'kysely';
+import { sql, type Insertable, type Selectable, type Transaction } from 'kysely';
 import type { Reach } from '../domain/access/scope.js';
 import type { Incident, IncidentSource, IncidentStatus, Severity } from '../domain/incidents/incident.js';
 import type { Db } from './connect.js';
 import { actorFromText, actorFromTextOrNull, actorToText, fromMs, fromMsOrNull, toMs, toMsOrNull } from './json.js';
 import { reachCondition } from './reach.js';
 import type { Database } from './schema.js';
+import type { Settlement, SettlementRow } from './event-writes.js';
 
 type Executor = Db | Transaction<Database>;
 
@@ -31,6 +32,39 @@ export function rowToIncident(row: Selectable<Database['incidents']>): Incident 
   };
 }
 
+/** The row an incident is stored as. */
+export function incidentToRow(incident: Incident): Insertable<Database['incidents']> {
+  return {
+    id: incident.id,
+    service_id: incident.serviceId,
+    team_id: incident.teamId,
+    title: incident.title,
+    description: incident.description,
+    severity: incident.severity,
+    status: incident.status,
+    dedup_key: incident.dedupKey,
+    source: incident.source,
+    created_by: actorToText(incident.createdBy),
+    created_at: toMs(incident.createdAt),
+    updated_at: toMs(incident.updatedAt),
+    acknowledged_at: toMsOrNull(incident.acknowledgedAt),
+    acknowledged_by: incident.acknowledgedBy && actorToText(incident.acknowledgedBy),
+    resolved_at: toMsOrNull(incident.resolvedAt),
+    resolved_by: incident.resolvedBy && actorToText(incident.resolvedBy),
+    alert_count: incident.alertCount,
+    last_payload: JSON.stringify(incident.lastPayload),
+  };
+}
+
+/** What acknowledging or resolving sets, as columns (those of the other action null: left as they are). */
+export function settlementToRow(s: Settlement): SettlementRow {
+  const at = toMs(s.at);
+  const by = actorToText(s.by);
+  return s.status === 'acknowledged'
+    ? { status: s.status, acknowledged_at: at, acknowledged_by: by, resolved_at: null, resolved_by: null, updated_at: at }
+    : { status: s.status, acknowledged_at: null, acknowledged_by: null, resolved_at: at, resolved_by: by, updated_at: at };
+}
+
 export type IncidentChanges = Partial<Pick<Incident,
   'title' | 'description' | 'severity' | 'status' | 'acknowledgedAt' | 'acknowledgedBy' | 'resolvedAt' | 'resolvedBy' | 'updatedAt' | 'alertCount' | 'lastPayload'>>;
 
@@ -55,26 +89,26 @@ const STILL_OPEN = sql<boolean>`${sql.ref('status')} != 'resolved'`;
 export function createIncidentStore(db: Db) {
   return {
     async insert(trx: Transaction<Database>, incident: Incident): Promise<void> {
-      await trx.insertInto('incidents').values({
-        id: incident.id,
-        service_id: incident.serviceId,
-        team_id: incident.teamId,
-        title: incident.title,
-        description: incident.description,
-        severity: incident.severity,
-        status: incident.status,
-        dedup_key: incident.dedupKey,
-        source: incident.source,
-        created_by: actorToText(incident.createdBy),
-        created_at: toMs(incident.createdAt),
-        updated_at: toMs(incident.updatedAt),
-        acknowledged_at: null,
-        acknowledged_by: null,
-        resolved_at: null,
-        resolved_by: null,
-        alert_count: incident.alertCount,
-        last_payload: JSON.stringify(incident.lastPayload),
-      }).execute();
+      await trx.insertInto('incidents').values(incidentToRow(incident)).execute();
+    },
+
+    /** One more alert on an open incident: the count goes up, the payload is the latest. */
+    async addAlert(trx: Transaction<Database>, id: string, lastPayload: unknown, at: Date): Promise<void> {
+      await trx.updateTable('incidents')
+        .set((eb) => ({ alert_count: eb('alert_count', '+', 1), last_payload: JSON.stringify(lastPayload), updated_at: toMs(at) }))
+        .where('id', '=', id).execute();
+    },
+
+    /** Acknowledges or resolves an incident unless it was resolved meanwhile; says whether it did. */
+    async settle(trx: Transaction<Database>, id: string, settlement: Settlement): Promise<boolean> {
+      const row = settlementToRow(settlement);
+      const result = await trx.updateTable('incidents').set({
+        status: row.status,
+        updated_at: row.updated_at,
+        ...(row.acknowledged_at !== null && { acknowledged_at: row.acknowledged_at, acknowledged_by: row.acknowledged_by }),
+        ...(row.resolved_at !== null && { resolved_at: row.resolved_at, resolved_by: row.resolved_by }),
+      }).where('id', '=', id).where(STILL_OPEN).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     async findById(id: string, ex: Executor = db): Promise<Incident | undefined> {

@@ -1,18 +1,41 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import {
-  SqliteDialect, SqliteQueryCompiler, ValueNode, type LimitNode, type OffsetNode, type QueryCompiler,
-  type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement,
+  CompiledQuery, SqliteDialect, SqliteDriver, SqliteQueryCompiler, ValueNode, type DatabaseConnection, type Driver, type LimitNode, type OffsetNode,
+  type QueryCompiler, type SqliteDatabase as KyselySqliteDatabase, type SqliteDialectConfig, type SqliteStatement,
 } from 'kysely';
 import type { WriteCounter } from './durability.js';
 
-/** Kysely's SQLite dialect over `sqlite`, with the statement cache and write counting below, and LIMIT written as a literal. */
+/**
+ * Kysely's SQLite dialect over `sqlite`, with the statement cache and write counting below, LIMIT
+ * written as a literal, and transactions that take the write lock when they begin.
+ */
 export function sqliteDialect(sqlite: SqliteDatabase, counter: WriteCounter): SqliteDialect {
-  return new LiteralLimitSqliteDialect({ database: kyselySqlite(sqlite, counter) });
+  return new LatchkeySqliteDialect({ database: kyselySqlite(sqlite, counter) });
 }
 
-class LiteralLimitSqliteDialect extends SqliteDialect {
+class LatchkeySqliteDialect extends SqliteDialect {
+  constructor(private readonly config: SqliteDialectConfig) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.config);
+  }
+
   override createQueryCompiler(): QueryCompiler {
     return new LiteralLimitCompiler();
+  }
+}
+
+/**
+ * BEGIN IMMEDIATE rather than Kysely's BEGIN (deferred). The event writer thread commits on a
+ * connection of its own: a deferred transaction that read before it wrote would fail with
+ * SQLITE_BUSY (not waited out) if that thread committed in between. Taking the write lock first,
+ * the transaction waits its turn instead (busy_timeout) and then reads the latest state.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 }
 

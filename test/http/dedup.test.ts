@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { eventDatabases, startTestApp, type TestApp } from '../support/harness.js';
 
-for (const db of testDatabases()) {
+for (const db of eventDatabases()) {
   describe(`deduplication on ${db.name}`, () => {
     let t: TestApp;
     let teamId: string;

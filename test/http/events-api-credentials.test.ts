@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { formatToken, parseToken, TOKEN_FORMATS } from '../../src/domain/tokens/format.js';
-import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { eventDatabases, startTestApp, type TestApp } from '../support/harness.js';
 import { assertError, createKeyViaApi, createTeam, HOUR, json, unique, type Json } from '../support/fixtures.js';
 
 /** An Events API refusal of the credential: PagerDuty's shape, with Latchkey's error code. */
@@ -23,7 +23,7 @@ function mistype(token: string): string {
   return token.slice(0, i) + replacement + token.slice(i + 1);
 }
 
-for (const db of testDatabases()) {
+for (const db of eventDatabases()) {
   describe(`Events API v2: routing keys on ${db.name}`, () => {
     let t: TestApp;
     let serviceId: string;

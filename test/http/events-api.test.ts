@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { eventDatabases, startTestApp, type TestApp } from '../support/harness.js';
 import { createKeyViaApi, createTeam, json, unique, type Json } from '../support/fixtures.js';
 
 /** PagerDuty's refusal of a malformed event: exactly these three fields. */
@@ -27,7 +27,7 @@ function assertProcessed(res: LightMyRequestResponse): string {
   return body.dedup_key;
 }
 
-for (const db of testDatabases()) {
+for (const db of eventDatabases()) {
   describe(`Events API v2: processing and validation on ${db.name}`, () => {
     let t: TestApp;
     let teamId: string;

@@ -129,6 +129,31 @@ describe('a failed fdatasync', () => {
   });
 });
 
+describe('an event the writer thread cannot commit', () => {
+  test('is answered 500 in the Events API\'s shape, never 202, and nothing of it is stored', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-durability-'));
+    const t = await startTestApp({ name: 'sqlite', url: `sqlite:${join(dir, 'latchkey.db')}` });
+    try {
+      const { token: routingKey } = await t.services.apiKeys.create(OPERATOR, { name: 'events', kind: 'events', scope: 'global' }, NO_REQUEST);
+      // The thread starts at the first event and opens its own connection: the log it needs is gone.
+      loseTheLog(dir);
+      for (const dedupKey of ['first', 'second']) {
+        const event = await t.request({
+          method: 'POST', url: '/v2/enqueue', payload: { routing_key: routingKey, event_action: 'trigger', dedup_key: dedupKey, payload: { summary: 'disk full', source: 'db-1', severity: 'critical' } },
+        });
+        assert.equal(event.statusCode, 500, event.body);
+        assert.equal(event.json().status, 'error');
+        assert.match(event.json().message, /send it again/);
+      }
+      const listed = await t.request({ method: 'GET', url: '/api/v1/incidents', token: t.ownerToken });
+      assert.deepEqual(listed.json().incidents, []);
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('answers wait for durability on an SQLite file', () => {
   let dir: string;
   let t: TestApp;

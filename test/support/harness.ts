@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { ulid } from 'ulid';
 import pg from 'pg';
@@ -17,13 +20,21 @@ export function createTestClock(start = new Date('2026-11-22T12:00:00.000Z')): C
   };
 }
 
-export type TestDatabase = { name: 'sqlite' | 'postgres'; url: string };
+export type TestDatabase = { name: 'sqlite' | 'sqlite-file' | 'postgres'; url: string };
 
 /** SQLite in memory always; PostgreSQL too when TEST_DATABASE_URL is set. */
 export function testDatabases(): TestDatabase[] {
   const dbs: TestDatabase[] = [{ name: 'sqlite', url: 'sqlite::memory:' }];
   if (process.env.TEST_DATABASE_URL) dbs.push({ name: 'postgres', url: process.env.TEST_DATABASE_URL });
   return dbs;
+}
+
+/**
+ * testDatabases() and an SQLite file (a new one per app): on a file, Events API writes go
+ * through the writer thread, in memory and on PostgreSQL through the group committer.
+ */
+export function eventDatabases(): TestDatabase[] {
+  return [...testDatabases(), { name: 'sqlite-file', url: 'sqlite:' }];
 }
 
 export type TestApp = {
@@ -40,6 +51,7 @@ export type TestApp = {
 export async function startTestApp(database: TestDatabase = testDatabases()[0]!, env: Record<string, string> = {}): Promise<TestApp> {
   const clock = createTestClock();
   let schema: string | undefined;
+  const dir = database.name === 'sqlite-file' ? mkdtempSync(join(tmpdir(), 'latchkey-test-')) : undefined;
   if (database.name === 'postgres') {
     schema = `t_${ulid().toLowerCase()}`;
     const client = new pg.Client({ connectionString: database.url });
@@ -47,7 +59,8 @@ export async function startTestApp(database: TestDatabase = testDatabases()[0]!,
     await client.query(`CREATE SCHEMA ${schema}`);
     await client.end();
   }
-  const config = loadConfig({ LATCHKEY_DATABASE_URL: database.url, LATCHKEY_USAGE_FLUSH_MS: '600000', ...env });
+  const url = dir ? `sqlite:${join(dir, 'latchkey.db')}` : database.url;
+  const config = loadConfig({ LATCHKEY_DATABASE_URL: url, LATCHKEY_USAGE_FLUSH_MS: '600000', ...env });
   const services = await createServices(config, { clock, secret: randomBytes(32), ...(schema && { schema }) });
   const app = await buildApp(services);
   const init = await services.setup.init({ email: 'owner@example.com', password: 'correct horse battery staple' });
@@ -62,6 +75,7 @@ export async function startTestApp(database: TestDatabase = testDatabases()[0]!,
     async close() {
       await app.close();
       await services.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
       if (schema) {
         const client = new pg.Client({ connectionString: database.url });
         await client.connect();

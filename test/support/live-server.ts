@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/index.js';
 import { buildApp, type AppOptions } from '../../src/http/app.js';
 import { createServices, type Services } from '../../src/services.js';
 
 /**
- * Latchkey on a real port, for clients that speak HTTP themselves (Alertmanager, pdjs): SQLite in
- * memory, the real clock, one team with one service (no API filter) and an integration key for it.
+ * Latchkey on a real port, for clients that speak HTTP themselves (Alertmanager, pdjs): as `npm
+ * start` runs it, on an SQLite file (so events go through the writer thread), the real clock, one team with one service (no API filter) and an integration key for it.
  */
 export type LiveLatchkey = {
   readonly app: FastifyInstance;
@@ -25,9 +28,15 @@ export type LiveLatchkey = {
 };
 
 export async function startLiveLatchkey(options: Pick<AppOptions, 'tls'> = {}): Promise<LiveLatchkey> {
-  const config = loadConfig({ LATCHKEY_DATABASE_URL: 'sqlite::memory:' });
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-live-'));
+  const config = loadConfig({ LATCHKEY_DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}` });
   const services = await createServices(config, { secret: randomBytes(32) });
   const app = await buildApp(services, options.tls ? { tls: options.tls } : {});
+  const closeAll = async () => {
+    await app.close();
+    await services.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const { token: ownerToken } = await services.setup.init({ email: 'owner@example.com', password: 'correct horse battery staple' });
@@ -48,14 +57,10 @@ export async function startLiveLatchkey(options: Pick<AppOptions, 'tls'> = {}): 
         assert.equal(res.statusCode, 200, res.body);
         return res.json();
       },
-      async close() {
-        await app.close();
-        await services.close();
-      },
+      close: closeAll,
     };
   } catch (err) {
-    await app.close();
-    await services.close();
+    await closeAll();
     throw err;
   }
 }
