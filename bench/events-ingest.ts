@@ -9,14 +9,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { connect } from '../src/storage/connect.js';
 import { isMemoryFilesystem, measureFsyncRate } from './events-fsync.js';
-import { measureIngest, measureReadsBesideIngest, runIngestRounds, type IngestKey } from './events-rounds.js';
+import { measureIngest, measureReadsBesideIngest, runIngestRounds, SETTLE_MS, type IngestKey } from './events-rounds.js';
 import { printIngestRound, summariseEvents, type Durability, type EventsSummary, type SendersRun, type Traced, type TracedRun } from './events-report.js';
 import { countSyncCalls, straceAvailable } from './events-strace.js';
 import type { Load, Measurement } from './http-rounds.js';
 import { startServer, type BenchServer } from './start-server.js';
 
-/** Long enough for the requests in flight when a run stops to be answered. */
-const SETTLE_MS = 300;
 
 export type EventsOptions = {
   /** A folder on the disk under test (not tmpfs); each server gets a fresh folder in it. */
