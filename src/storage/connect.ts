@@ -7,6 +7,7 @@ import { createWalDurability, durableOnCommit, startCheckpointer, type Durabilit
 import type { Database } from './schema.js';
 import type { EventWriter } from './event-writes.js';
 import { sqliteDialect } from './sqlite-dialect.js';
+import { configureConnection, SAFETY_CHECKPOINT_PAGES } from './sqlite-settings.js';
 import { createThreadEventWriter } from './thread-event-writer.js';
 
 export type Db = Kysely<Database>;
@@ -40,8 +41,6 @@ export type ConnectOptions = {
 
 /** How often the checkpoint worker copies the write-ahead log back into the database file. */
 const CHECKPOINT_INTERVAL_MS = 500;
-/** The serving connection's own automatic checkpoint, a safety valve only: 16 MB of log. */
-const SAFETY_CHECKPOINT_PAGES = 4000;
 
 export function connect(url: string, options: ConnectOptions = {}): Connection {
   if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options.sqliteSynchronous ?? 'full', options.onBackgroundError);
@@ -51,11 +50,11 @@ export function connect(url: string, options: ConnectOptions = {}): Connection {
 
 function connectSqlite(file: string, synchronous: 'full' | 'normal', onBackgroundError = (_message: string) => {}): Connection {
   if (file === ':memory:') {
-    const db = new Kysely<Database>({ dialect: sqliteDialect(configured(new SQLite(file)), { written: 0 }) });
+    const db = new Kysely<Database>({ dialect: sqliteDialect(configureConnection(new SQLite(file)), { written: 0 }) });
     return { db, kind: 'sqlite', durability: durableOnCommit, eventWriter: null, close: () => db.destroy() };
   }
   mkdirSync(dirname(file), { recursive: true });
-  const sqlite = configured(new SQLite(file));
+  const sqlite = configureConnection(new SQLite(file));
   if (sqlite.pragma('journal_mode', { simple: true }) !== 'wal') {
     // A file system without the shared memory WAL needs: every commit fsyncs, on the event loop.
     sqlite.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
@@ -89,18 +88,6 @@ function connectSqlite(file: string, synchronous: 'full' | 'normal', onBackgroun
       await db.destroy();
     },
   };
-}
-
-function configured(sqlite: SQLite.Database): SQLite.Database {
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  // After a checkpoint the write-ahead log is cut back to this size, so a burst leaves no huge file.
-  sqlite.pragma('journal_size_limit = 67108864');
-  // 64 MiB of page cache (SQLite's default is 2 MiB): the indexes that take random keys (dedup
-  // claims, open incidents by dedup key) stay in memory instead of being read back for every write.
-  sqlite.pragma('cache_size = -65536');
-  return sqlite;
 }
 
 function connectPostgres(url: string, schema: string | undefined): Connection {

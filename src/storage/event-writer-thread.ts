@@ -11,6 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import type { Insertable } from 'kysely';
 import type { SettlementRow } from './event-writes.js';
+import { configureConnection, SAFETY_CHECKPOINT_PAGES } from './sqlite-settings.js';
 import type { Database } from './schema.js';
 
 type ClaimRow = Database['dedup_claims'];
@@ -45,13 +46,10 @@ const insertInto = (table: string, columns: readonly string[]) =>
 
 const setup = workerData as WriterSetup;
 const port = parentPort!;
-const db = new SQLite(setup.file, { fileMustExist: true });
-// The same settings as the serving connection (connect.ts): the file is already in WAL mode.
+const db = configureConnection(new SQLite(setup.file, { fileMustExist: true }));
+// As on the serving connection (connect.ts): commits append to the log; the sync is made below.
 db.pragma('synchronous = NORMAL');
-db.pragma('foreign_keys = ON');
-db.pragma('busy_timeout = 5000');
-db.pragma('cache_size = -65536');
-db.pragma('wal_autocheckpoint = 4000');
+db.pragma(`wal_autocheckpoint = ${SAFETY_CHECKPOINT_PAGES}`);
 
 const statements = {
   // Inserts the claim, or takes over one whose window has passed; returns a row only if it claimed.

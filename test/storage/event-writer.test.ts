@@ -61,6 +61,14 @@ const setups: Setup[] = [
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 let n = 0;
 
+/** Team T and its services, written directly: the incidents' foreign keys need them. */
+async function seedServices(conn: Connection, ids: readonly string[]): Promise<void> {
+  await conn.db.insertInto('teams').values({ id: 'T', name: 'team', description: '', created_at: 0, updated_at: 0 }).execute();
+  await conn.db.insertInto('services').values(ids.map((id) => ({
+    id, team_id: 'T', name: id, description: '', api_filter: null, created_at: 0, updated_at: 0, resolve_filter: null, field_mapping: null, deleted_at: null,
+  }))).execute();
+}
+
 const MONITOR = { type: 'api_key', id: 'K', name: 'monitor' } as const;
 
 function incident(serviceId: string, dedupKey: string, at = T0): Incident {
@@ -83,10 +91,7 @@ for (const setup of setups) {
 
     before(async () => {
       ({ conn, writer, dispose } = await setup.open());
-      await conn.db.insertInto('teams').values({ id: 'T', name: 'team', description: '', created_at: 0, updated_at: 0 }).execute();
-      await conn.db.insertInto('services').values(['S1', 'S2'].map((id) => ({
-        id, team_id: 'T', name: id, description: '', api_filter: null, created_at: 0, updated_at: 0, resolve_filter: null, field_mapping: null, deleted_at: null,
-      }))).execute();
+      await seedServices(conn, ['S1', 'S2']);
     });
     after(() => dispose());
 
@@ -176,10 +181,7 @@ describe('the writer thread', () => {
     dir = mkdtempSync(join(tmpdir(), 'latchkey-writer-'));
     conn = connect(`sqlite:${join(dir, 'latchkey.db')}`);
     await migrateToLatest(conn.db);
-    await conn.db.insertInto('teams').values({ id: 'T', name: 'team', description: '', created_at: 0, updated_at: 0 }).execute();
-    await conn.db.insertInto('services').values({
-      id: 'S1', team_id: 'T', name: 'S1', description: '', api_filter: null, created_at: 0, updated_at: 0, resolve_filter: null, field_mapping: null, deleted_at: null,
-    }).execute();
+    await seedServices(conn, ['S1']);
   });
   after(async () => {
     await conn.close();
@@ -220,10 +222,7 @@ describe('the writer thread', () => {
     const file = join(dir, 'closing.db');
     const closing = connect(`sqlite:${file}`);
     await migrateToLatest(closing.db);
-    await closing.db.insertInto('teams').values({ id: 'T', name: 'team', description: '', created_at: 0, updated_at: 0 }).execute();
-    await closing.db.insertInto('services').values({
-      id: 'S1', team_id: 'T', name: 'S1', description: '', api_filter: null, created_at: 0, updated_at: 0, resolve_filter: null, field_mapping: null, deleted_at: null,
-    }).execute();
+    await seedServices(closing, ['S1']);
     const writes = Array.from({ length: 30 }, (_, i) => closing.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [incident('S1', `closing-${i}`)] }));
     await closing.close();
     assert.equal((await Promise.allSettled(writes)).filter((o) => o.status === 'fulfilled').length, 30);
