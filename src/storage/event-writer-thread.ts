@@ -99,6 +99,8 @@ function apply(write: WriteRows): RowsWritten {
 
 const applyAll = db.transaction((jobs: readonly WriterJob[]) => jobs.map((job) => apply(job.write)));
 
+const isBusy = (err: unknown): boolean => err instanceof SQLite.SqliteError && err.code.startsWith('SQLITE_BUSY');
+
 /** Each job alone, after its batch failed: one bad write cannot sink the others. */
 function applyEach(jobs: readonly WriterJob[]): Array<RowsWritten | Error> {
   return jobs.map((job) => {
@@ -157,8 +159,9 @@ function drain(): void {
   try {
     // IMMEDIATE: the write lock first, so a read inside cannot be overtaken by the serving connection's commit.
     results = applyAll.immediate(jobs);
-  } catch {
-    results = applyEach(jobs);
+  } catch (err) {
+    // The lock not had within busy_timeout: each job alone would wait as long again, for nothing.
+    results = isBusy(err) ? jobs.map(() => err as Error) : applyEach(jobs);
   }
   let syncError: string | null = null;
   if (setup.durable && results.some((r) => !(r instanceof Error))) {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import SQLite from 'better-sqlite3';
 import { createChangeEventStore } from '../../src/storage/change-event-store.js';
 import { connect, type Connection } from '../../src/storage/connect.js';
 import { createDedupStore } from '../../src/storage/dedup-store.js';
@@ -216,6 +217,28 @@ describe('the writer thread', () => {
     await threaded;
     const keys = (await conn.db.selectFrom('incidents').select('dedup_key').where('dedup_key', 'like', 'gap-%').orderBy('dedup_key').execute()).map((r) => r.dedup_key);
     assert.deepEqual(keys, ['gap-served', 'gap-threaded']);
+  });
+
+  test('while another connection holds the write lock past busy_timeout, a batch fails at once, not job by job; then writing resumes', async () => {
+    await conn.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [incident('S1', 'before-lock')] });
+    const holder = new SQLite(join(dir, 'latchkey.db'));
+    holder.exec('begin immediate');
+    const started = performance.now();
+    let elapsedMs: number;
+    try {
+      const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) =>
+        conn.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [incident('S1', `locked-${i}`)] })));
+      elapsedMs = performance.now() - started;
+      assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected', 'rejected', 'rejected']);
+      assert.match(String((outcomes[0] as PromiseRejectedResult).reason), /locked|busy/i);
+    } finally {
+      holder.exec('rollback');
+      holder.close();
+    }
+    // One busy_timeout (5 s) for the batch; job by job would be six of them.
+    assert.ok(elapsedMs < 20_000, `the locked batch took ${Math.round(elapsedMs)} ms to fail`);
+    const after = incident('S1', 'after-lock');
+    assert.deepEqual(await conn.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [after] }), { discarded: false, incidentIds: [after.id] });
   });
 
   test('close() commits what the thread holds before it stops', async () => {
