@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { dedupFingerprint } from '../../src/domain/dedup/fingerprint.js';
 import { canonicalJson, jsonEquals } from '../../src/domain/json.js';
 
 function shuffleKeys(value: unknown, seed: number): unknown {
@@ -47,5 +48,14 @@ describe('JSON equality', () => {
     assert.equal(jsonEquals({ a: 1 }, { a: 1, b: 2 }), false);
     assert.equal(jsonEquals([1, [2]], [1, [2]]), true);
     assert.equal(jsonEquals(Object.create({ a: 1 }), { a: 1 }), false);
+  });
+});
+
+describe('deduplication fingerprint', () => {
+  test('is the SHA-256 of the route and the canonical body, so claims stored by an earlier version still match', () => {
+    // Pinned: a change here would let repeats of bodies claimed before an upgrade through.
+    assert.equal(dedupFingerprint('/v2/enqueue', { b: 1, a: { summary: 'disk full é' } }), 'kqDBqOYAn8MIdj5sa5J7Vpajgo_1WzOEWBNEsdoyHpg');
+    assert.equal(dedupFingerprint('/v2/enqueue', { a: { summary: 'disk full é' }, b: 1 }), 'kqDBqOYAn8MIdj5sa5J7Vpajgo_1WzOEWBNEsdoyHpg', 'key order does not matter');
+    assert.notEqual(dedupFingerprint('/v2/change/enqueue', { b: 1, a: { summary: 'disk full é' } }), 'kqDBqOYAn8MIdj5sa5J7Vpajgo_1WzOEWBNEsdoyHpg', 'the route does');
   });
 });
