@@ -241,6 +241,21 @@ describe('the writer thread', () => {
     assert.deepEqual(await conn.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [after] }), { discarded: false, incidentIds: [after.id] });
   });
 
+  test('with durability normal (LATCHKEY_SQLITE_SYNCHRONOUS=normal) the thread commits and answers without syncing', async () => {
+    const file = join(dir, 'normal.db');
+    const normal = connect(`sqlite:${file}`, { sqliteSynchronous: 'normal' });
+    try {
+      await migrateToLatest(normal.db);
+      await seedServices(normal, ['S1']);
+      const written = incident('S1', 'normal');
+      assert.deepEqual(await normal.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [written] }), { discarded: false, incidentIds: [written.id] });
+      assert.equal(normal.eventWriter!.syncs, 0);
+      assert.equal((await normal.db.selectFrom('incidents').select('id').execute()).length, 1, 'committed: the serving connection reads it');
+    } finally {
+      await normal.close();
+    }
+  });
+
   test('close() commits what the thread holds before it stops', async () => {
     const file = join(dir, 'closing.db');
     const closing = connect(`sqlite:${file}`);
