@@ -99,7 +99,8 @@ export function createIncidentService(deps: Deps) {
       return { action, incident: (await incidents.findById(open!.id, trx))! };
     }
     if (action === 'append') {
-      await incidents.update(trx, open!.id, { alertCount: open!.alertCount + 1, lastPayload: payload, updatedAt: now });
+      // Counted in SQL, not from the count read above: concurrent appends on PostgreSQL each add one.
+      await incidents.addAlert(trx, open!.id, payload, now);
       return { action, incident: (await incidents.findById(open!.id, trx))! };
     }
     const incident = newIncident(actor, d, payload, source, now);

@@ -25,6 +25,8 @@ export function createServiceRouter(deps: { catalog: CatalogStore }) {
   const stale = new Set<string>();
   let loaded = false;
   let loading: Promise<void> | undefined;
+  // The last reload of stale services (settled, never rejected): the next one chains after it.
+  let reloading: Promise<void> = Promise.resolve();
 
   function forget(id: string): void {
     const old = entries.get(id);
@@ -48,21 +50,40 @@ export function createServiceRouter(deps: { catalog: CatalogStore }) {
     if (entry.apiFilter) index.add(service.id, entry.apiFilter);
   }
 
+  /**
+   * Loads what changed before this call, so a caller never routes by a service's old state. A
+   * reload in flight covers changes marked before it started: callers arriving meanwhile wait for
+   * it (and for a newer one if more changes were marked since), instead of routing without them.
+   */
   async function refresh(): Promise<void> {
     if (!loaded) {
-      loading ??= deps.catalog.allServices().then((all) => {
+      if (!loading) {
+        // The full load covers every change marked before it starts; marks made meanwhile are loaded after it.
         stale.clear();
-        all.forEach(put);
-        loaded = true;
-      }).finally(() => (loading = undefined));
-      return loading;
+        loading = deps.catalog.allServices().then((all) => {
+          all.forEach(put);
+          loaded = true;
+        }).finally(() => (loading = undefined));
+      }
+      await loading;
     }
-    for (const id of [...stale]) {
-      stale.delete(id);
-      const service = await deps.catalog.findService(id);
-      if (service) put(service);
-      else forget(id);
-    }
+    if (stale.size === 0) return reloading;
+    const ids = [...stale];
+    stale.clear();
+    // After the reload before it, so each service's states are applied in the order they were read.
+    const reload = reloading.then(async () => {
+      for (const id of ids) {
+        const service = await deps.catalog.findService(id);
+        if (service) put(service);
+        else forget(id);
+      }
+    }).catch((err: unknown) => {
+      // Not loaded: the next caller tries again.
+      for (const id of ids) stale.add(id);
+      throw err;
+    });
+    reloading = reload.catch(() => undefined);
+    return reload;
   }
 
   /** Services in reach whose filters could accept the payload (each still to be evaluated). */

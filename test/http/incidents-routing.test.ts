@@ -136,6 +136,23 @@ for (const db of testDatabases()) {
       }
     });
 
+    test('requests arriving together each get their own answer: distinct keys open, one key opens once and adds the rest', async () => {
+      const tag = uniqueName('tag');
+      const service = await createService(t, await createTeam(t), { api_filter: tagged(tag) });
+      const distinct = Array.from({ length: 12 }, (_, i) => api.post('/incidents', { tag, dedup_key: `together-${i}`, n: i }, globalKey));
+      const sameKey = Array.from({ length: 6 }, (_, i) => api.post('/incidents', { tag, dedup_key: 'together-shared', n: i }, globalKey));
+      const answers = await Promise.all([...distinct, ...sameKey]);
+      const bodies = answers.map((a) => expectStatus(a, 201));
+      const distinctIds = bodies.slice(0, 12).map((b) => b.incidents[0].id);
+      assert.equal(new Set(distinctIds).size, 12, 'one incident each');
+      const shared = bodies.slice(12);
+      assert.deepEqual(shared.map((b) => b.routing[0].action).sort(), ['append', 'append', 'append', 'append', 'append', 'create']);
+      assert.equal(new Set(shared.map((b) => b.incidents[0].id)).size, 1, 'all on the one open incident');
+      const stored = (await allIncidents(t)).filter((i: Json) => i.service_id === service.id);
+      assert.equal(stored.length, 13);
+      assert.equal(stored.find((i: Json) => i.dedup_key === 'together-shared').alert_count, 6);
+    });
+
     test('the same dedup key while open adds an alert to the incident; once resolved it opens a new one', async () => {
       const tag = uniqueName('tag');
       const service = await createService(t, await createTeam(t), { api_filter: tagged(tag) });
