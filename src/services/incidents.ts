@@ -11,6 +11,7 @@ import type { Service } from '../domain/services/service.js';
 import type { Db } from '../storage/connect.js';
 import type { Settlement } from '../storage/event-writes.js';
 import type { IncidentChanges, IncidentStore } from '../storage/incident-store.js';
+import type { GroupCommitter } from '../storage/group-commit.js';
 import type { Database } from '../storage/schema.js';
 import { isUniqueViolation } from '../storage/unique-violation.js';
 import type { DedupService, Gated, Sender } from './dedup.js';
@@ -18,7 +19,7 @@ import { paginate } from './paging.js';
 import type { RouteEntry, ServiceRouter } from './routing.js';
 import type { Clock, IdGenerator } from './runtime.js';
 
-type Deps = { db: Db; incidents: IncidentStore; router: ServiceRouter; dedup: DedupService; clock: Clock; ids: IdGenerator };
+type Deps = { db: Db; incidents: IncidentStore; router: ServiceRouter; dedup: DedupService; committer: GroupCommitter; clock: Clock; ids: IdGenerator };
 
 export type RoutingAction = 'create' | 'append' | 'resolve' | 'nothing_to_resolve';
 
@@ -142,7 +143,8 @@ export function createIncidentService(deps: Deps) {
         for (const m of matches) out.push(await apply(trx, actor, m, payload, 'api'));
         return out;
       };
-      const run = () => db.transaction().execute(async (trx) =>
+      // In a group commit: requests arriving together share one transaction and its commit.
+      const run = () => deps.committer.run(async (trx) =>
         sender ? deps.dedup.gatedWithin(trx, sender, applyAll) : { discarded: false as const, result: await applyAll(trx) });
       // Two triggers racing on one dedup key: the second finds the first's incident on retry.
       const gated = await run().catch((err: unknown) => (isUniqueViolation(err) ? run() : Promise.reject(err)));
