@@ -136,6 +136,14 @@ for (const db of testDatabases()) {
       }
     });
 
+    test('payloads without a dedup key each open an incident of their own, all open at once on one service', async () => {
+      const tag = uniqueName('tag');
+      const service = await createService(t, await createTeam(t), { api_filter: tagged(tag) });
+      for (const n of [1, 2, 3]) assert.equal(expectStatus(await api.post('/incidents', { tag, n }, globalKey), 201).routing[0].action, 'create');
+      const open = (await allIncidents(t)).filter((i: Json) => i.service_id === service.id);
+      assert.deepEqual(open.map((i: Json) => [i.status, i.dedup_key]), [['triggered', null], ['triggered', null], ['triggered', null]]);
+    });
+
     test('requests arriving together each get their own answer: distinct keys open, one key opens once and adds the rest', async () => {
       const tag = uniqueName('tag');
       const service = await createService(t, await createTeam(t), { api_filter: tagged(tag) });
