@@ -25,8 +25,10 @@ export function createServiceRouter(deps: { catalog: CatalogStore }) {
   const stale = new Set<string>();
   let loaded = false;
   let loading: Promise<void> | undefined;
-  // The last reload of stale services (settled, never rejected): the next one chains after it.
+  // The last reload of stale services (settled, never rejected): the next load or reload chains after it.
   let reloading: Promise<void> = Promise.resolve();
+  // Bumped when everything is marked stale: a full load started before that is discarded.
+  let generation = 0;
 
   function forget(id: string): void {
     const old = entries.get(id);
@@ -56,11 +58,14 @@ export function createServiceRouter(deps: { catalog: CatalogStore }) {
    * it (and for a newer one if more changes were marked since), instead of routing without them.
    */
   async function refresh(): Promise<void> {
-    if (!loaded) {
+    while (!loaded) {
       if (!loading) {
         // The full load covers every change marked before it starts; marks made meanwhile are loaded after it.
         stale.clear();
-        loading = deps.catalog.allServices().then((all) => {
+        const started = generation;
+        loading = reloading.then(() => deps.catalog.allServices()).then((all) => {
+          // Everything was marked stale while this load ran: what it read may be older. Load again.
+          if (started !== generation) return;
           all.forEach(put);
           loaded = true;
         }).finally(() => (loading = undefined));
@@ -113,6 +118,7 @@ export function createServiceRouter(deps: { catalog: CatalogStore }) {
     },
 
     markAllStale(): void {
+      generation++;
       loaded = false;
       entries.clear();
       byTeam.clear();

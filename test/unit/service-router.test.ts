@@ -71,4 +71,14 @@ describe('the service router', () => {
     await assert.rejects(routedTo(router, 'cpu'), /database unavailable/);
     assert.deepEqual(await routedTo(router, 'cpu'), ['S1']);
   });
+
+  test('everything marked stale while the full load runs (a lost broadcast link): the load is redone, not trusted', async () => {
+    const catalog = slowCatalog([service('S1', 'disk')]);
+    const router = createServiceRouter({ catalog: catalog as unknown as CatalogStore });
+    const first = routedTo(router, 'cpu');
+    catalog.rows.set('S1', service('S1', 'cpu'));
+    router.markAllStale();
+    assert.deepEqual(await first, ['S1'], 'the caller waited for the load that saw the change');
+    assert.deepEqual(await routedTo(router, 'disk'), []);
+  });
 });
