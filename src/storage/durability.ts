@@ -35,8 +35,17 @@ export const durableOnCommit: Durability = { durable: () => Promise.resolve(), s
  * failure twice: from then on every `durable()` rejects, and the server must be restarted
  * (recovery replays the log).
  */
+/** The write-ahead log beside an SQLite database file. */
+export const walFileOf = (databaseFile: string): string => `${databaseFile}-wal`;
+
+/** The error every later write gets once an fdatasync of the log failed (here, or in the event writer thread). */
+export function walSyncFailure(walFile: string, cause: unknown): Error {
+  const detail = cause instanceof Error ? ` (${cause.message})` : '';
+  return new Error(`fdatasync of ${walFile} failed; commits since the last sync may not be on disk: restart the server${detail}`, { cause });
+}
+
 export function createWalDurability(databaseFile: string, counter: WriteCounter): Durability {
-  const walFile = `${databaseFile}-wal`;
+  const walFile = walFileOf(databaseFile);
   let synced = 0;
   let syncs = 0;
   let running: Promise<void> | null = null;
@@ -62,7 +71,7 @@ export function createWalDurability(databaseFile: string, counter: WriteCounter)
       }
       await log.datasync();
     } catch (err) {
-      failure ??= new Error(`fdatasync of ${walFile} failed; commits since the last sync may not be on disk: restart the server`, { cause: err });
+      failure ??= walSyncFailure(walFile, err);
       throw failure;
     }
     syncs++;

@@ -11,7 +11,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import type { Insertable } from 'kysely';
 import type { SettlementRow } from './event-writes.js';
-import { configureConnection, SAFETY_CHECKPOINT_PAGES } from './sqlite-settings.js';
+import { walFileOf, walSyncFailure } from './durability.js';
+import { configureConnection, isLockTimeout, SAFETY_CHECKPOINT_PAGES } from './sqlite-settings.js';
 import type { Database } from './schema.js';
 
 type ClaimRow = Database['dedup_claims'];
@@ -30,8 +31,8 @@ export type WriterSetup = { readonly file: string; readonly durable: boolean; re
 export type WriterJob = { readonly id: number; readonly write: WriteRows };
 /** One answer per job: what it wrote, or why it failed (`sync`: committed, but the disk failed the sync). */
 export type WriterAnswer = { readonly id: number } & ({ readonly written: RowsWritten } | { readonly error: string; readonly sync?: true });
-/** A batch's answers, with the fdatasyncs made so far. */
-export type WriterMessage = { readonly syncs: number; readonly answers: readonly WriterAnswer[] };
+/** A batch's answers, and whether an fdatasync made them durable. */
+export type WriterMessage = { readonly synced: boolean; readonly answers: readonly WriterAnswer[] };
 
 const INCIDENT_COLUMNS = [
   'id', 'service_id', 'team_id', 'title', 'description', 'severity', 'status', 'dedup_key', 'source', 'created_by', 'created_at',
@@ -99,8 +100,6 @@ function apply(write: WriteRows): RowsWritten {
 
 const applyAll = db.transaction((jobs: readonly WriterJob[]) => jobs.map((job) => apply(job.write)));
 
-const isBusy = (err: unknown): boolean => err instanceof SQLite.SqliteError && err.code.startsWith('SQLITE_BUSY');
-
 /** Each job alone, after its batch failed: one bad write cannot sink the others. */
 function applyEach(jobs: readonly WriterJob[]): Array<RowsWritten | Error> {
   return jobs.map((job) => {
@@ -113,18 +112,18 @@ function applyEach(jobs: readonly WriterJob[]): Array<RowsWritten | Error> {
 }
 
 // Opened at the first sync and kept, as the serving connection's durability does (durability.ts).
+const walFile = walFileOf(setup.file);
 let log: number | null = null;
 let syncFailure: string | null = null;
-let syncs = 0;
 
 /** fdatasync of the log, here: the writes arriving meanwhile queue up and become the next batch. */
 function sync(): void {
   if (syncFailure) throw new Error(syncFailure);
   try {
     if (log === null) {
-      log = openSync(`${setup.file}-wal`, 'r');
+      log = openSync(walFile, 'r');
       // The log's directory entry too, once: the file was created when the first connection opened.
-      const directory = openSync(dirname(setup.file), 'r');
+      const directory = openSync(dirname(walFile), 'r');
       try {
         fdatasyncSync(directory);
       } finally {
@@ -132,14 +131,13 @@ function sync(): void {
       }
     }
     fdatasyncSync(log);
-    syncs++;
   } catch (err) {
-    syncFailure = `fdatasync of ${setup.file}-wal failed; events since the last sync may not be on disk: restart the server (${(err as Error).message})`;
+    syncFailure = walSyncFailure(walFile, err).message;
     throw new Error(syncFailure);
   }
 }
 
-const answer = (answers: readonly WriterAnswer[]): void => port.postMessage({ syncs, answers } satisfies WriterMessage);
+const answer = (answers: readonly WriterAnswer[], synced = false): void => port.postMessage({ synced, answers } satisfies WriterMessage);
 
 let queue: WriterJob[] = [];
 let scheduled = false;
@@ -160,13 +158,14 @@ function drain(): void {
     // IMMEDIATE: the write lock first, so a read inside cannot be overtaken by the serving connection's commit.
     results = applyAll.immediate(jobs);
   } catch (err) {
-    // The lock not had within busy_timeout: each job alone would wait as long again, for nothing.
-    results = isBusy(err) ? jobs.map(() => err as Error) : applyEach(jobs);
+    results = isLockTimeout(err) ? jobs.map(() => err as Error) : applyEach(jobs);
   }
+  let synced = false;
   let syncError: string | null = null;
   if (setup.durable && results.some((r) => !(r instanceof Error))) {
     try {
       sync();
+      synced = true;
     } catch (err) {
       syncError = (err as Error).message;
     }
@@ -175,7 +174,7 @@ function drain(): void {
     const result = results[i]!;
     if (result instanceof Error) return { id: job.id, error: result.message };
     return syncError ? { id: job.id, error: syncError, sync: true } : { id: job.id, written: result };
-  }));
+  }), synced);
   if (queue.length > 0) schedule();
   else if (stopping) finish();
 }

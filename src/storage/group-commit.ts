@@ -1,6 +1,7 @@
 import type { Transaction as KyselyTransaction } from 'kysely';
 import type { Db } from './connect.js';
 import type { Database } from './schema.js';
+import { isLockTimeout } from './sqlite-settings.js';
 
 export type Transaction = KyselyTransaction<Database>;
 export type Work<T> = (trx: Transaction) => Promise<T>;
@@ -13,7 +14,8 @@ type Pending = { work: Work<unknown>; resolve: (value: unknown) => void; reject:
  * BEGIN/COMMIT, one write of each page they share; on PostgreSQL one WAL flush) without adding
  * latency when the load is light. Each caller's promise settles only
  * after the transaction holding its work has committed. If a batch fails, its items are retried
- * one transaction each, so one bad item cannot sink the others.
+ * one transaction each, so one bad item cannot sink the others (unless SQLite's lock was not to
+ * be had: then every item fails at once, as each alone would only wait as long again).
  */
 export function createGroupCommitter(db: Db, options: { maxBatch: number }) {
   let queue: Pending[] = [];
@@ -30,7 +32,11 @@ export function createGroupCommitter(db: Db, options: { maxBatch: number }) {
           return out;
         });
         batch.forEach((item, i) => item.resolve(results[i]));
-      } catch {
+      } catch (err) {
+        if (isLockTimeout(err)) {
+          for (const item of batch) item.reject(err);
+          continue;
+        }
         for (const item of batch) {
           try {
             item.resolve(await db.transaction().execute(item.work));

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import SQLite, { type Database } from 'better-sqlite3';
 
 /** A writing connection's own automatic checkpoint, a safety valve only (the checkpoint worker keeps the log small): 16 MB of log. */
 export const SAFETY_CHECKPOINT_PAGES = 4000;
@@ -19,3 +19,9 @@ export function configureConnection(sqlite: Database): Database {
   sqlite.pragma('cache_size = -65536');
   return sqlite;
 }
+
+/**
+ * SQLite could not take the lock within busy_timeout (another connection held it): retrying the
+ * items of a failed batch one by one would make each wait as long again, for the same answer.
+ */
+export const isLockTimeout = (err: unknown): boolean => err instanceof SQLite.SqliteError && err.code.startsWith('SQLITE_BUSY');

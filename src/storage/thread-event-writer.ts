@@ -25,15 +25,11 @@ export function createThreadEventWriter(options: { file: string; durable: boolea
   let worker: Worker | null = null;
   let failure: Error | null = null;
   let syncs = 0;
-  // The running thread's own count (a restarted thread counts from zero).
-  let threadSyncs = 0;
 
   function start(): Worker {
-    threadSyncs = 0;
     const thread = spawn({ workerData: setup });
-    thread.on('message', ({ syncs: made, answers }: WriterMessage) => {
-      syncs += made - threadSyncs;
-      threadSyncs = made;
+    thread.on('message', ({ synced, answers }: WriterMessage) => {
+      if (synced) syncs++;
       for (const answer of answers) {
         const waiting = pending.get(answer.id);
         pending.delete(answer.id);

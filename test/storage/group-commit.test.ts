@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { sql } from 'kysely';
+import { connect } from '../../src/storage/connect.js';
+import { migrateToLatest } from '../../src/storage/migrate.js';
 import { createGroupCommitter } from '../../src/storage/group-commit.js';
 import { openTestConnection, testDatabases } from '../support/database.js';
 
@@ -45,3 +52,33 @@ for (const database of testDatabases()) {
     });
   });
 }
+
+describe('group commit on an SQLite file while another connection holds the write lock', () => {
+  test('a batch that cannot get the lock within busy_timeout fails every item at once, not one by one; then commits resume', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-group-commit-'));
+    const conn = connect(`sqlite:${join(dir, 'latchkey.db')}`);
+    const holder = new SQLite(join(dir, 'latchkey.db'));
+    try {
+      await migrateToLatest(conn.db);
+      // Short, so the test is quick: each item retried alone would wait this long again.
+      await sql`pragma busy_timeout = 300`.execute(conn.db);
+      const committer = createGroupCommitter(conn.db, { maxBatch: 64 });
+      const write = (key: string) => committer.run((trx) => trx.insertInto('meta').values({ key, value: 'x' }).execute());
+      holder.exec('begin immediate');
+      const started = performance.now();
+      const outcomes = await Promise.allSettled(['l-1', 'l-2', 'l-3', 'l-4', 'l-5', 'l-6'].map(write));
+      const elapsedMs = performance.now() - started;
+      holder.exec('rollback');
+      assert.deepEqual(outcomes.map((o) => o.status), Array(6).fill('rejected'));
+      assert.match(String((outcomes[0] as PromiseRejectedResult).reason), /locked|busy/i);
+      // One busy_timeout for the batch; one by one would be seven of them (2.1 s).
+      assert.ok(elapsedMs < 1500, `the locked batch took ${Math.round(elapsedMs)} ms to fail`);
+      await write('after');
+      assert.ok(await conn.db.selectFrom('meta').select('key').where('key', '=', 'after').executeTakeFirst());
+    } finally {
+      holder.close();
+      await conn.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
