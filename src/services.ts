@@ -120,7 +120,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
 
   const rateLimiter = createRateLimiter({ clock, maxKeys: config.cacheMaxEntries });
   const authFailures = createAttemptLimiter({ clock, limit: config.authFailuresPerMinute, windowMs: 60_000 });
-  // One group committer for the write-heavy ingest paths: event work and deduplication claims.
+  // One group committer for the busiest writes: REST incident creation, deduplication claims, and
+  // Events API writes where no writer thread runs (PostgreSQL, SQLite in memory).
   const committer = createGroupCommitter(db, { maxBatch: 256 });
   const dedupStore = createDedupStore(db, connection.kind);
   const dedup = createDedupService({ store: dedupStore, committer, clock, purgeIntervalMs: 60_000, logger });

@@ -66,7 +66,7 @@ export function settlementToRow(s: Settlement): SettlementRow {
 }
 
 export type IncidentChanges = Partial<Pick<Incident,
-  'title' | 'description' | 'severity' | 'status' | 'acknowledgedAt' | 'acknowledgedBy' | 'resolvedAt' | 'resolvedBy' | 'updatedAt' | 'alertCount' | 'lastPayload'>>;
+  'title' | 'description' | 'severity' | 'status' | 'acknowledgedAt' | 'acknowledgedBy' | 'resolvedAt' | 'resolvedBy' | 'updatedAt' | 'lastPayload'>>;
 
 export type IncidentFilter = {
   readonly reach: Reach;
@@ -142,7 +142,6 @@ export function createIncidentStore(db: Db) {
         ...(changes.acknowledgedBy !== undefined && { acknowledged_by: changes.acknowledgedBy && actorToText(changes.acknowledgedBy) }),
         ...(changes.resolvedAt !== undefined && { resolved_at: toMsOrNull(changes.resolvedAt) }),
         ...(changes.resolvedBy !== undefined && { resolved_by: changes.resolvedBy && actorToText(changes.resolvedBy) }),
-        ...(changes.alertCount !== undefined && { alert_count: changes.alertCount }),
         ...(changes.lastPayload !== undefined && { last_payload: JSON.stringify(changes.lastPayload) }),
         ...(changes.updatedAt !== undefined && { updated_at: toMs(changes.updatedAt) }),
       }).where('id', '=', id).execute();
