@@ -3,7 +3,8 @@ import { ulid } from 'ulid';
 import { connect, type Connection } from '../../src/storage/connect.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 
-export type TestDatabase = { name: 'sqlite' | 'postgres'; url: string };
+/** `sqlite-file`: a new file per app (startTestApp); the URL is only its scheme. */
+export type TestDatabase = { name: 'sqlite' | 'sqlite-file' | 'postgres'; url: string };
 
 /** SQLite in memory always; PostgreSQL too when TEST_DATABASE_URL is set. */
 export function testDatabases(): TestDatabase[] {

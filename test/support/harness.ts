@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { ulid } from 'ulid';
-import pg from 'pg';
 import { loadConfig } from '../../src/config/index.js';
 import { buildApp } from '../../src/http/app.js';
 import { createServices, type Services } from '../../src/services.js';
 import type { Clock } from '../../src/services/runtime.js';
+import { isolatedDatabase, testDatabases, type TestDatabase } from './database.js';
 
 /** A clock tests move by hand: expiry, grace periods and windows without sleeping. */
 export function createTestClock(start = new Date('2026-11-22T12:00:00.000Z')): Clock & { advance(ms: number): void; set(d: Date): void } {
@@ -20,14 +19,7 @@ export function createTestClock(start = new Date('2026-11-22T12:00:00.000Z')): C
   };
 }
 
-export type TestDatabase = { name: 'sqlite' | 'sqlite-file' | 'postgres'; url: string };
-
-/** SQLite in memory always; PostgreSQL too when TEST_DATABASE_URL is set. */
-export function testDatabases(): TestDatabase[] {
-  const dbs: TestDatabase[] = [{ name: 'sqlite', url: 'sqlite::memory:' }];
-  if (process.env.TEST_DATABASE_URL) dbs.push({ name: 'postgres', url: process.env.TEST_DATABASE_URL });
-  return dbs;
-}
+export { testDatabases, type TestDatabase };
 
 /**
  * testDatabases() and an SQLite file (a new one per app): on a file, Events API writes go
@@ -50,15 +42,9 @@ export type TestApp = {
 /** A fresh, initialised Latchkey over its own database (a new PostgreSQL schema per app). */
 export async function startTestApp(database: TestDatabase = testDatabases()[0]!, env: Record<string, string> = {}): Promise<TestApp> {
   const clock = createTestClock();
-  let schema: string | undefined;
+  const place = await isolatedDatabase(database);
+  const { schema } = place;
   const dir = database.name === 'sqlite-file' ? mkdtempSync(join(tmpdir(), 'latchkey-test-')) : undefined;
-  if (database.name === 'postgres') {
-    schema = `t_${ulid().toLowerCase()}`;
-    const client = new pg.Client({ connectionString: database.url });
-    await client.connect();
-    await client.query(`CREATE SCHEMA ${schema}`);
-    await client.end();
-  }
   const url = dir ? `sqlite:${join(dir, 'latchkey.db')}` : database.url;
   const config = loadConfig({ LATCHKEY_DATABASE_URL: url, LATCHKEY_USAGE_FLUSH_MS: '600000', ...env });
   const services = await createServices(config, { clock, secret: randomBytes(32), ...(schema && { schema }) });
@@ -76,12 +62,7 @@ export async function startTestApp(database: TestDatabase = testDatabases()[0]!,
       await app.close();
       await services.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
-      if (schema) {
-        const client = new pg.Client({ connectionString: database.url });
-        await client.connect();
-        await client.query(`DROP SCHEMA ${schema} CASCADE`);
-        await client.end();
-      }
+      await place.drop();
     },
   };
 }
