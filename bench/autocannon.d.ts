@@ -22,6 +22,8 @@ declare module 'autocannon' {
       non2xx: number;
       '2xx': number;
       requests: { total: number };
+      /** Answers counted by status code. */
+      statusCodeStats: Record<string, { count: number }>;
     };
     /** Also emits 'response' (client, statusCode, bytes, responseTimeMs) for every answer. */
     type Instance = import('node:events').EventEmitter & PromiseLike<Result>;

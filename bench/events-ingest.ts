@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { connect } from '../src/storage/connect.js';
 import { isMemoryFilesystem, measureFsyncRate } from './events-fsync.js';
-import { measureIngest, measureReadsBesideIngest, runIngestRounds, SETTLE_MS, type IngestKey } from './events-rounds.js';
+import { measureFloor, measureIngest, measureReadsBesideIngest, runIngestRounds, SETTLE_MS, type IngestKey } from './events-rounds.js';
 import { printIngestRound, summariseEvents, type Durability, type EventsSummary, type SendersRun, type Traced, type TracedRun } from './events-report.js';
 import { countSyncCalls, straceAvailable } from './events-strace.js';
 import type { Load, Measurement } from './http-rounds.js';
@@ -56,7 +56,7 @@ export async function benchEvents(options: EventsOptions): Promise<EventsSummary
     const bySenders: SendersRun[] = [];
     for (const connections of options.senders) {
       const more = { ...options.load, connections };
-      bySenders.push({ connections, gated: await ingest('gated', more), plain: await ingest('plain', more) });
+      bySenders.push({ connections, gated: await ingest('gated', more), plain: await ingest('plain', more), floor: await measureFloor(server, more) });
     }
     const after = measureFsyncRate(dir, options.fsyncProbeSeconds);
     const readsBeside = await measureReadsBesideIngest(server, options.load);

@@ -15,13 +15,14 @@ export type Traced = { readonly gated: TracedRun; readonly plain: TracedRun } | 
 export type Durability = { readonly answered: number; readonly inFlightAllowance: number; readonly incidents: number; readonly ok: boolean };
 
 /** Both keys at one count of concurrent senders (connections), beyond the rounds'. */
-export type SendersRun = { readonly connections: number; readonly gated: Measurement; readonly plain: Measurement };
+export type SendersRun = { readonly connections: number; readonly gated: Measurement; readonly plain: Measurement; readonly floor: Measurement };
 
 export type EventsSetup = { readonly dir: string; readonly memoryFilesystem: boolean; readonly synchronous: string };
 
 export function printIngestRound(round: IngestRound, index: number): void {
   console.log(`round ${index + 1}  gated ${describe(round.gated)}`);
   console.log(`         plain ${describe(round.plain)}  ratio ${fixed(round.ratio, 3)}`);
+  console.log(`         floor ${describe(round.floor)}  (400, no storage)`);
 }
 
 export function summariseEvents(
@@ -30,8 +31,9 @@ export function summariseEvents(
 ) {
   const gated = medianFigures(rounds.map((r) => r.gated));
   const plain = medianFigures(rounds.map((r) => r.plain));
+  const floor = medianFigures(rounds.map((r) => r.floor));
   const fsyncsPerSecond = (fsync.before.fsyncsPerSecond + fsync.after.fsyncsPerSecond) / 2;
-  const perFsync = { gated: gated.rps / fsyncsPerSecond, plain: plain.rps / fsyncsPerSecond };
+  const perFsync = { gated: gated.rps / fsyncsPerSecond, plain: plain.rps / fsyncsPerSecond, floor: floor.rps / fsyncsPerSecond };
   return {
     ...setup,
     fsync: { ...fsync, fsyncsPerSecond },
@@ -40,16 +42,18 @@ export function summariseEvents(
     gated,
     /** Key with neither. */
     plain,
+    /** Invalid events answered 400 before storage: a ceiling on ingest with this load generator on this machine. */
+    floor,
     /** Server CPU deduplication and the rate limit add to each event. */
     gatesExtraCpuUs: gated.serverCpuUs - plain.serverCpuUs,
     ratios: rounds.map((r) => r.ratio),
     medianRatio: median(rounds.map((r) => r.ratio)),
-    /** Median ingest req/s ÷ the fsync rate (mean of the probes before and after the rounds). */
+    /** Median ingest req/s ÷ the fsync rate (mean of the probes before and after the rounds); `floor` bounds the other two. */
     perFsync,
     target: TARGET_EVENTS_PER_FSYNC,
     pass: perFsync.gated >= TARGET_EVENTS_PER_FSYNC,
     /** One run per key at each larger count of senders, with its ingest ÷ fsync rate. */
-    bySenders: bySenders.map((run) => ({ ...run, perFsync: { gated: run.gated.rps / fsyncsPerSecond, plain: run.plain.rps / fsyncsPerSecond } })),
+    bySenders: bySenders.map((run) => ({ ...run, perFsync: { gated: run.gated.rps / fsyncsPerSecond, plain: run.plain.rps / fsyncsPerSecond, floor: run.floor.rps / fsyncsPerSecond } })),
     readsBeside,
     traced,
     durability,
@@ -63,13 +67,16 @@ export function printEventsSummary(s: EventsSummary): void {
   console.log('\nevents ingest, medians over rounds (each 202 is one committed incident):');
   console.log(`  gated  ${describe(s.gated)}   dedup 600 s + rate limit 1,000,000/min`);
   console.log(`  plain  ${describe(s.plain)}   dedup off, no rate limit`);
+  console.log(`  floor  ${describe(s.floor)}   the same events missing one field: 400 after the key check, no storage`);
   console.log(`  server CPU dedup + rate limit add: ${fixed(s.gatesExtraCpuUs, 1)} µs/event`);
   console.log(`  ratio gated/plain: ${s.ratios.map((r) => fixed(r, 3)).join(', ')}; median ${fixed(s.medianRatio, 3)}`);
   console.log(`  disk fsync rate (4 KB write + fsync, one thread): before ${rate(s.fsync.before)}, after ${rate(s.fsync.after)}`);
   console.log(`  ingest ÷ fsync rate: gated ${fixed(s.perFsync.gated, 2)}, plain ${fixed(s.perFsync.plain, 2)} (target ≥ ${fixed(s.target, 1)} for gated): ${s.pass ? 'PASS' : 'BELOW TARGET'}`);
+  console.log(`  floor ÷ fsync rate: ${fixed(s.perFsync.floor, 2)}: no storage design can ingest faster than the floor with this load generator on this machine`);
   for (const run of s.bySenders) {
     console.log(`  ${run.connections} senders, one run each: gated ${describe(run.gated)}  ÷ fsync ${fixed(run.perFsync.gated, 2)}`);
     console.log(`  ${' '.repeat(String(run.connections).length)}                         plain ${describe(run.plain)}  ÷ fsync ${fixed(run.perFsync.plain, 2)}`);
+    console.log(`  ${' '.repeat(String(run.connections).length)}                         floor ${describe(run.floor)}  ÷ fsync ${fixed(run.perFsync.floor, 2)}`);
   }
   const r = s.readsBeside;
   const latency = (m: typeof r.alone) => `p50 ${fixed(m.p50Ms, 2)} ms  p99 ${fixed(m.p99Ms, 2)} ms  max ${fixed(m.maxMs, 1)} ms`;

@@ -4,8 +4,11 @@ import type { BenchServer } from './start-server.js';
 
 export type IngestKey = keyof EventKeys;
 
-/** One round: the key with deduplication and a rate limit, and the key with neither, on one server. */
-export type IngestRound = { readonly gated: Measurement; readonly plain: Measurement; readonly ratio: number };
+/**
+ * One round: the key with deduplication and a rate limit, and the key with neither, on one server;
+ * and the endpoint's floor, what it answers when storage is never reached.
+ */
+export type IngestRound = { readonly gated: Measurement; readonly plain: Measurement; readonly floor: Measurement; readonly ratio: number };
 
 // One sequence for every run in this process: each event has its own dedup_key and body, so
 // deduplication never discards one and each opens its own incident.
@@ -19,6 +22,13 @@ export function triggerEvent(routingKey: string, n: number): string {
     dedup_key: `bench-${n}`,
     payload: { summary: `Disk 9${n % 10}% full on db-${n % 97} (event ${n})`, source: `db-${n % 97}`, severity: 'critical', custom_details: { event: n } },
   });
+}
+
+/** The same trigger with its payload's severity left out: refused 400 after its routing key is verified. */
+export function invalidTriggerEvent(routingKey: string, n: number): string {
+  const event = JSON.parse(triggerEvent(routingKey, n)) as { payload: Record<string, unknown> };
+  delete event.payload.severity;
+  return JSON.stringify(event);
 }
 
 export function eventKeys(server: BenchServer): EventKeys {
@@ -53,7 +63,23 @@ export async function measureIngest(server: BenchServer, key: IngestKey, load: L
   return measurement;
 }
 
-/** The two keys alternate, and which goes first alternates too, so drift and order hit both alike. */
+/**
+ * The most any storage design could ingest here with this load generator: the same endpoint, the
+ * same senders and bodies but each event missing one field, so it is answered 400 after HTTP, JSON,
+ * validation and the routing key's verification, and never reaches storage. Ingest ÷ fsync can
+ * be no higher than this floor ÷ fsync.
+ */
+export async function measureFloor(server: BenchServer, load: Load): Promise<Measurement> {
+  const routingKey = eventKeys(server).plain;
+  return measureTraffic(server, 'events floor (invalid events, 400)', {
+    path: '/v2/enqueue',
+    headers: { 'content-type': 'application/json' },
+    nextBody: () => invalidTriggerEvent(routingKey, nextEvent++),
+    expectStatus: 400,
+  }, load);
+}
+
+/** The two keys alternate, and which goes first alternates too, so drift and order hit both alike; the floor runs last. */
 export async function runIngestRounds(server: BenchServer, load: Load, rounds: number, onRound: (round: IngestRound, index: number) => void): Promise<IngestRound[]> {
   const done: IngestRound[] = [];
   for (let i = 0; i < rounds; i++) {
@@ -66,7 +92,8 @@ export async function runIngestRounds(server: BenchServer, load: Load, rounds: n
       plain = await measureIngest(server, 'plain', load);
       gated = await measureIngest(server, 'gated', load);
     }
-    const round = { gated, plain, ratio: gated.rps / plain.rps };
+    const floor = await measureFloor(server, load);
+    const round = { gated, plain, floor, ratio: gated.rps / plain.rps };
     onRound(round, i);
     done.push(round);
   }

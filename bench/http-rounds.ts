@@ -28,11 +28,15 @@ export type Round = {
   readonly limitedRatio: number;
 };
 
-/** What to send: a fixed request, or a POST whose body `nextBody` picks afresh for every request. */
+/**
+ * What to send: a fixed request, or a POST whose body `nextBody` picks afresh for every request.
+ * Every answer must be 2xx, or exactly `expectStatus` when given.
+ */
 export type Traffic = {
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly nextBody?: () => string;
+  readonly expectStatus?: number;
 };
 
 /** One autocannon run against one route. */
@@ -42,7 +46,7 @@ export async function measure(server: BenchServer, target: Target, load: Load): 
   return measureTraffic(server, target, { path: '/api/v1/identity', headers: { authorization: `Bearer ${token}` } }, load);
 }
 
-/** One autocannon run. A run with errors or non-2xx answers measures nothing: it throws, naming `label`. */
+/** One autocannon run. A run with errors or answers other than expected measures nothing: it throws, naming `label`. */
 export async function measureTraffic(server: BenchServer, label: string, traffic: Traffic, load: Load): Promise<Measurement> {
   const { nextBody } = traffic;
   const cpuBefore = await server.cpuMicros();
@@ -60,8 +64,10 @@ export async function measureTraffic(server: BenchServer, label: string, traffic
   run.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => latencyNs.record(Math.max(1, Math.round(ms * 1e6))));
   const result = await run;
   const cpuMicros = (await server.cpuMicros()) - cpuBefore;
-  if (result.errors > 0 || result.non2xx > 0 || result['2xx'] === 0) {
-    throw new Error(`${label}: ${result['2xx']} ok, ${result.non2xx} non-2xx, ${result.errors} errors (${result.timeouts} timeouts)`);
+  const expected = traffic.expectStatus === undefined ? result['2xx'] : result.statusCodeStats[traffic.expectStatus]?.count ?? 0;
+  if (result.errors > 0 || expected !== result.requests.total || expected === 0) {
+    const statuses = Object.entries(result.statusCodeStats).map(([status, { count }]) => `${count} × ${status}`).join(', ');
+    throw new Error(`${label}: ${statuses || 'no answers'}, ${result.errors} errors (${result.timeouts} timeouts); expected ${traffic.expectStatus ?? '2xx'}`);
   }
   return {
     rps: result.requests.total / result.duration,
