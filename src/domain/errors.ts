@@ -1,6 +1,8 @@
 /**
- * The contract's error codes (§4), plus `invalid_credentials` (a failed sign-in) and `csrf_failed`
- * (a cookie-authenticated write without its CSRF token). HTTP statuses live in the http layer's table.
+ * The contract's error codes (§4), plus `invalid_credentials` (a failed sign-in), `csrf_failed`
+ * (a cookie-authenticated write without its CSRF token), and `headers_too_large` and
+ * `request_timeout` (requests Node's HTTP parser refuses before any route). HTTP statuses live in
+ * the http layer's table.
  */
 export const ERROR_CODES = [
   'validation_failed', 'invalid_filter',
@@ -9,6 +11,7 @@ export const ERROR_CODES = [
   'insufficient_permissions', 'read_only_token', 'out_of_scope', 'escalation_denied',
   'global_token_required', 'ip_not_allowed', 'csrf_failed',
   'not_found', 'conflict', 'payload_too_large', 'rate_limited',
+  'headers_too_large', 'request_timeout',
   'internal_error',
 ] as const;
 

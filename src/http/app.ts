@@ -12,7 +12,7 @@ import { createApiLogHooks } from './api-logs.js';
 import { createDedupHooks } from './dedup.js';
 import { answerWhenDurable } from './durability.js';
 import { createRateLimitHooks } from './rate-limit.js';
-import { errorBody, handleError, sendError } from './errors.js';
+import { answerClientError, errorBody, handleError, sendError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { apiLogRoutes } from './routes/api-logs.js';
@@ -53,6 +53,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     return503OnClosing: true,
     // Bad percent-encoding and overlong path parameters fail in the router: answer them with the envelope too.
     frameworkErrors: handleError,
+    // And what Node's HTTP parser refuses before any of that.
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Every field a hook or handler may set on a request, declared up front: each request is then

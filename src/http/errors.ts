@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { LatchkeyError, type ErrorCode } from '../domain/errors.js';
 
@@ -24,7 +27,9 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  request_timeout: 408,
   rate_limited: 429,
+  headers_too_large: 431,
   internal_error: 500,
 };
 
@@ -41,6 +46,8 @@ export const MESSAGES: Partial<Record<ErrorCode, string>> = {
   ip_not_allowed: 'requests with this API token are not allowed from this address',
   invalid_credentials: 'the email or password is wrong',
   csrf_failed: 'a signed-in write needs the x-csrf-token header given at sign-in',
+  headers_too_large: 'the request headers are larger than the server accepts (16 KB in all)',
+  request_timeout: 'the request did not arrive in time',
 };
 
 export type ErrorBody = {
@@ -107,4 +114,24 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   }
   request.log.error({ err: error }, 'unhandled error');
   return sendError(request, reply, 'internal_error', 'internal error');
+}
+
+/**
+ * Requests Node's HTTP parser refuses before any route or hook sees them (malformed HTTP, headers
+ * over the limit, a client too slow to send its request): answered in the contract's envelope like
+ * every other error, instead of Fastify's own shape, then the connection is closed, as Node does.
+ * There is no request, so the request id is made here.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode = error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large'
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout'
+    : 'validation_failed';
+  const message = MESSAGES[code] ?? 'the request is not valid HTTP';
+  const body = JSON.stringify({ error: { code, message, request_id: randomUUID() } } satisfies ErrorBody);
+  const status = STATUS_BY_CODE[code];
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }

@@ -305,6 +305,7 @@ describe('bad input gets the contract 4xx and the error envelope, and changes no
       const INVALID = [
         '10.0.0.0/33', '256.1.1.1', '10.0.0/8', '10.0.0.0/', '10.0.0.0/-1', '10.0.0.0/8/8', '::1/129', '2001:db8:::/32',
         'gggg::/16', 'localhost', '', ' 10.0.0.0/8', '10.0.0.0/8 ', '*', '10.0.0.0/ 8', '1.2.3.4/1e1', '01.2.3.4/8', '1.2.3.4/0x8',
+        'fe80::1%eth0', 'fe80::%1/64',
       ];
       const mixed = [...VALID, ...INVALID].sort(); // valid and invalid interleaved
       const e = await refused(create({ name: 'cidrs', scope: 'global', allowed_cidrs: mixed }), 400, 'validation_failed');

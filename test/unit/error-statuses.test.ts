@@ -21,7 +21,7 @@ test('every contract error code maps to the contract status', () => {
 });
 
 // Codes Latchkey adds to the contract, with their statuses.
-const ADDITIONS: Record<string, number> = { invalid_credentials: 401, csrf_failed: 403, internal_error: 500 };
+const ADDITIONS: Record<string, number> = { invalid_credentials: 401, csrf_failed: 403, request_timeout: 408, headers_too_large: 431, internal_error: 500 };
 
 test('the catalogue has exactly the contract codes plus the documented additions', () => {
   const contract = Object.values(CONTRACT).flat();

@@ -3,7 +3,8 @@ import { BlockList, isIP } from 'node:net';
 /** Parses `a.b.c.d/n` or an IPv6 `x::y/n` (a bare address means a single host). */
 export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
   const [address = '', prefixText, extra] = text.split('/');
-  if (extra !== undefined) return undefined;
+  // A zone (fe80::1%eth0) names an interface of one host: no client address carries it, so an entry with one could never match.
+  if (extra !== undefined || address.includes('%')) return undefined;
   const version = isIP(address);
   if (version === 0) return undefined;
   const max = version === 4 ? 32 : 128;
