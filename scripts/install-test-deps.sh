@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# System packages the client-compatibility tests drive (test/clients/): Prometheus Alertmanager.
+# System packages the test suites drive: Prometheus Alertmanager (test/clients/) and Chromium,
+# which playwright-core drives for the console's browser tests (test/console/).
 # Idempotent: installs only what is missing; uses sudo when not root and sudo exists.
 set -euo pipefail
 
-if command -v prometheus-alertmanager >/dev/null 2>&1; then
+missing=()
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+
+if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 
@@ -13,11 +18,11 @@ as_root() {
   elif command -v sudo >/dev/null 2>&1; then
     sudo "$@"
   else
-    echo "install-test-deps: prometheus-alertmanager is missing and neither root nor sudo is available to install it" >&2
+    echo "install-test-deps: ${missing[*]} missing and neither root nor sudo is available to install them" >&2
     exit 1
   fi
 }
 
-echo "install-test-deps: installing prometheus-alertmanager (Debian package)"
+echo "install-test-deps: installing ${missing[*]} (Debian packages)"
 as_root apt-get update
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus-alertmanager
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

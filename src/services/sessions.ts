@@ -24,7 +24,7 @@ type Deps = {
 };
 
 export type SignedIn = { user: User; sessionId: string; csrfToken: string; expiresAt: Date };
-export type SessionAuth = { actor: Actor; csrfToken: string };
+export type SessionAuth = { actor: Actor; csrfToken: string; user: User; expiresAt: Date };
 
 /** Console sign-in: a random session id in an HttpOnly cookie, stored as a digest only. */
 export function createSessionService(deps: Deps) {
@@ -69,7 +69,7 @@ export function createSessionService(deps: Deps) {
       if (!session || session.expiresAt.getTime() <= deps.clock.now().getTime()) return null;
       const user = await deps.users.findById(session.userId);
       if (!user || user.status !== 'active') return null;
-      return { actor: sessionActor(user, await deps.users.membershipsOf(user.id)), csrfToken: csrfFor(sessionId) };
+      return { actor: sessionActor(user, await deps.users.membershipsOf(user.id)), csrfToken: csrfFor(sessionId), user, expiresAt: session.expiresAt };
     },
 
     csrfMatches(expected: string, given: string | undefined): boolean {

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../../services.js';
+import { sendError } from '../errors.js';
 import { ErrorResponse, Timestamp } from '../schemas/common.js';
 import { presentUser, UserSchema } from './users.js';
 
 export const SESSION_COOKIE = 'latchkey_session';
 
-const SignInResponse = Type.Object({
+const SessionResponse = Type.Object({
   user: UserSchema,
   csrf_token: Type.String({ description: 'send as x-csrf-token on every signed-in write' }),
   expires_at: Timestamp,
@@ -19,7 +20,7 @@ export const sessionRoutes = (services: Services): FastifyPluginAsyncTypebox => 
     schema: {
       tags: ['Session'], summary: 'Sign in with email and password', security: [],
       body: Type.Object({ email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
-      response: { 200: SignInResponse, 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse },
+      response: { 200: SessionResponse, 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse },
     },
   }, async (request, reply) => {
     const signedIn = await services.sessions.signIn(request.body, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
@@ -27,6 +28,20 @@ export const sessionRoutes = (services: Services): FastifyPluginAsyncTypebox => 
       httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', path: '/', expires: signedIn.expiresAt,
     });
     return { user: presentUser(signedIn.user), csrf_token: signedIn.csrfToken, expires_at: signedIn.expiresAt.toISOString() };
+  });
+
+  // Public like sign-in: the cookie itself is the credential, so the API hooks have nothing to check.
+  app.get('/session', {
+    config: { public: true },
+    schema: {
+      tags: ['Session'], summary: 'The signed-in user and the CSRF token of the session cookie (a console reloading its page)', security: [],
+      response: { 200: SessionResponse, 401: ErrorResponse, 429: ErrorResponse },
+    },
+  }, async (request, reply) => {
+    const sessionId = request.cookies[SESSION_COOKIE];
+    const session = sessionId ? await services.sessions.authenticate(sessionId) : null;
+    if (!session) return sendError(request, reply, 'missing_token', 'no live session: sign in with POST /api/v1/session');
+    return { user: presentUser(session.user), csrf_token: session.csrfToken, expires_at: session.expiresAt.toISOString() };
   });
 
   app.delete('/session', {
