@@ -9,6 +9,7 @@ import { Type } from 'typebox';
 import type { Services } from '../services.js';
 import { createAuthenticator, SAFE_METHODS } from './auth.js';
 import { createApiLogHooks } from './api-logs.js';
+import { registerConsole } from './console.js';
 import { createDedupHooks } from './dedup.js';
 import { answerWhenDurable } from './durability.js';
 import { createRateLimitHooks } from './rate-limit.js';
@@ -101,6 +102,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     return metrics.registry.metrics();
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerConsole(app);
 
   await app.register(async (api) => {
     const traffic = createRateLimitHooks(services, (request, reply, retryAfter, message) => {

@@ -1,0 +1,108 @@
+import { api, resumeSession, signIn, signOut, whenSignedOut } from './api.js';
+import { attempt, el, errorBox, field, notice, replace } from './dom.js';
+import { renderKeyList } from './keys.js';
+import { renderKeyDetail } from './key-detail.js';
+import { renderTokens } from './tokens.js';
+import { renderAudit } from './audit.js';
+import { renderCatalog } from './catalog.js';
+import { renderService } from './service.js';
+import { renderIncidents } from './incidents.js';
+import { renderUsers } from './users.js';
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const whoami = document.getElementById('whoami');
+
+/** Sections: hash, label, the permission that shows it (none: every signed-in user). */
+const SECTIONS = [
+  ['keys', 'API keys', 'api_keys:read', renderKeyList],
+  ['tokens', 'Personal tokens', null, renderTokens],
+  ['audit', 'Audit trail', 'audit:read', renderAudit],
+  ['catalog', 'Teams & services', 'teams:read', renderCatalog],
+  ['incidents', 'Incidents', 'incidents:read', renderIncidents],
+  ['users', 'Users', 'users:read', renderUsers],
+];
+const DETAIL = { keys: renderKeyDetail, services: renderService };
+
+let ctx = null;
+
+/** What the signed-in user may do (from GET /identity); the server still decides every call. */
+function contextFor(session, identity) {
+  const permissions = new Set(identity.permissions);
+  return {
+    user: session.user,
+    can: (permission) => permissions.has(permission),
+    isAccountAdmin: session.user.role === 'owner' || session.user.role === 'admin',
+    go: (hash) => {
+      if (location.hash === hash) route();
+      else location.hash = hash;
+    },
+  };
+}
+
+function showSignIn(message) {
+  ctx = null;
+  nav.replaceChildren();
+  whoami.replaceChildren();
+  const email = el('input', { name: 'email', type: 'email', autocomplete: 'username', required: true, autofocus: true });
+  const password = el('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const errors = el('div', { class: 'slot' }, message ? errorBox(message) : null);
+  const submit = el('button', { type: 'submit', class: 'primary' }, 'Sign in');
+  const form = el('form', { class: 'signin', id: 'signin' },
+    el('h1', {}, 'Sign in to Latchkey'),
+    field('Email', email), field('Password', password), errors, submit);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const session = await attempt(errors, () => signIn(email.value, password.value), submit);
+    if (session) await enter(session, true);
+  });
+  replace(main, form);
+}
+
+async function enter(session, fresh) {
+  const identity = await attempt(main, () => api.get('/identity'));
+  if (!identity) return;
+  ctx = contextFor(session, identity);
+  replace(whoami,
+    el('span', { class: 'user', id: 'current-user' }, session.user.name || session.user.email),
+    el('span', { class: 'badge badge-role', id: 'current-role' }, session.user.role),
+    el('button', { type: 'button', id: 'signout', onclick: leave }, 'Sign out'));
+  replace(nav, SECTIONS.filter(([, , permission]) => !permission || ctx.can(permission))
+    .map(([hash, label]) => el('a', { href: `#/${hash}`, 'data-section': hash }, label)));
+  const start = ctx.can('api_keys:read') ? '#/keys' : '#/tokens';
+  if (fresh || !location.hash || location.hash === '#/') ctx.go(start);
+  else route();
+}
+
+async function leave() {
+  try {
+    await signOut();
+  } finally {
+    history.replaceState(null, '', location.pathname);
+    showSignIn();
+  }
+}
+
+function route() {
+  if (!ctx) return;
+  const [section = 'keys', id] = location.hash.replace(/^#\/?/, '').split('/');
+  for (const link of nav.querySelectorAll('a')) link.classList.toggle('active', link.dataset.section === section || (section === 'services' && link.dataset.section === 'catalog'));
+  const view = el('section', { class: 'view' });
+  replace(main, view);
+  const render = id ? DETAIL[section] : SECTIONS.find(([hash]) => hash === section)?.[3];
+  if (!render) return replace(view, notice(`There is no page "${location.hash}".`));
+  Promise.resolve(render(view, ctx, id && decodeURIComponent(id))).catch((err) => replace(view, errorBox(err)));
+}
+
+whenSignedOut((err) => showSignIn(err));
+window.addEventListener('hashchange', route);
+
+(async () => {
+  try {
+    const session = await resumeSession();
+    if (session) await enter(session, false);
+    else showSignIn();
+  } catch (err) {
+    replace(main, errorBox(err));
+  }
+})();

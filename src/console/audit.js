@@ -1,0 +1,38 @@
+import { api } from './api.js';
+import { el, replace, time } from './dom.js';
+import { pagedList } from './paged.js';
+
+const detailsText = (details) => {
+  const text = JSON.stringify(details);
+  return text === '{}' ? '' : text;
+};
+
+const columns = [
+  { label: 'At', cell: (e) => time(e.at) },
+  { label: 'Action', cell: (e) => el('code', { class: 'action' }, e.action) },
+  { label: 'Actor', cell: (e) => `${e.actor.name} (${e.actor.type})` },
+  { label: 'Target', cell: (e) => (e.target_type === 'api_key' ? el('a', { href: `#/keys/${encodeURIComponent(e.target_id)}` }, `api_key ${e.target_id}`) : `${e.target_type} ${e.target_id}`) },
+  { label: 'From', cell: (e) => e.ip ?? '—' },
+  { label: 'Details', cell: (e) => el('code', { class: 'details' }, detailsText(e.details)) },
+];
+
+/** GET /audit_events, newest first, with filters on action and target. */
+export async function renderAudit(view) {
+  const action = el('input', { name: 'action', placeholder: 'action, e.g. api_key.rotated', size: 24 });
+  const target = el('input', { name: 'target_id', placeholder: 'target id', size: 28 });
+  const list = el('div', { class: 'list', id: 'audit-list' });
+  const refresh = () => pagedList(list, {
+    columns, empty: 'No audit events match.',
+    load: async (cursor) => {
+      const page = await api.get('/audit_events', { action: action.value.trim(), target_id: target.value.trim(), cursor, limit: 50 });
+      return { items: page.audit_events, next_cursor: page.next_cursor };
+    },
+  });
+  const form = el('form', { class: 'filters' }, action, target, el('button', { type: 'submit' }, 'Filter'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void refresh();
+  });
+  replace(view, el('div', { class: 'toolbar' }, el('h1', {}, 'Audit trail'), form), list);
+  await refresh();
+}

@@ -1,0 +1,45 @@
+import { api } from './api.js';
+import { attempt, badge, el, replace, select, time } from './dom.js';
+import { loadCatalog } from './lookups.js';
+import { pagedList } from './paged.js';
+
+/** Incidents by status, with acknowledge and resolve for those who may write. */
+export async function renderIncidents(view, ctx) {
+  const catalog = await loadCatalog(ctx);
+  const status = select('status', [['', 'any status'], ['triggered', 'triggered'], ['acknowledged', 'acknowledged'], ['resolved', 'resolved']], '');
+  const list = el('div', { class: 'list', id: 'incident-list' });
+  const errors = el('div', { class: 'slot' });
+  const canWrite = ctx.can('incidents:write');
+
+  const transition = async (incident, action, button) => {
+    const done = await attempt(errors, () => api.post(`/incidents/${encodeURIComponent(incident.id)}/${action}`), button);
+    if (done) await refresh();
+  };
+  const actions = (i) => {
+    if (!canWrite || i.status === 'resolved') return '';
+    return el('span', { class: 'row-actions' },
+      i.status === 'triggered' ? el('button', { type: 'button', class: 'small', onclick: (e) => transition(i, 'acknowledge', e.currentTarget) }, 'Acknowledge') : null,
+      el('button', { type: 'button', class: 'small', onclick: (e) => transition(i, 'resolve', e.currentTarget) }, 'Resolve'));
+  };
+  const columns = [
+    { label: 'Opened', cell: (i) => time(i.created_at) },
+    { label: 'Title', cell: (i) => el('span', { title: i.description }, i.title) },
+    { label: 'Severity', cell: (i) => badge(i.severity) },
+    { label: 'Status', cell: (i) => badge(i.status) },
+    { label: 'Service', cell: (i) => catalog.serviceName(i.service_id) },
+    { label: 'Alerts', cell: (i) => String(i.alert_count) },
+    { label: 'Source', cell: (i) => i.source },
+    { label: 'Dedup key', cell: (i) => (i.dedup_key ? el('code', {}, i.dedup_key) : '—') },
+    { label: '', cell: actions },
+  ];
+  const refresh = () => pagedList(list, {
+    columns, empty: 'No incidents with this status.',
+    load: async (cursor) => {
+      const page = await api.get('/incidents', { status: status.value, cursor, limit: 50 });
+      return { items: page.incidents, next_cursor: page.next_cursor };
+    },
+  });
+  status.addEventListener('change', refresh);
+  replace(view, el('div', { class: 'toolbar' }, el('h1', {}, 'Incidents'), el('span', { class: 'filters' }, status)), errors, list);
+  await refresh();
+}

@@ -1,0 +1,20 @@
+import { appendRows, attempt, el, replace, table } from './dom.js';
+
+/** Runs a paged list: first page into `slot`, a "More" button while next_cursor is set. */
+export async function pagedList(slot, { load, columns, empty }) {
+  const errors = el('div', { class: 'slot' });
+  const first = await attempt(errors, () => load(undefined));
+  if (!first) return replace(slot, errors);
+  const grid = table(columns, first.items, { empty });
+  const more = el('button', { type: 'button', class: 'more' }, 'More');
+  let cursor = first.next_cursor;
+  more.hidden = !cursor;
+  more.addEventListener('click', async () => {
+    const page = await attempt(errors, () => load(cursor), more);
+    if (!page) return;
+    appendRows(grid, columns, page.items);
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+  });
+  replace(slot, grid, errors, more);
+}
