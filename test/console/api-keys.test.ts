@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { consoleWorld, type ConsoleWorld } from '../support/browser.js';
+import { consoleWorld, eventually, type ConsoleWorld } from '../support/browser.js';
 
 /** Managing API keys in the console, in a real browser; each secret is checked against the API itself. */
 describe('console: API keys', { timeout: 180_000 }, () => {
@@ -101,7 +101,7 @@ describe('console: API keys', { timeout: 180_000 }, () => {
     assert.equal(await statusOf(page), 'active', 'cancelling the confirmation changes nothing');
     await page.click('#revoke');
     await page.locator('dialog.confirm button.danger').click();
-    await page.waitForFunction(`document.querySelector('#key-status')?.textContent?.trim() === 'revoked'`);
+    await page.locator('#key-status', { hasText: 'revoked' }).waitFor();
     const refused = await w.callWith(secret, '/identity');
     assert.equal(refused.status, 401);
     assert.equal(refused.body.error.code, 'token_revoked');
@@ -115,7 +115,7 @@ describe('console: API keys', { timeout: 180_000 }, () => {
     await page.check('#key-edit input[name=debug]');
     await page.fill('#key-edit textarea[name=allowed_cidrs]', '127.0.0.0/8\n10.0.0.0/8');
     await page.click('#key-edit button[type=submit]');
-    await page.waitForFunction(`document.querySelector('#key-debug')?.textContent?.startsWith('on until')`);
+    await page.locator('#key-debug', { hasText: 'on until' }).waitFor();
     assert.match(await page.locator('dl.facts').first().innerText(), /127\.0\.0\.0\/8, 10\.0\.0\.0\/8/);
 
     await page.fill('#key-edit textarea[name=allowed_cidrs]', 'not a cidr');
@@ -148,7 +148,7 @@ describe('console: API keys', { timeout: 180_000 }, () => {
     assert.match(revoked, /owner@example\.com \(user\)/, 'done by the signed-in user');
     await page.fill('input[name=action]', 'api_key.rotated');
     await page.click('form.filters button[type=submit]');
-    await page.waitForFunction(`[...document.querySelectorAll('#audit-list td code.action')].every((c) => c.textContent === 'api_key.rotated')`);
+    await eventually('only rotations are listed', async () => (await page.locator('#audit-list td code.action').allInnerTexts()).every((a) => a === 'api_key.rotated'));
     w.expectNoScriptErrors();
   });
 });

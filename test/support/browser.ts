@@ -38,8 +38,8 @@ export type ConsoleWorld = {
   readonly browser: Browser;
   /** A fresh browser context (its own cookies) with the console open; page errors fail the test. */
   open(): Promise<Page>;
-  /** Opens the console and signs in as the owner; resolves on the key list. */
-  signedIn(): Promise<Page>;
+  /** Opens the console and signs in (as the owner unless told); resolves once the first list shows. */
+  signedIn(who?: { email: string; password: string }): Promise<Page>;
   /** Fails on any script error or CSP violation logged by a console page since the last call. */
   expectNoScriptErrors(): void;
   /** A REST call with a given token, as any client would make it. */
@@ -89,12 +89,13 @@ async function startConsoleWorld(): Promise<ConsoleWorld> {
       await page.goto(`${latchkey.origin}/`);
       return page;
     },
-    async signedIn() {
+    async signedIn(who = OWNER) {
       const page = await world.open();
-      await page.fill('#signin input[name=email]', OWNER.email);
-      await page.fill('#signin input[name=password]', OWNER.password);
+      await page.fill('#signin input[name=email]', who.email);
+      await page.fill('#signin input[name=password]', who.password);
       await page.click('#signin button[type=submit]');
-      await page.waitForSelector('#key-list table');
+      await page.waitForSelector('#signout');
+      await page.waitForSelector('.view table, .view .empty');
       return page;
     },
     async callWith(token, path, init = {}) {
@@ -109,4 +110,13 @@ async function startConsoleWorld(): Promise<ConsoleWorld> {
     },
   };
   return world;
+}
+
+/** Polls `check` until it holds (what a user waits for on a page), or fails naming `what`. */
+export async function eventually(what: string, check: () => Promise<boolean>, deadlineMs = 10_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > until) assert.fail(`timed out after ${deadlineMs / 1000} s waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
