@@ -13,7 +13,7 @@ function parseJson(text, what) {
 const explanationColumns = [
   { label: 'Result', cell: (e) => (e.result ? 'true' : 'false') },
   { label: 'Condition', cell: (e) => el('code', {}, e.condition) },
-  { label: 'Where', cell: (e) => el('code', {}, e.pointer) },
+  { label: 'In the filter', cell: (e) => el('code', {}, e.pointer || '(the whole filter)') },
   { label: 'Actual value', cell: (e) => el('code', {}, e.actual) },
 ];
 
