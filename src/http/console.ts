@@ -9,9 +9,10 @@ import { sendError } from './errors.js';
 /**
  * The web console: static files from src/console/, served at `/` (index.html) and
  * `/console/<file>`. It reaches the data only through the public REST API, as any client does.
- * Resolved from this module, so it works from src/http (tsx) and from dist/http (after build).
+ * Found beside this module's folder: src/console/ under tsx, and the copy the build puts in
+ * dist/console/ (scripts/copy-console.mjs), so a built server never reads the source tree.
  */
-const CONSOLE_DIR = new URL('../../src/console/', import.meta.url);
+const CONSOLE_DIR = new URL('../console/', import.meta.url);
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
