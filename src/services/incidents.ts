@@ -23,11 +23,13 @@ type Deps = { db: Db; incidents: IncidentStore; router: ServiceRouter; dedup: De
 
 export type RoutingAction = 'create' | 'append' | 'resolve' | 'nothing_to_resolve';
 
-/** A service that accepts the payload, and whether its resolve filter matched too. */
-type Match = {
-  readonly entry: RouteEntry;
+/** A service whose API filter accepts the payload, and why. */
+type Accepting = { readonly entry: RouteEntry; readonly explanation: readonly FilterExplanation[] };
+
+/** An accepting service, with what a REST payload would make of an incident there. */
+type Match = Accepting & {
+  /** Whether its resolve filter matched too. */
   readonly resolving: boolean;
-  readonly explanation: readonly FilterExplanation[];
   readonly fields: ReturnType<typeof incidentFieldsFrom>;
 };
 
@@ -55,29 +57,35 @@ const UNFILTERED: FilterExplanation = {
 export function createIncidentService(deps: Deps) {
   const { db, incidents, router, clock } = deps;
 
-  /** Which services in the actor's reach accept the payload. */
-  async function matchServices(actor: Actor, payload: unknown, explain: boolean): Promise<Match[]> {
+  /** Which services in the actor's reach accept the payload, by id. */
+  async function acceptingServices(actor: Actor, payload: unknown, explain: boolean): Promise<Accepting[]> {
     const reach = reachFor(actor, 'incidents:create');
-    const matches: Match[] = [];
+    const accepting: Accepting[] = [];
     for (const entry of await router.route(reach, payload)) {
-      let explanation: readonly FilterExplanation[];
       if (entry.apiFilter) {
         if (explain) {
           const evaluation = entry.apiFilter.evaluate(payload);
-          if (!evaluation.matched) continue;
-          explanation = evaluation.explanation;
-        } else {
-          if (!entry.apiFilter.matches(payload)) continue;
-          explanation = [];
+          if (evaluation.matched) accepting.push({ entry, explanation: evaluation.explanation });
+        } else if (entry.apiFilter.matches(payload)) {
+          accepting.push({ entry, explanation: [] });
         }
-      } else {
-        if (!router.acceptsUnfiltered(reach, entry.service)) continue;
-        explanation = [UNFILTERED];
+      } else if (router.acceptsUnfiltered(reach, entry.service)) {
+        accepting.push({ entry, explanation: [UNFILTERED] });
       }
-      const fields = incidentFieldsFrom(payload, entry.service.fieldMapping, actor.ref.name);
-      matches.push({ entry, resolving: entry.resolveFilter?.matches(payload) ?? false, explanation, fields });
     }
-    return matches.sort((a, b) => a.entry.service.id.localeCompare(b.entry.service.id));
+    return accepting.sort((a, b) => a.entry.service.id.localeCompare(b.entry.service.id));
+  }
+
+  /**
+   * The services that accept a REST payload, each with the incident fields its field mapping
+   * reads and whether its resolve filter matches. (Events carry their own fields and actions.)
+   */
+  async function matchServices(actor: Actor, payload: unknown, explain: boolean): Promise<Match[]> {
+    return (await acceptingServices(actor, payload, explain)).map(({ entry, explanation }) => ({
+      entry, explanation,
+      resolving: entry.resolveFilter?.matches(payload) ?? false,
+      fields: incidentFieldsFrom(payload, entry.service.fieldMapping, actor.ref.name),
+    }));
   }
 
   const openIncident = (m: Match, ex?: Transaction<Database>) =>
@@ -189,7 +197,7 @@ export function createIncidentService(deps: Deps) {
         dedupKey,
       };
       const now = clock.now();
-      return (await matchServices(actor, stored, false)).map((m) => newIncident(actor, { entry: m.entry, fields }, stored, 'events', now));
+      return (await acceptingServices(actor, stored, false)).map((a) => newIncident(actor, { entry: a.entry, fields }, stored, 'events', now));
     },
 
     /** Events API acknowledge/resolve, as what to write: every open incident in reach with that dedup key, and what it becomes. */
@@ -201,7 +209,7 @@ export function createIncidentService(deps: Deps) {
 
     /** The services in the actor's reach whose filters accept the payload (change events). */
     async matchingServices(actor: Actor, payload: unknown): Promise<Service[]> {
-      return (await matchServices(actor, payload, false)).map((m) => m.entry.service);
+      return (await acceptingServices(actor, payload, false)).map((a) => a.entry.service);
     },
 
     show: visibleIncident,
