@@ -1,66 +1,76 @@
 import { api } from './api.js';
-import { attempt, el, facts, notice, replace, table, time } from './dom.js';
+import { attempt, confirmDialog, el, facts, field, notice, replace, time } from './dom.js';
+import { serviceActivity } from './service-activity.js';
+import { serviceFilters } from './service-filters.js';
 
-/** Parses a textarea as JSON, or throws an error shaped like the API's for errorBox. */
-function parseJson(text, what) {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw Object.assign(new Error(`${what} is not valid JSON: ${err.message}`), { code: 'invalid_json' });
-  }
+const MAPPED = ['title', 'description', 'severity', 'dedup_key'];
+
+function mappingText(mapping) {
+  const set = MAPPED.filter((f) => mapping[f]);
+  return set.length ? set.map((f) => `${f} ← ${mapping[f]}`).join(', ') : 'default (title, summary, subject, message; severity; dedup_key)';
 }
 
-const explanationColumns = [
-  { label: 'Result', cell: (e) => (e.result ? 'true' : 'false') },
-  { label: 'Condition', cell: (e) => el('code', {}, e.condition) },
-  { label: 'In the filter', cell: (e) => el('code', {}, e.pointer || '(the whole filter)') },
-  { label: 'Actual value', cell: (e) => el('code', {}, e.actual) },
-];
+/** Name, description and field mapping; only what changed is sent. */
+function settingsForm({ path, service, onSaved }) {
+  const name = el('input', { name: 'name', value: service.name, required: true, maxlength: 200 });
+  const description = el('input', { name: 'description', value: service.description, maxlength: 2000 });
+  const paths = Object.fromEntries(MAPPED.map((f) => [f, el('input', { name: `map_${f}`, value: service.field_mapping[f] ?? '', maxlength: 256, placeholder: 'unset' })]));
+  const saved = el('div', { class: 'slot' });
+  const submit = el('button', { type: 'submit', class: 'primary' }, 'Save settings');
+  const form = el('form', { class: 'panel form-grid', id: 'service-settings' },
+    el('h2', {}, 'Settings'), field('Name', name), field('Description', description),
+    el('h2', {}, 'Field mapping'),
+    el('p', { class: 'hint' }, 'Where each incident field is read in a payload, as a path such as alert.labels.severity; empty: unset (the default applies).'),
+    MAPPED.map((f) => field(f, paths[f])),
+    saved, el('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const changes = {};
+    if (name.value !== service.name) changes.name = name.value;
+    if (description.value !== service.description) changes.description = description.value;
+    const mapping = Object.fromEntries(MAPPED.filter((f) => paths[f].value.trim()).map((f) => [f, paths[f].value.trim()]));
+    if (MAPPED.some((f) => (mapping[f] ?? '') !== (service.field_mapping[f] ?? ''))) changes.field_mapping = mapping;
+    if (Object.keys(changes).length === 0) return replace(saved, notice('Nothing changed.'));
+    const result = await attempt(saved, () => api.patch(path, changes), submit);
+    if (result) onSaved(result.service, true);
+  });
+  return form;
+}
 
-/** A service: its fields, its API filter edited as JSON, and a box to test a payload against it. */
+/** A service: details, settings and field mapping, both filters, change events and keys; delete. */
 export async function renderService(view, ctx, id) {
   const path = `/services/${encodeURIComponent(id)}`;
-  let { service } = await api.get(path);
-  const team = ctx.can('teams:read') ? await api.get(`/teams/${encodeURIComponent(service.team_id)}`).then((r) => r.team.name, () => service.team_id) : service.team_id;
+  const { service: first } = await api.get(path);
+  const team = ctx.can('teams:read') ? await api.get(`/teams/${encodeURIComponent(first.team_id)}`).then((r) => r.team.name, () => first.team_id) : first.team_id;
+  const canWrite = ctx.can('services:write');
+  let service = first;
+  const errors = el('div', { class: 'slot', id: 'service-errors' });
+  const header = el('div', {});
+  const details = el('div', { class: 'panel' });
 
-  const filterText = el('textarea', { name: 'api_filter', rows: 12, class: 'code', spellcheck: 'false' }, JSON.stringify(service.api_filter, null, 2));
-  const filterResult = el('div', { class: 'slot', id: 'filter-result' });
-  const save = el('button', { type: 'submit', class: 'primary', hidden: !ctx.can('services:write') }, 'Save filter');
-  const filterForm = el('form', { class: 'panel', id: 'filter-edit' },
-    el('h2', {}, 'API filter'),
-    el('p', { class: 'hint' }, 'JSON: {"all":[…]}, {"any":[…]}, {"not":…} over {"path","op","value"}; null: only credentials scoped to this service route here.'),
-    filterText, filterResult, el('div', { class: 'actions' }, save));
-  filterForm.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const updated = await attempt(filterResult, () => api.patch(path, { api_filter: parseJson(filterText.value, 'The filter') }), save);
-    if (!updated) return;
-    service = updated.service;
-    filterText.value = JSON.stringify(service.api_filter, null, 2);
-    replace(filterResult, notice(`Saved at ${new Date().toISOString().slice(11, 19)}Z.`));
+  const remove = el('button', { type: 'button', class: 'danger', id: 'service-delete', hidden: !canWrite }, 'Delete service…');
+  remove.addEventListener('click', async () => {
+    if (!(await confirmDialog(`Delete the service "${service.name}"? Its incidents stay; its keys must be revoked first.`, 'Delete'))) return;
+    if ((await attempt(errors, () => api.del(path).then(() => true), remove))) ctx.go('#/catalog');
   });
 
-  const payloadText = el('textarea', { name: 'payload', rows: 8, class: 'code', spellcheck: 'false', placeholder: '{"summary": "disk full", "severity": "critical"}' });
-  const testResult = el('div', { id: 'test-result' });
-  const run = el('button', { type: 'submit' }, 'Test payload');
-  const testForm = el('form', { class: 'panel', id: 'filter-test' },
-    el('h2', {}, 'Test the saved filter'), payloadText, el('div', { class: 'actions' }, run), testResult);
-  testForm.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const outcome = await attempt(testResult, () => api.post(`${path}/api_filter/test`, { payload: parseJson(payloadText.value || 'null', 'The payload') }), run);
-    if (!outcome) return;
-    replace(testResult,
-      el('p', { class: outcome.matched ? 'matched yes' : 'matched no', id: 'matched' }, `matched: ${outcome.matched}`, outcome.filter === 'none' ? ' (the service has no API filter)' : ''),
-      table(explanationColumns, outcome.explanation, { empty: 'No conditions were evaluated.' }));
-  });
+  const show = (updated, withSettings) => {
+    service = updated;
+    replace(header, el('div', { class: 'toolbar' }, el('h1', { id: 'service-name' }, service.name),
+      el('a', { href: `#/teams/${encodeURIComponent(service.team_id)}` }, `team ${team}`), el('a', { href: '#/catalog' }, '← teams & services'), remove));
+    replace(details, el('h2', {}, 'Details'), facts([
+      ['ID', el('code', {}, service.id)], ['Team', team], ['Description', service.description || '—'],
+      ['Field mapping', el('span', { id: 'field-mapping' }, mappingText(service.field_mapping))],
+      ['Created', time(service.created_at)], ['Updated', time(service.updated_at)],
+    ]));
+    if (withSettings) replace(settings, canWrite ? settingsForm({ path, service, onSaved: show }) : null);
+  };
+  const settings = el('div', {});
+  show(first, true);
 
-  replace(view,
-    el('div', { class: 'toolbar' }, el('h1', {}, service.name), el('a', { href: '#/catalog' }, '← teams & services')),
+  replace(view, header, errors,
     el('div', { class: 'columns' },
-      el('div', { class: 'panel' }, el('h2', {}, 'Details'), facts([
-        ['ID', el('code', {}, service.id)], ['Team', team], ['Description', service.description || '—'],
-        ['Resolve filter', service.resolve_filter === null ? 'none' : el('code', { class: 'details' }, JSON.stringify(service.resolve_filter))],
-        ['Field mapping', Object.keys(service.field_mapping).length ? el('code', {}, JSON.stringify(service.field_mapping)) : 'default'],
-        ['Created', time(service.created_at)], ['Updated', time(service.updated_at)],
-      ])),
-      el('div', { class: 'wide stack' }, filterForm, testForm)));
+      el('div', { class: 'stack' }, details, settings),
+      el('div', { class: 'wide stack' }, serviceFilters({ path, service: first, canWrite, onSaved: (s) => show(s, false) }))),
+    serviceActivity(ctx, first));
 }

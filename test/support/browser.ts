@@ -120,3 +120,33 @@ export async function eventually(what: string, check: () => Promise<boolean>, de
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * A REST call made with a signed-in page's own session (its cookie and CSRF token), outside the
+ * console's UI: what a user could force by hand with the controls hidden.
+ */
+export async function callAsSession(page: Page, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const origin = new URL(page.url()).origin;
+  const session = await page.request.get(`${origin}/api/v1/session`);
+  assert.equal(session.status(), 200, await session.text());
+  const { csrf_token: csrf } = await session.json();
+  const res = await page.request.fetch(`${origin}/api/v1${path}`, {
+    method, headers: { 'x-csrf-token': csrf, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { data: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status(), body: text ? JSON.parse(text) : null };
+}
+
+/** Creates a user through the API (as the owner) and returns their id and sign-in. */
+export async function createUser(w: ConsoleWorld, email: string, role: 'owner' | 'admin' | 'member' | 'viewer', name = email.split('@')[0]!) {
+  const password = 'a long enough password';
+  const res = await w.callWith(w.latchkey.ownerToken, '/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, name, password, role }) });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return { id: res.body.user.id as string, email, password };
+}
+
+/** A JSON REST call with the owner token. */
+export function ownerCall(w: ConsoleWorld, method: string, path: string, body?: unknown) {
+  return w.callWith(w.latchkey.ownerToken, path, { method, ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+}

@@ -1,0 +1,45 @@
+import { api } from './api.js';
+import { badge, el, time } from './dom.js';
+import { pagedList } from './paged.js';
+
+const changeColumns = [
+  { label: 'At', cell: (e) => time(e.timestamp) },
+  { label: 'Summary', cell: (e) => e.summary },
+  { label: 'Source', cell: (e) => e.source ?? '—' },
+  { label: 'Event', cell: (e) => el('code', { class: 'details' }, JSON.stringify(e.event)) },
+  { label: 'Received', cell: (e) => time(e.created_at) },
+];
+
+const keyColumns = [
+  { label: 'Name', cell: (k) => el('a', { href: `#/keys/${encodeURIComponent(k.id)}` }, k.name) },
+  { label: 'Kind', cell: (k) => (k.kind === 'events' ? 'events (integration key)' : 'rest') },
+  { label: 'Status', cell: (k) => badge(k.status) },
+  { label: 'Token', cell: (k) => el('code', {}, k.token_hint) },
+  { label: 'Last used', cell: (k) => time(k.last_used_at) },
+];
+
+/** What reaches a service: its change events (Events API) and the keys scoped to it. */
+export function serviceActivity(ctx, service) {
+  const id = encodeURIComponent(service.id);
+  const changes = el('div', { class: 'list', id: 'change-events' });
+  const keys = el('div', { class: 'list', id: 'service-keys' });
+  void pagedList(changes, {
+    columns: changeColumns, empty: 'No change events yet (they arrive at POST /v2/change/enqueue).',
+    load: async (cursor) => {
+      const page = await api.get(`/services/${id}/change_events`, { cursor, limit: 25 });
+      return { items: page.change_events, next_cursor: page.next_cursor };
+    },
+  });
+  if (ctx.can('api_keys:read')) {
+    void pagedList(keys, {
+      columns: keyColumns, empty: 'No keys are scoped to this service.',
+      load: async (cursor) => {
+        const page = await api.get('/api_keys', { service_id: service.id, cursor, limit: 50 });
+        return { items: page.api_keys, next_cursor: page.next_cursor };
+      },
+    });
+  }
+  return el('div', { class: 'columns' },
+    el('div', { class: 'panel wide' }, el('h2', {}, 'Change events'), changes),
+    ctx.can('api_keys:read') ? el('div', { class: 'panel' }, el('h2', {}, 'Integration and API keys'), keys) : null);
+}
