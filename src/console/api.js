@@ -65,6 +65,7 @@ export const api = {
   get: (path, query) => call('GET', path, { query }),
   post: (path, body) => call('POST', path, { body }),
   patch: (path, body) => call('PATCH', path, { body }),
+  put: (path, body) => call('PUT', path, { body }),
   del: (path) => call('DELETE', path),
 };
 

@@ -6,6 +6,7 @@ import { renderTokens } from './tokens.js';
 import { renderAudit } from './audit.js';
 import { renderCatalog } from './catalog.js';
 import { renderService } from './service.js';
+import { renderTeam } from './team.js';
 import { renderIncidents } from './incidents.js';
 import { renderUsers } from './users.js';
 
@@ -22,7 +23,9 @@ const SECTIONS = [
   ['incidents', 'Incidents', 'incidents:read', renderIncidents],
   ['users', 'Users', 'users:read', renderUsers],
 ];
-const DETAIL = { keys: renderKeyDetail, services: renderService };
+const DETAIL = { keys: renderKeyDetail, services: renderService, teams: renderTeam };
+/** Detail pages shown under another section's nav link. */
+const PARENT = { services: 'catalog', teams: 'catalog' };
 
 let ctx = null;
 
@@ -86,7 +89,7 @@ async function leave() {
 function route() {
   if (!ctx) return;
   const [section = 'keys', id] = location.hash.replace(/^#\/?/, '').split('/');
-  for (const link of nav.querySelectorAll('a')) link.classList.toggle('active', link.dataset.section === section || (section === 'services' && link.dataset.section === 'catalog'));
+  for (const link of nav.querySelectorAll('a')) link.classList.toggle('active', link.dataset.section === (PARENT[section] ?? section));
   const view = el('section', { class: 'view' });
   replace(main, view);
   const render = id ? DETAIL[section] : SECTIONS.find(([hash]) => hash === section)?.[3];

@@ -12,7 +12,7 @@ export async function renderCatalog(view, ctx) {
   const refresh = () => ctx.go(location.hash);
 
   const teamColumns = [
-    { label: 'Name', cell: (t) => t.name },
+    { label: 'Name', cell: (t) => el('a', { href: `#/teams/${encodeURIComponent(t.id)}` }, t.name) },
     { label: 'Description', cell: (t) => t.description || '—' },
     { label: 'ID', cell: (t) => el('code', {}, t.id) },
     { label: 'Created', cell: (t) => time(t.created_at) },

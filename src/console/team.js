@@ -1,0 +1,64 @@
+import { api } from './api.js';
+import { attempt, confirmDialog, el, facts, field, notice, replace, table, time } from './dom.js';
+import { listAll } from './lookups.js';
+import { teamMembers } from './team-members.js';
+
+const serviceColumns = [
+  { label: 'Name', cell: (s) => el('a', { href: `#/services/${encodeURIComponent(s.id)}` }, s.name) },
+  { label: 'Description', cell: (s) => s.description || '—' },
+  { label: 'API filter', cell: (s) => (s.api_filter === null ? 'none' : el('code', { class: 'details' }, JSON.stringify(s.api_filter))) },
+  { label: 'Created', cell: (s) => time(s.created_at) },
+];
+
+function editForm({ path, team, onSaved }) {
+  const name = el('input', { name: 'name', value: team.name, required: true, maxlength: 200 });
+  const description = el('input', { name: 'description', value: team.description, maxlength: 2000 });
+  const saved = el('div', { class: 'slot' });
+  const submit = el('button', { type: 'submit', class: 'primary' }, 'Save');
+  const form = el('form', { class: 'inline-form', id: 'team-edit' }, el('h2', {}, 'Edit'), field('Name', name), field('Description', description), submit, saved);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const changes = {};
+    if (name.value !== team.name) changes.name = name.value;
+    if (description.value !== team.description) changes.description = description.value;
+    if (Object.keys(changes).length === 0) return replace(saved, notice('Nothing changed.'));
+    const result = await attempt(saved, () => api.patch(path, changes), submit);
+    if (result) onSaved(result.team);
+  });
+  return form;
+}
+
+/** A team: details and edit, members and their team roles, its services; delete when empty. */
+export async function renderTeam(view, ctx, id) {
+  const path = `/teams/${encodeURIComponent(id)}`;
+  const [{ team: first }, users, services] = await Promise.all([
+    api.get(path),
+    ctx.can('users:read') ? listAll('/users', 'users') : [],
+    ctx.can('services:read') ? listAll('/services', 'services', { team_id: id }) : [],
+  ]);
+  const canWrite = ctx.can('teams:write');
+  const errors = el('div', { class: 'slot', id: 'team-errors' });
+  const top = el('div', { class: 'stack' });
+  const remove = el('button', { type: 'button', class: 'danger', id: 'team-delete', hidden: !canWrite }, 'Delete team…');
+  let team = first;
+  remove.addEventListener('click', async () => {
+    if (!(await confirmDialog(`Delete the team "${team.name}"? Only a team without services, live keys or incidents can go.`, 'Delete'))) return;
+    if (await attempt(errors, () => api.del(path).then(() => true), remove)) ctx.go('#/catalog');
+  });
+  const show = (updated) => {
+    team = updated;
+    replace(top,
+      el('div', { class: 'toolbar' }, el('h1', { id: 'team-name' }, team.name), el('a', { href: '#/catalog' }, '← teams & services'), remove),
+      errors,
+      el('div', { class: 'panel' }, el('h2', {}, 'Details'), facts([
+        ['ID', el('code', {}, team.id)], ['Description', team.description || '—'],
+        ['Created', time(team.created_at)], ['Updated', time(team.updated_at)],
+      ]), canWrite ? editForm({ path, team, onSaved: show }) : null));
+  };
+  show(first);
+  const members = await teamMembers(ctx, first, users);
+  replace(view,
+    el('div', { class: 'columns' },
+      el('div', { class: 'stack' }, top, members),
+      ctx.can('services:read') ? el('div', { class: 'panel wide', id: 'team-services' }, el('h2', {}, 'Services'), table(serviceColumns, services, { empty: 'This team has no services.' })) : null));
+}
