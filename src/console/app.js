@@ -8,6 +8,7 @@ import { renderCatalog } from './catalog.js';
 import { renderService } from './service.js';
 import { renderTeam } from './team.js';
 import { renderIncidents } from './incidents.js';
+import { renderIncident } from './incident.js';
 import { renderUsers } from './users.js';
 
 const main = document.getElementById('main');
@@ -23,7 +24,7 @@ const SECTIONS = [
   ['incidents', 'Incidents', 'incidents:read', renderIncidents],
   ['users', 'Users', 'users:read', renderUsers],
 ];
-const DETAIL = { keys: renderKeyDetail, services: renderService, teams: renderTeam };
+const DETAIL = { keys: renderKeyDetail, services: renderService, teams: renderTeam, incidents: renderIncident };
 /** Detail pages shown under another section's nav link. */
 const PARENT = { services: 'catalog', teams: 'catalog' };
 

@@ -23,7 +23,7 @@ export async function renderIncidents(view, ctx) {
   };
   const columns = [
     { label: 'Opened', cell: (i) => time(i.created_at) },
-    { label: 'Title', cell: (i) => el('span', { title: i.description }, i.title) },
+    { label: 'Title', cell: (i) => el('a', { href: `#/incidents/${encodeURIComponent(i.id)}`, title: i.description }, i.title) },
     { label: 'Severity', cell: (i) => badge(i.severity) },
     { label: 'Status', cell: (i) => badge(i.status) },
     { label: 'Service', cell: (i) => catalog.serviceName(i.service_id) },
