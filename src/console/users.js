@@ -1,17 +1,33 @@
 import { api } from './api.js';
 import { attempt, badge, confirmDialog, el, field, replace, select, time } from './dom.js';
 import { pagedList } from './paged.js';
+import { accountRules, userEditForm } from './user-edit.js';
 
-/** Users: list for readers; create and deactivate for owners and admins (the server decides). */
+/** Users: list for readers; create, edit (name, account role), deactivate and delete for owners and admins (the server decides). */
 export async function renderUsers(view, ctx) {
-  const manage = ctx.isAccountAdmin && ctx.can('users:write');
+  const rules = accountRules(ctx);
   const list = el('div', { class: 'list', id: 'user-list' });
   const errors = el('div', { class: 'slot' });
+  const editSlot = el('div', {});
 
-  const deactivate = async (user, button) => {
-    if (!(await confirmDialog(`Deactivate ${user.email}? They are signed out and their personal tokens stop working.`, 'Deactivate'))) return;
-    if (await attempt(errors, () => api.post(`/users/${encodeURIComponent(user.id)}/deactivate`), button)) await refresh();
+  const end = async (user, button, how) => {
+    const question = how === 'delete'
+      ? `Delete ${user.email}? They are signed out, their personal tokens are revoked for good and their team memberships removed; the account stays as a record for the audit trail.`
+      : `Deactivate ${user.email}? They are signed out and their personal tokens stop working.`;
+    if (!(await confirmDialog(question, how === 'delete' ? 'Delete' : 'Deactivate'))) return;
+    const id = encodeURIComponent(user.id);
+    const call = how === 'delete' ? () => api.del(`/users/${id}`).then(() => true) : () => api.post(`/users/${id}/deactivate`);
+    if (await attempt(errors, call, button)) await refresh();
   };
+  const edit = (user) => replace(editSlot, userEditForm({
+    user, rules,
+    onSaved: async () => {
+      replace(editSlot);
+      await refresh();
+    },
+    onCancel: () => replace(editSlot),
+  }));
+  const button = (label, onclick, danger) => el('button', { type: 'button', class: danger ? 'danger small' : 'small', onclick }, label);
   const columns = [
     { label: 'Email', cell: (u) => u.email },
     { label: 'Name', cell: (u) => u.name || '—' },
@@ -20,9 +36,10 @@ export async function renderUsers(view, ctx) {
     { label: 'Created', cell: (u) => time(u.created_at) },
     {
       label: '',
-      cell: (u) => (manage && u.status === 'active' && u.id !== ctx.user.id
-        ? el('button', { type: 'button', class: 'danger small', onclick: (e) => deactivate(u, e.currentTarget) }, 'Deactivate…')
-        : ''),
+      cell: (u) => el('span', { class: 'row-actions' },
+        rules.mayEdit(u) ? button('Edit', () => edit(u)) : null,
+        rules.mayEnd(u) && u.status === 'active' ? button('Deactivate…', (e) => end(u, e.currentTarget, 'deactivate'), true) : null,
+        rules.mayEnd(u) ? button('Delete…', (e) => end(u, e.currentTarget, 'delete'), true) : null),
     },
   ];
   const refresh = () => pagedList(list, {
@@ -32,17 +49,16 @@ export async function renderUsers(view, ctx) {
       return { items: page.users, next_cursor: page.next_cursor };
     },
   });
-  replace(view, el('div', { class: 'toolbar' }, el('h1', {}, 'Users')), manage ? userForm(ctx, refresh) : null, errors, list);
+  replace(view, el('div', { class: 'toolbar' }, el('h1', {}, 'Users')), rules.manage ? userForm(rules, refresh) : null, editSlot, errors, list);
   await refresh();
 }
 
-function userForm(ctx, onCreated) {
+function userForm(rules, onCreated) {
   const email = el('input', { name: 'email', type: 'email', required: true });
   const name = el('input', { name: 'name', maxlength: 200 });
   const password = el('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true });
   // Only an owner may make owners; the server refuses the rest with escalation_denied.
-  const roles = ctx.user.role === 'owner' ? ['viewer', 'member', 'admin', 'owner'] : ['viewer', 'member', 'admin'];
-  const role = select('role', roles.map((r) => [r, r]), 'member');
+  const role = select('role', rules.grantable.map((r) => [r, r]), 'member');
   const errors = el('div', { class: 'slot' });
   const submit = el('button', { type: 'submit', class: 'primary' }, 'Create user');
   const form = el('form', { class: 'panel inline-form', id: 'user-create' },

@@ -138,10 +138,21 @@ export async function callAsSession(page: Page, method: string, path: string, bo
   return { status: res.status(), body: text ? JSON.parse(text) : null };
 }
 
-/** Creates a user through the API (as the owner) and returns their id and sign-in. */
+/**
+ * Creates a user through the API and returns their id and sign-in: as the signed-in owner (a
+ * session), since owner and admin roles are given only by a signed-in owner or admin, never by a key.
+ */
 export async function createUser(w: ConsoleWorld, email: string, role: 'owner' | 'admin' | 'member' | 'viewer', name = email.split('@')[0]!) {
   const password = 'a long enough password';
-  const res = await w.callWith(w.latchkey.ownerToken, '/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, name, password, role }) });
+  const signIn = await fetch(`${w.latchkey.origin}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(OWNER) });
+  assert.equal(signIn.status, 200);
+  const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const { csrf_token: csrf } = await signIn.json() as { csrf_token: string };
+  const created = await fetch(`${w.latchkey.origin}/api/v1/users`, {
+    method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf }, body: JSON.stringify({ email, name, password, role }),
+  });
+  const res = { status: created.status, body: await created.json() as any };
+  await fetch(`${w.latchkey.origin}/api/v1/session`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': csrf } });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return { id: res.body.user.id as string, email, password };
 }

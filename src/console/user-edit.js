@@ -1,0 +1,41 @@
+import { api } from './api.js';
+import { attempt, el, field, notice, replace, select } from './dom.js';
+
+/**
+ * What the signed-in user may do to accounts, mirroring src/services/users.ts (the server still
+ * decides): owners and admins manage users; only an owner gives, takes or touches the owner role;
+ * everyone may rename themselves.
+ */
+export function accountRules(ctx) {
+  const manage = ctx.isAccountAdmin && ctx.can('users:write');
+  const owner = ctx.user.role === 'owner';
+  const mayTouch = (u) => manage && (owner || u.role !== 'owner');
+  return {
+    manage,
+    grantable: owner ? ['viewer', 'member', 'admin', 'owner'] : ['viewer', 'member', 'admin'],
+    mayEdit: (u) => u.id === ctx.user.id || mayTouch(u),
+    mayChangeRole: mayTouch,
+    mayEnd: (u) => u.id !== ctx.user.id && mayTouch(u),
+  };
+}
+
+/** PATCH /users/{id}: the name, and the account role where the rules allow; only what changed is sent. */
+export function userEditForm({ user, rules, onSaved, onCancel }) {
+  const name = el('input', { name: 'name', value: user.name, required: true, maxlength: 200 });
+  const role = rules.mayChangeRole(user) ? select('role', rules.grantable.map((r) => [r, r]), user.role) : null;
+  const saved = el('div', { class: 'slot' });
+  const submit = el('button', { type: 'submit', class: 'primary' }, 'Save');
+  const form = el('form', { class: 'panel inline-form', id: 'user-edit' },
+    el('h2', {}, `Edit ${user.email}`), field('Name', name),
+    role ? field('Account role', role) : el('span', { class: 'hint' }, `Account role: ${user.role}`),
+    submit, el('button', { type: 'button', onclick: onCancel }, 'Cancel'), saved);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const changes = {};
+    if (name.value !== user.name) changes.name = name.value;
+    if (role && role.value !== user.role) changes.role = role.value;
+    if (Object.keys(changes).length === 0) return replace(saved, notice('Nothing changed.'));
+    if (await attempt(saved, () => api.patch(`/users/${encodeURIComponent(user.id)}`, changes), submit)) onSaved();
+  });
+  return form;
+}
