@@ -10,6 +10,8 @@ import { renderTeam } from './team.js';
 import { renderIncidents } from './incidents.js';
 import { renderIncident } from './incident.js';
 import { renderUsers } from './users.js';
+import { renderWorkflows } from './workflows.js';
+import { renderWorkflow } from './workflow.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -22,9 +24,10 @@ const SECTIONS = [
   ['audit', 'Audit trail', 'audit:read', renderAudit],
   ['catalog', 'Teams & services', 'teams:read', renderCatalog],
   ['incidents', 'Incidents', 'incidents:read', renderIncidents],
+  ['workflows', 'Workflows', 'workflows:read', renderWorkflows],
   ['users', 'Users', 'users:read', renderUsers],
 ];
-const DETAIL = { keys: renderKeyDetail, services: renderService, teams: renderTeam, incidents: renderIncident };
+const DETAIL = { keys: renderKeyDetail, services: renderService, teams: renderTeam, incidents: renderIncident, workflows: renderWorkflow };
 /** Detail pages shown under another section's nav link. */
 const PARENT = { services: 'catalog', teams: 'catalog' };
 

@@ -28,7 +28,7 @@ describe('console: sign-in, reload, sign-out', { timeout: 120_000 }, () => {
     assert.equal(await page.locator('#current-role').innerText(), 'owner');
     const rows = await page.locator('#key-list tbody tr').allInnerTexts();
     assert.ok(rows.some((r) => r.includes('Owner key (from init)')), rows.join('\n'));
-    assert.deepEqual(await page.locator('#nav a').allInnerTexts(), ['API keys', 'Personal tokens', 'Audit trail', 'Teams & services', 'Incidents', 'Users']);
+    assert.deepEqual(await page.locator('#nav a').allInnerTexts(), ['API keys', 'Personal tokens', 'Audit trail', 'Teams & services', 'Incidents', 'Workflows', 'Users']);
     const cookies = await page.context().cookies();
     const session = cookies.find((c) => c.name === 'latchkey_session');
     assert.ok(session?.httpOnly && session.sameSite === 'Strict', JSON.stringify(cookies));
