@@ -1,4 +1,4 @@
-import { canIn, reachFor, type Actor } from '../domain/access/actor.js';
+import { canIn, hasPermission, reachFor, type Actor } from '../domain/access/actor.js';
 import type { RequestContext } from '../domain/audit/audit-event.js';
 import { LatchkeyError, notFound } from '../domain/errors.js';
 import { isAccountAdmin, type Membership, type TeamRole } from '../domain/users/access.js';
@@ -56,7 +56,11 @@ export function createUserService(deps: Deps) {
   const { db, users, clock } = deps;
   const writeAudit: AuditWriter = createAuditWriter({ audit: deps.audit, ids: deps.ids, clock });
 
+  /** Routes a user may call on themself too (PATCH /users/{id}) carry no permission of their own: checked here. */
   function requireGlobalWrite(actor: Actor): void {
+    if (!hasPermission(actor, 'users:write')) {
+      throw new LatchkeyError('insufficient_permissions', 'this request needs the users:write permission', { missing_permission: 'users:write' });
+    }
     if (!canIn(actor, 'users:write', GLOBAL)) throw new LatchkeyError('out_of_scope', 'managing users needs users:write with global reach');
   }
 

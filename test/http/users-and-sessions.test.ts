@@ -37,6 +37,11 @@ for (const db of testDatabases()) {
       const viewer = await issueKey(t, { scope: 'global', roles: ['viewer'] });
       const refused = expectError(await api.post('/users', { email: newEmail(), password: PASSWORD }, viewer.token), 403, 'insufficient_permissions');
       assert.match(refused.message, /users:write/);
+      // PATCH /users/{id} is open to every caller for their own name: managing another user is checked inside, with the same codes.
+      const renamed = expectError(await api.patch(`/users/${created.id}`, { name: 'Mallory' }, viewer.token), 403, 'insufficient_permissions');
+      assert.equal(renamed.details?.missing_permission, 'users:write');
+      const unchanged = expectStatus(await api.get(`/users/${created.id}`), 200).user;
+      assert.deepEqual([unchanged.name, unchanged.role], ['Ada L.', 'member']);
     });
 
     test('owner and admin roles: never through an API key; a signed-in admin makes admins; only owners make owners', async () => {
