@@ -1,12 +1,13 @@
 import { api } from './api.js';
 import { attempt, badge, confirmDialog, el, facts, replace, time } from './dom.js';
-import { actionSummary, workflowCatalog } from './workflows.js';
+import { loadCatalog } from './lookups.js';
+import { actionSummary } from './workflows.js';
 import { workflowForm } from './workflow-form.js';
 
 /** One workflow: its fields, the edit form and delete for those with workflows:write. */
 export async function renderWorkflow(view, ctx, id) {
   const path = `/workflows/${encodeURIComponent(id)}`;
-  const [catalog, { workflow: first }] = await Promise.all([workflowCatalog(ctx), api.get(path)]);
+  const [catalog, { workflow: first }] = await Promise.all([loadCatalog(ctx), api.get(path)]);
   const canWrite = ctx.can('workflows:write');
   const errors = el('div', { class: 'slot', id: 'workflow-errors' });
   let workflow = first;
@@ -23,7 +24,7 @@ export async function renderWorkflow(view, ctx, id) {
       errors,
       el('div', { class: 'columns' },
         el('div', { class: 'panel' }, el('h2', {}, 'Details'), facts([
-          ['ID', el('code', {}, workflow.id)], ['Team', catalog.teamName(workflow.team_id)],
+          ['ID', el('code', {}, workflow.id)], ['Team', catalog.teamName(workflow.team_id) ?? 'global'],
           ['Description', workflow.description || '—'], ['Enabled', workflow.enabled ? 'yes' : 'no'],
           ['Filter', workflow.filter === null ? 'every request' : el('pre', { class: 'payload' }, JSON.stringify(workflow.filter, null, 2))],
           ['Actions', el('ol', { class: 'outcomes' }, workflow.actions.map((a) => el('li', {}, actionSummary(a, catalog),

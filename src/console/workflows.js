@@ -1,31 +1,21 @@
 import { api } from './api.js';
 import { badge, el, replace, table, time } from './dom.js';
-import { listAll } from './lookups.js';
+import { listAll, loadCatalog } from './lookups.js';
 import { automationRequests } from './requests.js';
 import { workflowForm } from './workflow-form.js';
 
-/** Teams and services the workflow screens need, by id. */
-export async function workflowCatalog(ctx) {
-  const [teams, services] = await Promise.all([
-    ctx.can('teams:read') ? listAll('/teams', 'teams') : [],
-    ctx.can('services:read') ? listAll('/services', 'services') : [],
-  ]);
-  const teamName = new Map(teams.map((t) => [t.id, t.name]));
-  const serviceName = new Map(services.map((s) => [s.id, s.name]));
-  return { teams, services, teamName: (id) => (id ? teamName.get(id) ?? id : 'global'), serviceName: (id) => serviceName.get(id) ?? id };
-}
-
+/** One action in a line: what it does, where. */
 export function actionSummary(a, catalog) {
   return a.type === 'create_incident' ? `create incident on ${catalog.serviceName(a.service_id)}` : `webhook ${a.url}`;
 }
 
 /** Workflows: list, create (for those with workflows:write), and the automation requests that ran them. */
 export async function renderWorkflows(view, ctx) {
-  const [catalog, workflows] = await Promise.all([workflowCatalog(ctx), listAll('/workflows', 'workflows')]);
+  const [catalog, workflows] = await Promise.all([loadCatalog(ctx), listAll('/workflows', 'workflows')]);
   const names = new Map(workflows.map((w) => [w.id, w.name]));
   const columns = [
     { label: 'Name', cell: (w) => el('a', { href: `#/workflows/${encodeURIComponent(w.id)}` }, w.name) },
-    { label: 'Team', cell: (w) => catalog.teamName(w.team_id) },
+    { label: 'Team', cell: (w) => catalog.teamName(w.team_id) ?? 'global' },
     { label: 'Enabled', cell: (w) => (w.enabled ? 'yes' : badge('disabled')) },
     { label: 'Filter', cell: (w) => (w.filter === null ? 'every request' : el('code', { class: 'details' }, JSON.stringify(w.filter))) },
     { label: 'Actions', cell: (w) => el('ol', { class: 'outcomes' }, w.actions.map((a) => el('li', {}, actionSummary(a, catalog)))) },
