@@ -28,6 +28,8 @@ export type Config = {
    * is believed. Off by default: the client address is the socket's peer.
    */
   readonly trustProxy: string | false;
+  /** Destinations (CIDRs) workflow webhooks are never sent to, beside the link-local, metadata and reserved ranges always refused. */
+  readonly webhookDeniedCidrs: readonly string[];
   /** PEM files: both set, the server speaks HTTPS only. */
   /** SQLite durability: `full` fsyncs every commit; `normal` survives a crash but not power loss. */
   readonly sqliteSynchronous: 'full' | 'normal';
@@ -88,6 +90,7 @@ export function loadConfig(env: Env = process.env): Config {
     authFailuresPerMinute: integer(env, 'LATCHKEY_AUTH_FAILURES_PER_MINUTE', 60, 1, 1_000_000),
     sqliteSynchronous: oneOf(env, 'LATCHKEY_SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full'),
     trustProxy: trustProxyFrom(env.LATCHKEY_TRUST_PROXY),
+    webhookDeniedCidrs: Object.freeze((env.LATCHKEY_WEBHOOK_DENY_CIDRS ?? '').split(',').map((c) => c.trim()).filter(Boolean)),
     tlsCertFile: env.LATCHKEY_TLS_CERT_FILE || null,
     tlsKeyFile: env.LATCHKEY_TLS_KEY_FILE || null,
   });

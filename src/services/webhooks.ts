@@ -1,3 +1,8 @@
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { compileCidrMatcher, invalidCidrs, type AddressMatcher } from '../domain/access/cidr.js';
 import { backoffMs, isRetryable, type ActionOutcome } from '../domain/workflows/workflow.js';
 
 export type WebhookRequest = {
@@ -8,21 +13,41 @@ export type WebhookRequest = {
   readonly maxAttempts: number;
 };
 
+/**
+ * Addresses no webhook is ever sent to, whatever the configuration adds: "this host" and
+ * unspecified addresses (which connect to the server itself), link-local ranges (where clouds serve
+ * instance metadata and credentials: 169.254.169.254, fd00:ec2::254, 100.100.100.200), multicast
+ * and reserved ranges.
+ */
+export const ALWAYS_DENIED_CIDRS: readonly string[] = [
+  '0.0.0.0/8', '169.254.0.0/16', '100.100.100.200/32', '224.0.0.0/4', '240.0.0.0/4',
+  '::/128', 'fe80::/10', 'fd00:ec2::254/128', 'ff00::/8',
+];
+
 type Deps = {
-  /** Outbound HTTP; tests point it at a local server. */
-  fetch?: typeof fetch;
+  /** More destinations to refuse (CIDRs, from LATCHKEY_WEBHOOK_DENY_CIDRS), beside ALWAYS_DENIED_CIDRS. */
+  deniedCidrs?: readonly string[];
   sleep?: (ms: number) => Promise<void>;
 };
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** A destination refused by the address policy: final, never retried. */
+class DeniedDestination extends Error {}
+
 /**
  * POSTs a payload as JSON, each attempt bounded by a timeout, retrying network errors, timeouts,
  * 429 and 5xx with exponential backoff. Redirects are not followed: a webhook answers where it is.
+ * Every address a connection would use is checked against the denied ranges when it is made (a
+ * name is checked after it resolves, so a name cannot resolve to a denied address later).
  */
 export function createWebhookCaller(deps: Deps = {}) {
-  const doFetch = deps.fetch ?? fetch;
   const sleep = deps.sleep ?? defaultSleep;
+  const configured = deps.deniedCidrs ?? [];
+  const invalid = invalidCidrs(configured);
+  if (invalid.length > 0) throw new Error(`LATCHKEY_WEBHOOK_DENY_CIDRS: not a CIDR: ${invalid.join(', ')}`);
+  const denied = compileCidrMatcher([...ALWAYS_DENIED_CIDRS, ...configured]);
+  const lookup = guardedLookup(denied);
 
   return async function callWebhook(request: WebhookRequest): Promise<ActionOutcome> {
     let detail = '';
@@ -30,28 +55,62 @@ export function createWebhookCaller(deps: Deps = {}) {
     for (let attempt = 1; attempt <= request.maxAttempts; attempt++) {
       if (attempt > 1) await sleep(backoffMs(attempt));
       try {
-        const response = await doFetch(request.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'latchkey-webhook/1', ...request.headers },
-          body: JSON.stringify(request.body),
-          redirect: 'manual',
-          signal: AbortSignal.timeout(request.timeoutMs),
-        });
-        httpStatus = response.status;
-        await response.body?.cancel().catch(() => {});
-        if (response.status >= 200 && response.status < 300) {
-          return { type: 'webhook', status: 'succeeded', detail: `answered ${response.status}`, attempts: attempt, http_status: response.status };
+        httpStatus = await post(request, denied, lookup);
+        if (httpStatus >= 200 && httpStatus < 300) {
+          return { type: 'webhook', status: 'succeeded', detail: `answered ${httpStatus}`, attempts: attempt, http_status: httpStatus };
         }
-        detail = `answered ${response.status}`;
-        if (!isRetryable({ httpStatus: response.status })) return failed(detail, attempt, httpStatus);
+        detail = `answered ${httpStatus}`;
+        if (!isRetryable({ httpStatus })) return failed(detail, attempt, httpStatus);
       } catch (err) {
         httpStatus = undefined;
+        if (err instanceof DeniedDestination) return failed(err.message, attempt, undefined);
         detail = (err as Error).name === 'TimeoutError' ? `no answer within ${request.timeoutMs} ms` : `could not connect: ${(err as Error).message}`;
       }
     }
     return failed(detail, request.maxAttempts, httpStatus);
   };
 }
+
+/** One POST: the answer's status once its headers arrive (the body is not read). */
+function post(request: WebhookRequest, denied: AddressMatcher, lookup: LookupFunction): Promise<number> {
+  const url = new URL(request.url);
+  // A literal address is connected to without a lookup: checked here.
+  const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (denied(literal)) return Promise.reject(new DeniedDestination(deniedMessage(url.hostname, [literal])));
+  const body = JSON.stringify(request.body);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'latchkey-webhook/1', ...request.headers },
+      // A connection of its own each time, so each is checked as it is made (a pooled one would not be).
+      agent: false,
+      lookup,
+      signal: AbortSignal.timeout(request.timeoutMs),
+    }, (res: IncomingMessage) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', (err: Error & { cause?: unknown }) => reject(err.name === 'AbortError' && err.cause instanceof Error ? err.cause : err));
+    req.end(body);
+  });
+}
+
+/** dns.lookup, keeping only the addresses outside the denied ranges; none left: the connection is refused. */
+function guardedLookup(denied: AddressMatcher): LookupFunction {
+  return (hostname, options: LookupOptions, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+      if (err) return callback(err, '', 4);
+      const allowed = addresses.filter((a) => !denied(a.address));
+      if (allowed.length === 0) return callback(new DeniedDestination(deniedMessage(hostname, addresses.map((a) => a.address))), '', 4);
+      if (options.all) return (callback as unknown as (err: null, addresses: LookupAddress[]) => void)(null, allowed);
+      callback(null, allowed[0]!.address, allowed[0]!.family);
+    });
+  };
+}
+
+const deniedMessage = (host: string, addresses: readonly string[]) =>
+  `not sent: ${host} is ${addresses.join(', ')}, where webhooks are not allowed (link-local, metadata or reserved addresses, or LATCHKEY_WEBHOOK_DENY_CIDRS)`;
 
 function failed(detail: string, attempts: number, httpStatus: number | undefined): ActionOutcome {
   return { type: 'webhook', status: 'failed', detail, attempts, ...(httpStatus !== undefined && { http_status: httpStatus }) };

@@ -208,6 +208,18 @@ for (const db of testDatabases()) {
       assert.deepEqual(expectStatus(await api.get(`/incidents?service_id=${service.id}`), 200).incidents, []);
     });
 
+    test('a webhook to the cloud metadata address is never sent: the run fails at once, saying why, and the later actions are skipped', async () => {
+      const tag = uniqueName('tag');
+      const service = await createService(t, teamA);
+      await workflow({ filter: when(tag), actions: [{ type: 'webhook', url: 'http://169.254.169.254/latest/meta-data/iam/', max_attempts: 3 }, { type: 'create_incident', service_id: service.id }] });
+      const run = expectStatus(await api.post('/requests', { tag }, globalCreator.token), 201).request.runs[0];
+      const [refused, skipped] = run.actions;
+      assert.deepEqual({ ...refused, detail: '' }, { type: 'webhook', status: 'failed', detail: '', attempts: 1 });
+      assert.match(refused.detail, /^not sent: 169\.254\.169\.254 is 169\.254\.169\.254, where webhooks are not allowed/);
+      assert.equal(skipped.status, 'skipped');
+      assert.deepEqual(expectStatus(await api.get(`/incidents?service_id=${service.id}`), 200).incidents, []);
+    });
+
     test('a webhook that never answers fails after its timeout, saying so', async () => {
       const tag = uniqueName('tag');
       const hook = `/hang/${tag}`;

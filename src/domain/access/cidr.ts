@@ -22,7 +22,11 @@ export type AddressMatcher = (ip: string) => boolean;
 
 /** An empty list allows any address. IPv4-mapped IPv6 addresses are matched as IPv4. */
 export function compileAllowList(list: readonly string[]): AddressMatcher {
-  if (list.length === 0) return () => true;
+  return list.length === 0 ? () => true : compileCidrMatcher(list);
+}
+
+/** Whether an address lies in one of the CIDRs (invalid entries are skipped: validate first). IPv4-mapped IPv6 addresses are matched as IPv4. */
+export function compileCidrMatcher(list: readonly string[]): AddressMatcher {
   const blocks = new BlockList();
   for (const text of list) {
     const c = parseCidr(text);
