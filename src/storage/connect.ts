@@ -34,6 +34,8 @@ const INT8_OID = 20;
  */
 export type ConnectOptions = {
   schema?: string;
+  /** How long a write on an SQLite file waits for the write lock (LOCK_WAIT_MS; tests shorten it). */
+  lockWaitMs?: number;
   sqliteSynchronous?: 'full' | 'normal';
   /** Where a failure in a background thread (checkpoints, event writes: SQLite files only) is reported. */
   onBackgroundError?: (message: string) => void;
@@ -43,12 +45,14 @@ export type ConnectOptions = {
 const CHECKPOINT_INTERVAL_MS = 500;
 
 export function connect(url: string, options: ConnectOptions = {}): Connection {
-  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options.sqliteSynchronous ?? 'full', options.onBackgroundError);
+  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options);
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url, options.schema);
   throw new Error(`unsupported database URL (use sqlite:<file> or postgres://…): ${url.split(':')[0]}:…`);
 }
 
-function connectSqlite(file: string, synchronous: 'full' | 'normal', onBackgroundError = (_message: string) => {}): Connection {
+function connectSqlite(file: string, options: ConnectOptions): Connection {
+  const synchronous = options.sqliteSynchronous ?? 'full';
+  const onBackgroundError = options.onBackgroundError ?? ((_message: string) => {});
   if (file === ':memory:') {
     const db = new Kysely<Database>({ dialect: sqliteDialect(configureConnection(new SQLite(file)), { written: 0 }) });
     return { db, kind: 'sqlite', durability: durableOnCommit, eventWriter: null, close: () => db.destroy() };
@@ -68,9 +72,12 @@ function connectSqlite(file: string, synchronous: 'full' | 'normal', onBackgroun
   // each commit's fsync. With `normal`, the last commits before a power loss may be lost.
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma(`wal_autocheckpoint = ${SAFETY_CHECKPOINT_PAGES}`);
+  // The writer thread takes the write lock for each batch: a write here waits for it without
+  // sleeping on the event loop (the driver retries, sqlite-dialect.ts), so SQLite must not sleep.
+  sqlite.pragma('busy_timeout = 0');
   const counter = { written: 0 };
   const durability = synchronous === 'full' ? createWalDurability(file, counter) : durableOnCommit;
-  const db = new Kysely<Database>({ dialect: sqliteDialect(sqlite, counter) });
+  const db = new Kysely<Database>({ dialect: sqliteDialect(sqlite, counter, options.lockWaitMs === undefined ? {} : { lockWaitMs: options.lockWaitMs }) });
   const checkpointer = startCheckpointer(file, CHECKPOINT_INTERVAL_MS, onBackgroundError);
   // Events API writes, the busiest, commit and sync on a thread of their own: see event-writer-thread.ts.
   const eventWriter = createThreadEventWriter({ file, durable: synchronous === 'full', onError: onBackgroundError });

@@ -4,22 +4,25 @@ import {
   type QueryCompiler, type SqliteDatabase as KyselySqliteDatabase, type SqliteDialectConfig, type SqliteStatement,
 } from 'kysely';
 import type { WriteCounter } from './durability.js';
+import { isLockTimeout, LOCK_WAIT_MS } from './sqlite-settings.js';
 
 /**
  * Kysely's SQLite dialect over `sqlite`, with the statement cache and write counting below, LIMIT
- * written as a literal, and transactions that take the write lock when they begin.
+ * written as a literal, transactions that take the write lock when they begin, and the wait for
+ * that lock made without blocking the event loop when the connection's busy_timeout is 0 (see
+ * LockWaitingSqliteDriver).
  */
-export function sqliteDialect(sqlite: SqliteDatabase, counter: WriteCounter): SqliteDialect {
-  return new LatchkeySqliteDialect({ database: kyselySqlite(sqlite, counter) });
+export function sqliteDialect(sqlite: SqliteDatabase, counter: WriteCounter, options: { lockWaitMs?: number } = {}): SqliteDialect {
+  return new LatchkeySqliteDialect({ database: kyselySqlite(sqlite, counter) }, sqlite, options.lockWaitMs ?? LOCK_WAIT_MS);
 }
 
 class LatchkeySqliteDialect extends SqliteDialect {
-  constructor(private readonly config: SqliteDialectConfig) {
+  constructor(private readonly config: SqliteDialectConfig, private readonly sqlite: SqliteDatabase, private readonly lockWaitMs: number) {
     super(config);
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.config);
+    return new LockWaitingSqliteDriver(this.config, this.sqlite, this.lockWaitMs);
   }
 
   override createQueryCompiler(): QueryCompiler {
@@ -27,15 +30,50 @@ class LatchkeySqliteDialect extends SqliteDialect {
   }
 }
 
+/** The longest pause between two tries for the write lock. */
+const LOCK_RETRY_MAX_PAUSE_MS = 20;
+
 /**
  * BEGIN IMMEDIATE rather than Kysely's BEGIN (deferred). The event writer thread commits on a
  * connection of its own: a deferred transaction that read before it wrote would fail with
  * SQLITE_BUSY (not waited out) if that thread committed in between. Taking the write lock first,
- * the transaction waits its turn instead (busy_timeout) and then reads the latest state.
+ * the transaction waits its turn instead and then reads the latest state.
+ *
+ * And the wait is made here, not by SQLite. SQLite's busy_timeout sleeps inside the call, which on
+ * the serving connection means on the event loop: every request stopped while a REST write waited
+ * for the writer thread's commit. So that connection runs with busy_timeout 0 (connect.ts): a
+ * statement outside a transaction (BEGIN IMMEDIATE among them) that finds the lock taken fails at
+ * once having done nothing, and is tried again after a pause (the next turn of the event loop,
+ * then 1, 2, 4… ms, at most 20), until `lockWaitMs` have passed; then its SQLITE_BUSY goes to the
+ * caller as before. Inside a transaction the lock is already held, so nothing is retried there.
  */
-class ImmediateSqliteDriver extends SqliteDriver {
+class LockWaitingSqliteDriver extends SqliteDriver {
+  constructor(config: SqliteDialectConfig, private readonly sqlite: SqliteDatabase, private readonly lockWaitMs: number) {
+    super(config);
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection();
+    return {
+      executeQuery: (query) => this.waitingForLock(() => connection.executeQuery(query)),
+      streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+    };
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
+  private async waitingForLock<T>(attempt: () => Promise<T>): Promise<T> {
+    const deadline = performance.now() + this.lockWaitMs;
+    for (let pauseMs = 0; ; pauseMs = Math.min(LOCK_RETRY_MAX_PAUSE_MS, Math.max(1, pauseMs * 2))) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!isLockTimeout(err) || this.sqlite.inTransaction || performance.now() + pauseMs > deadline) throw err;
+      }
+      await new Promise<void>((resolve) => (pauseMs === 0 ? setImmediate(resolve) : setTimeout(resolve, pauseMs)));
+    }
   }
 }
 

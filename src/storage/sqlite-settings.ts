@@ -1,5 +1,8 @@
 import SQLite, { type Database } from 'better-sqlite3';
 
+/** How long a write waits for another connection's write lock before it fails (SQLITE_BUSY). */
+export const LOCK_WAIT_MS = 5000;
+
 /** A writing connection's own automatic checkpoint, a safety valve only (the checkpoint worker keeps the log small): 16 MB of log. */
 export const SAFETY_CHECKPOINT_PAGES = 4000;
 
@@ -11,7 +14,7 @@ export const SAFETY_CHECKPOINT_PAGES = 4000;
 export function configureConnection(sqlite: Database): Database {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`busy_timeout = ${LOCK_WAIT_MS}`);
   // After a checkpoint the write-ahead log is cut back to this size, so a burst leaves no huge file.
   sqlite.pragma('journal_size_limit = 67108864');
   // 64 MiB of page cache (SQLite's default is 2 MiB): the indexes that take random keys (dedup
@@ -21,7 +24,7 @@ export function configureConnection(sqlite: Database): Database {
 }
 
 /**
- * SQLite could not take the lock within busy_timeout (another connection held it): retrying the
- * items of a failed batch one by one would make each wait as long again, for the same answer.
+ * SQLite could not take the lock (another connection held it) within the wait: retrying the items
+ * of a failed batch one by one would make each wait as long again, for the same answer.
  */
 export const isLockTimeout = (err: unknown): boolean => err instanceof SQLite.SqliteError && err.code.startsWith('SQLITE_BUSY');

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
-import { sql } from 'kysely';
 import { connect } from '../../src/storage/connect.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { createGroupCommitter } from '../../src/storage/group-commit.js';
@@ -54,14 +53,13 @@ for (const database of testDatabases()) {
 }
 
 describe('group commit on an SQLite file while another connection holds the write lock', () => {
-  test('a batch that cannot get the lock within busy_timeout fails every item at once, not one by one; then commits resume', async () => {
+  test('a batch that cannot get the lock within the wait fails every item at once, not one by one; then commits resume', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-group-commit-'));
-    const conn = connect(`sqlite:${join(dir, 'latchkey.db')}`);
+    // Short, so the test is quick: each item retried alone would wait this long again.
+    const conn = connect(`sqlite:${join(dir, 'latchkey.db')}`, { lockWaitMs: 300 });
     const holder = new SQLite(join(dir, 'latchkey.db'));
     try {
       await migrateToLatest(conn.db);
-      // Short, so the test is quick: each item retried alone would wait this long again.
-      await sql`pragma busy_timeout = 300`.execute(conn.db);
       const committer = createGroupCommitter(conn.db, { maxBatch: 64 });
       const write = (key: string) => committer.run((trx) => trx.insertInto('meta').values({ key, value: 'x' }).execute());
       holder.exec('begin immediate');
@@ -71,10 +69,43 @@ describe('group commit on an SQLite file while another connection holds the writ
       holder.exec('rollback');
       assert.deepEqual(outcomes.map((o) => o.status), Array(6).fill('rejected'));
       assert.match(String((outcomes[0] as PromiseRejectedResult).reason), /locked|busy/i);
-      // One busy_timeout for the batch; one by one would be seven of them (2.1 s).
+      // One wait for the batch; one by one would be seven of them (2.1 s).
       assert.ok(elapsedMs < 1500, `the locked batch took ${Math.round(elapsedMs)} ms to fail`);
       await write('after');
       assert.ok(await conn.db.selectFrom('meta').select('key').where('key', '=', 'after').executeTakeFirst());
+    } finally {
+      holder.close();
+      await conn.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a write waiting for another connection\'s lock leaves the event loop free, and commits once the lock is let go', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-group-commit-'));
+    const conn = connect(`sqlite:${join(dir, 'latchkey.db')}`);
+    const holder = new SQLite(join(dir, 'latchkey.db'));
+    try {
+      await migrateToLatest(conn.db);
+      const committer = createGroupCommitter(conn.db, { maxBatch: 64 });
+      holder.exec('begin immediate');
+      // A timer ticking every millisecond: SQLite's own busy wait would stop it for the whole hold.
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 1);
+      const written = committer.run((trx) => trx.insertInto('meta').values({ key: 'waited', value: 'x' }).execute());
+      const held = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      holder.exec('commit');
+      await written;
+      clearInterval(ticker);
+      assert.ok(ticks >= 50, `the event loop ran ${ticks} timer ticks in the ${Date.now() - held} ms the write waited`);
+      assert.ok(await conn.db.selectFrom('meta').select('key').where('key', '=', 'waited').executeTakeFirst());
+      // A statement outside a transaction waits the same way.
+      holder.exec('begin immediate');
+      const single = conn.db.insertInto('meta').values({ key: 'single', value: 'x' }).execute();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      holder.exec('commit');
+      await single;
+      assert.ok(await conn.db.selectFrom('meta').select('key').where('key', '=', 'single').executeTakeFirst());
     } finally {
       holder.close();
       await conn.close();
