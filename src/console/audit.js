@@ -1,4 +1,3 @@
-import { api } from './api.js';
 import { el, replace, time } from './dom.js';
 import { pagedList } from './paged.js';
 
@@ -23,10 +22,7 @@ export async function renderAudit(view) {
   const list = el('div', { class: 'list', id: 'audit-list' });
   const refresh = () => pagedList(list, {
     columns, empty: 'No audit events match.',
-    load: async (cursor) => {
-      const page = await api.get('/audit_events', { action: action.value.trim(), target_id: target.value.trim(), cursor, limit: 50 });
-      return { items: page.audit_events, next_cursor: page.next_cursor };
-    },
+    path: '/audit_events', query: { action: action.value.trim(), target_id: target.value.trim() }, field: 'audit_events',
   });
   const form = el('form', { class: 'filters' }, action, target, el('button', { type: 'submit' }, 'Filter'));
   form.addEventListener('submit', (event) => {

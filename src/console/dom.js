@@ -1,3 +1,5 @@
+import { api } from './api.js';
+
 // DOM helpers. Text always goes in as textContent: nothing from the API is ever parsed as HTML.
 
 /** el('a', { href: '#/x', class: 'link', onclick: fn }, 'text', childNode, …) */
@@ -75,6 +77,25 @@ export async function attempt(slot, action, button) {
   } finally {
     if (button) button.disabled = false;
   }
+}
+
+/** The fields of `current` whose value differs from `original`'s (values compared with ===). */
+export function changedFields(original, current) {
+  return Object.fromEntries(Object.entries(current).filter(([name, value]) => value !== original[name]));
+}
+
+/**
+ * An edit form's submit: PATCHes `path` with what `changes()` lists, or says nothing changed;
+ * the API's answer goes to `onSaved`, an error into `saved`.
+ */
+export function submitChanges(form, { saved, submit, path, changes, onSaved }) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const wanted = changes();
+    if (Object.keys(wanted).length === 0) return replace(saved, notice('Nothing changed.'));
+    const result = await attempt(saved, () => api.patch(path, wanted), submit);
+    if (result) onSaved(result);
+  });
 }
 
 export function time(iso) {

@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { attempt, badge, el, facts, field, notice, replace, select, time } from './dom.js';
+import { attempt, badge, changedFields, el, facts, field, replace, select, submitChanges, time } from './dom.js';
 
 const SEVERITIES = ['critical', 'error', 'warning', 'info'];
 const actorText = (a) => (a ? `${a.name} (${a.type})` : '—');
@@ -13,15 +13,10 @@ function editForm({ path, incident, onSaved }) {
   const submit = el('button', { type: 'submit', class: 'primary' }, 'Save');
   const form = el('form', { class: 'panel form-grid', id: 'incident-edit' },
     el('h2', {}, 'Edit'), field('Title', title), field('Severity', severity), field('Description', description), saved, el('div', { class: 'actions' }, submit));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const changes = {};
-    if (title.value !== incident.title) changes.title = title.value;
-    if (severity.value !== incident.severity) changes.severity = severity.value;
-    if (description.value !== incident.description) changes.description = description.value;
-    if (Object.keys(changes).length === 0) return replace(saved, notice('Nothing changed.'));
-    const result = await attempt(saved, () => api.patch(path, changes), submit);
-    if (result) onSaved(result.incident);
+  submitChanges(form, {
+    saved, submit, path,
+    changes: () => changedFields(incident, { title: title.value, severity: severity.value, description: description.value }),
+    onSaved: (result) => onSaved(result.incident),
   });
   return form;
 }

@@ -34,10 +34,7 @@ export async function renderIncidents(view, ctx) {
   ];
   const refresh = () => pagedList(list, {
     columns, empty: 'No incidents with this status.',
-    load: async (cursor) => {
-      const page = await api.get('/incidents', { status: status.value, cursor, limit: 50 });
-      return { items: page.incidents, next_cursor: page.next_cursor };
-    },
+    path: '/incidents', query: { status: status.value }, field: 'incidents',
   });
   status.addEventListener('change', refresh);
   replace(view, el('div', { class: 'toolbar' }, el('h1', {}, 'Incidents'), el('span', { class: 'filters' }, status)), errors, list);

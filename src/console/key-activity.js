@@ -45,10 +45,7 @@ export function keyActivity(ctx, key) {
   if (ctx.can('api_logs:read')) {
     void pagedList(logs, {
       columns: logColumns, empty: key.debug.enabled ? 'No requests logged yet.' : 'No logs: debug is off for this key (switch it on in Settings to log every request for 48 hours).',
-      load: async (cursor) => {
-        const page = await api.get('/api_logs', { api_key_id: key.id, cursor, limit: 20 });
-        return { items: page.api_logs, next_cursor: page.next_cursor };
-      },
+      path: '/api_logs', query: { api_key_id: key.id }, field: 'api_logs', limit: 20,
     });
   } else {
     logs.append(el('p', { class: 'muted' }, 'Reading debug logs needs the api_logs:read permission.'));

@@ -1,5 +1,4 @@
-import { api } from './api.js';
-import { attempt, el, field, isoFromLocal, localFromIso, notice } from './dom.js';
+import { changedFields, el, field, isoFromLocal, localFromIso, submitChanges } from './dom.js';
 import { roleCheckboxes } from './key-form.js';
 
 const sameList = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -31,24 +30,22 @@ export function keyEditForm({ key, roles, path, onSaved }) {
     field('Allowed addresses', cidrs),
     saved, el('div', { class: 'actions' }, submit));
 
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const changes = {};
-    if (name.value !== key.name) changes.name = name.value;
-    if (description.value !== key.description) changes.description = description.value;
-    const chosen = roleBoxes.value();
-    if (!sameList([...chosen].sort(), [...key.roles].sort())) changes.roles = chosen;
-    if (readOnly.checked !== key.read_only) changes.read_only = readOnly.checked;
-    if (debug.checked !== key.debug.enabled) changes.debug = debug.checked;
-    if (expires.value !== localFromIso(key.expires_at)) changes.expires_at = isoFromLocal(expires.value);
-    if (Number(dedup.value) !== key.dedup_window_seconds) changes.dedup_window_seconds = Number(dedup.value);
-    const limit = rateLimit.value === '' ? null : Number(rateLimit.value);
-    if (limit !== key.rate_limit_per_minute) changes.rate_limit_per_minute = limit;
-    const list = cidrs.value.split(/[\s,]+/).filter(Boolean);
-    if (!sameList(list, key.allowed_cidrs)) changes.allowed_cidrs = list;
-    if (Object.keys(changes).length === 0) return saved.replaceChildren(notice('Nothing changed.'));
-    const result = await attempt(saved, () => api.patch(path, changes), submit);
-    if (result) onSaved(result.api_key);
+  submitChanges(form, {
+    saved, submit, path,
+    changes() {
+      const changes = changedFields(key, {
+        name: name.value, description: description.value, read_only: readOnly.checked,
+        dedup_window_seconds: Number(dedup.value), rate_limit_per_minute: rateLimit.value === '' ? null : Number(rateLimit.value),
+      });
+      const chosen = roleBoxes.value();
+      if (!sameList([...chosen].sort(), [...key.roles].sort())) changes.roles = chosen;
+      if (debug.checked !== key.debug.enabled) changes.debug = debug.checked;
+      if (expires.value !== localFromIso(key.expires_at)) changes.expires_at = isoFromLocal(expires.value);
+      const list = cidrs.value.split(/[\s,]+/).filter(Boolean);
+      if (!sameList(list, key.allowed_cidrs)) changes.allowed_cidrs = list;
+      return changes;
+    },
+    onSaved: (result) => onSaved(result.api_key),
   });
   return form;
 }

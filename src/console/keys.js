@@ -1,4 +1,3 @@
-import { api } from './api.js';
 import { badge, el, replace, select, time } from './dom.js';
 import { keyCreateForm } from './key-form.js';
 import { loadCatalog, loadRoles } from './lookups.js';
@@ -25,10 +24,7 @@ export async function renderKeyList(view, ctx) {
   const columns = keyColumns(catalog);
   const refresh = () => pagedList(list, {
     columns, empty: 'No API keys match.',
-    load: async (cursor) => {
-      const page = await api.get('/api_keys', { scope: scope.value, status: status.value, kind: kind.value, cursor, limit: 50 });
-      return { items: page.api_keys, next_cursor: page.next_cursor };
-    },
+    path: '/api_keys', query: { scope: scope.value, status: status.value, kind: kind.value }, field: 'api_keys',
   });
   for (const filter of [scope, status, kind]) filter.addEventListener('change', refresh);
 

@@ -1,7 +1,15 @@
+import { api } from './api.js';
 import { appendRows, attempt, el, replace, table } from './dom.js';
 
-/** Runs a paged list: first page into `slot`, a "More" button while next_cursor is set. */
-export async function pagedList(slot, { load, columns, empty }) {
+/**
+ * Runs a paged list of `GET path?…query` (the rows under `field` of each page): first page into
+ * `slot`, a "More" button while next_cursor is set.
+ */
+export async function pagedList(slot, { path, query = {}, field, limit = 50, columns, empty }) {
+  const load = async (cursor) => {
+    const page = await api.get(path, { ...query, cursor, limit });
+    return { items: page[field], next_cursor: page.next_cursor };
+  };
   const errors = el('div', { class: 'slot' });
   const first = await attempt(errors, () => load(undefined));
   if (!first) return replace(slot, errors);

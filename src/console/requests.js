@@ -1,4 +1,3 @@
-import { api } from './api.js';
 import { badge, el, time } from './dom.js';
 import { pagedList } from './paged.js';
 
@@ -25,10 +24,7 @@ export function automationRequests(workflowName) {
   ];
   void pagedList(list, {
     columns, empty: 'No automation requests yet.',
-    load: async (cursor) => {
-      const page = await api.get('/requests', { cursor, limit: 25 });
-      return { items: page.requests, next_cursor: page.next_cursor };
-    },
+    path: '/requests', field: 'requests', limit: 25,
   });
   return el('div', { class: 'panel' }, el('h2', {}, 'Recent automation requests'),
     el('p', { class: 'hint' }, 'Requests are sent with POST /api/v1/requests and a global API key; the console does not send them. Each runs every enabled workflow whose filter matches.'),

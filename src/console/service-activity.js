@@ -1,4 +1,3 @@
-import { api } from './api.js';
 import { badge, el, time } from './dom.js';
 import { pagedList } from './paged.js';
 
@@ -25,18 +24,12 @@ export function serviceActivity(ctx, service) {
   const keys = el('div', { class: 'list', id: 'service-keys' });
   void pagedList(changes, {
     columns: changeColumns, empty: 'No change events yet (they arrive at POST /v2/change/enqueue).',
-    load: async (cursor) => {
-      const page = await api.get(`/services/${id}/change_events`, { cursor, limit: 25 });
-      return { items: page.change_events, next_cursor: page.next_cursor };
-    },
+    path: `/services/${id}/change_events`, field: 'change_events', limit: 25,
   });
   if (ctx.can('api_keys:read')) {
     void pagedList(keys, {
       columns: keyColumns, empty: 'No keys are scoped to this service.',
-      load: async (cursor) => {
-        const page = await api.get('/api_keys', { service_id: service.id, cursor, limit: 50 });
-        return { items: page.api_keys, next_cursor: page.next_cursor };
-      },
+      path: '/api_keys', query: { service_id: service.id }, field: 'api_keys',
     });
   }
   return el('div', { class: 'columns' },

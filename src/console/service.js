@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { attempt, confirmDialog, el, facts, field, notice, replace, time } from './dom.js';
+import { attempt, changedFields, confirmDialog, el, facts, field, replace, submitChanges, time } from './dom.js';
 import { serviceActivity } from './service-activity.js';
 import { serviceFilters } from './service-filters.js';
 
@@ -23,16 +23,15 @@ function settingsForm({ path, service, onSaved }) {
     el('p', { class: 'hint' }, 'Where each incident field is read in a payload, as a path such as alert.labels.severity; empty: unset (the default applies).'),
     MAPPED.map((f) => field(f, paths[f])),
     saved, el('div', { class: 'actions' }, submit));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const changes = {};
-    if (name.value !== service.name) changes.name = name.value;
-    if (description.value !== service.description) changes.description = description.value;
-    const mapping = Object.fromEntries(MAPPED.filter((f) => paths[f].value.trim()).map((f) => [f, paths[f].value.trim()]));
-    if (MAPPED.some((f) => (mapping[f] ?? '') !== (service.field_mapping[f] ?? ''))) changes.field_mapping = mapping;
-    if (Object.keys(changes).length === 0) return replace(saved, notice('Nothing changed.'));
-    const result = await attempt(saved, () => api.patch(path, changes), submit);
-    if (result) onSaved(result.service, true);
+  submitChanges(form, {
+    saved, submit, path,
+    changes() {
+      const changes = changedFields(service, { name: name.value, description: description.value });
+      const mapping = Object.fromEntries(MAPPED.filter((f) => paths[f].value.trim()).map((f) => [f, paths[f].value.trim()]));
+      if (MAPPED.some((f) => (mapping[f] ?? '') !== (service.field_mapping[f] ?? ''))) changes.field_mapping = mapping;
+      return changes;
+    },
+    onSaved: (result) => onSaved(result.service, true),
   });
   return form;
 }

@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { attempt, confirmDialog, el, facts, field, notice, replace, table, time } from './dom.js';
+import { attempt, changedFields, confirmDialog, el, facts, field, replace, submitChanges, table, time } from './dom.js';
 import { listAll } from './lookups.js';
 import { teamMembers } from './team-members.js';
 
@@ -16,14 +16,10 @@ function editForm({ path, team, onSaved }) {
   const saved = el('div', { class: 'slot' });
   const submit = el('button', { type: 'submit', class: 'primary' }, 'Save');
   const form = el('form', { class: 'inline-form', id: 'team-edit' }, el('h2', {}, 'Edit'), field('Name', name), field('Description', description), submit, saved);
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const changes = {};
-    if (name.value !== team.name) changes.name = name.value;
-    if (description.value !== team.description) changes.description = description.value;
-    if (Object.keys(changes).length === 0) return replace(saved, notice('Nothing changed.'));
-    const result = await attempt(saved, () => api.patch(path, changes), submit);
-    if (result) onSaved(result.team);
+  submitChanges(form, {
+    saved, submit, path,
+    changes: () => changedFields(team, { name: name.value, description: description.value }),
+    onSaved: (result) => onSaved(result.team),
   });
   return form;
 }

@@ -31,10 +31,7 @@ export async function renderTokens(view, ctx) {
   ];
   const refresh = () => pagedList(list, {
     columns, empty: 'You have no personal tokens with this status.',
-    load: async (cursor) => {
-      const page = await api.get('/users/me/api_keys', { status: status.value, cursor, limit: 50 });
-      return { items: page.api_keys, next_cursor: page.next_cursor };
-    },
+    path: '/users/me/api_keys', query: { status: status.value }, field: 'api_keys',
   });
   status.addEventListener('change', refresh);
 

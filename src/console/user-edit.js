@@ -1,5 +1,4 @@
-import { api } from './api.js';
-import { attempt, el, field, notice, replace, select } from './dom.js';
+import { changedFields, el, field, select, submitChanges } from './dom.js';
 
 /**
  * What the signed-in user may do to accounts, mirroring src/services/users.ts (the server still
@@ -29,13 +28,10 @@ export function userEditForm({ user, rules, onSaved, onCancel }) {
     el('h2', {}, `Edit ${user.email}`), field('Name', name),
     role ? field('Account role', role) : el('span', { class: 'hint' }, `Account role: ${user.role}`),
     submit, el('button', { type: 'button', onclick: onCancel }, 'Cancel'), saved);
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const changes = {};
-    if (name.value !== user.name) changes.name = name.value;
-    if (role && role.value !== user.role) changes.role = role.value;
-    if (Object.keys(changes).length === 0) return replace(saved, notice('Nothing changed.'));
-    if (await attempt(saved, () => api.patch(`/users/${encodeURIComponent(user.id)}`, changes), submit)) onSaved();
+  submitChanges(form, {
+    saved, submit, path: `/users/${encodeURIComponent(user.id)}`,
+    changes: () => changedFields(user, { name: name.value, ...(role && { role: role.value }) }),
+    onSaved: () => onSaved(),
   });
   return form;
 }

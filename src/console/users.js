@@ -44,10 +44,7 @@ export async function renderUsers(view, ctx) {
   ];
   const refresh = () => pagedList(list, {
     columns, empty: 'No users.',
-    load: async (cursor) => {
-      const page = await api.get('/users', { cursor, limit: 50 });
-      return { items: page.users, next_cursor: page.next_cursor };
-    },
+    path: '/users', field: 'users',
   });
   replace(view, el('div', { class: 'toolbar' }, el('h1', {}, 'Users')), rules.manage ? userForm(rules, refresh) : null, editSlot, errors, list);
   await refresh();

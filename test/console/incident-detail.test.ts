@@ -38,6 +38,11 @@ describe('console: incident detail', { timeout: 180_000 }, () => {
     assert.match(await page.locator('dl.facts').innerText(), /Acknowledged\s+\S+ \S+ by owner@example\.com \(user\)/);
     assert.equal(await page.locator('#acknowledge').count(), 0);
 
+    const before = (await w.latchkey.get(`/incidents/${id}`)).incident.updated_at;
+    await page.click('#incident-edit button[type=submit]');
+    await page.locator('#incident-edit .notice', { hasText: 'Nothing changed.' }).waitFor();
+    assert.equal((await w.latchkey.get(`/incidents/${id}`)).incident.updated_at, before, 'an unchanged form sends nothing');
+
     await page.fill('#incident-edit input[name=title]', 'checkout down in eu-west');
     await page.selectOption('#incident-edit select[name=severity]', 'critical');
     await page.click('#incident-edit button[type=submit]');
