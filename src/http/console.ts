@@ -52,12 +52,19 @@ function consoleFiles(): Map<string, { url: URL; type: string }> {
 export function registerConsole(app: FastifyInstance): void {
   const files = consoleFiles();
 
-  // Read on each request (they are small), so an edited file shows on reload without a restart.
+  // Each file is read and hashed once, on its first request: a built console does not change under a running server.
+  const loaded = new Map<string, Promise<{ body: Buffer; etag: string }>>();
+  const load = (url: URL) => readFile(url).then((body) => ({ body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` }));
+
   async function serve(name: string, request: FastifyRequest, reply: FastifyReply) {
     const file = files.get(name);
     if (!file) return sendError(request, reply, 'not_found', 'no such console file');
-    const body = await readFile(file.url);
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+    let content = loaded.get(name);
+    if (!content) loaded.set(name, (content = load(file.url)));
+    const { body, etag } = await content.catch((err: unknown) => {
+      loaded.delete(name); // a failed read is tried again next time
+      throw err;
+    });
     reply.headers({ ...SECURITY_HEADERS, etag, 'content-type': file.type });
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
     return reply.send(body);

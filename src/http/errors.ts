@@ -127,7 +127,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
   const code: ErrorCode = error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large'
     : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout'
     : 'validation_failed';
-  const message = MESSAGES[code] ?? 'the request is not valid HTTP';
+  const message = code === 'validation_failed' ? 'the request is not valid HTTP' : MESSAGES[code]!;
   const body = JSON.stringify({ error: { code, message, request_id: randomUUID() } } satisfies ErrorBody);
   const status = STATUS_BY_CODE[code];
   if (socket.writable) {

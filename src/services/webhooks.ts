@@ -71,7 +71,7 @@ export function createWebhookCaller(deps: Deps = {}) {
   };
 }
 
-/** One POST: the answer's status once its headers arrive (the body is not read). */
+/** One POST: the answer's status once its headers arrive (the body is not read, and the connection is closed). */
 function post(request: WebhookRequest, denied: AddressMatcher, lookup: LookupFunction): Promise<number> {
   const url = new URL(request.url);
   // A literal address is connected to without a lookup: checked here.
@@ -88,8 +88,8 @@ function post(request: WebhookRequest, denied: AddressMatcher, lookup: LookupFun
       lookup,
       signal: AbortSignal.timeout(request.timeoutMs),
     }, (res: IncomingMessage) => {
-      res.resume();
       resolve(res.statusCode ?? 0);
+      res.destroy(); // the body is not read: the connection goes at once
     });
     req.on('error', (err: Error & { cause?: unknown }) => reject(err.name === 'AbortError' && err.cause instanceof Error ? err.cause : err));
     req.end(body);

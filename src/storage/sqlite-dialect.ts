@@ -52,12 +52,21 @@ class LockWaitingSqliteDriver extends SqliteDriver {
     super(config);
   }
 
+  /** SQLite's one connection, and the same with the lock wait around its queries (made once). */
+  private waiting: { readonly connection: DatabaseConnection; readonly wrapped: DatabaseConnection } | undefined;
+
   override async acquireConnection(): Promise<DatabaseConnection> {
     const connection = await super.acquireConnection();
-    return {
-      executeQuery: (query) => this.waitingForLock(() => connection.executeQuery(query)),
-      streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
-    };
+    if (this.waiting?.connection !== connection) {
+      this.waiting = {
+        connection,
+        wrapped: {
+          executeQuery: (query) => this.waitingForLock(() => connection.executeQuery(query)),
+          streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+        },
+      };
+    }
+    return this.waiting.wrapped;
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
