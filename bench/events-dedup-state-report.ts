@@ -15,6 +15,16 @@ export type DedupTable = {
   /** Pages on SQLite's free list: part of the file, reused by later writes. */
   readonly freeBytes: number;
 };
+/** The Events API's claims: the writer thread's memory for them (ClaimIndex), and its claim log on disk. */
+export type EventsDedupState = {
+  readonly claims: number;
+  /** Heap the index adds, after full collections. */
+  readonly heapBytes: number;
+  /** Fingerprint, lookup and add, per claim (the log's inserts not counted). */
+  readonly claimUs: number;
+  /** Pages dedup_claim_log and its expiry index use (dbstat). */
+  readonly logBytes: number;
+};
 export type DedupStateResult = {
   readonly claims: number;
   readonly windowSeconds: number;
@@ -33,6 +43,7 @@ export type DedupStateResult = {
   /** The longest the event loop was blocked while the purge ran (its DELETE is one synchronous statement). */
   readonly purgeLongestStallMs: number;
   readonly afterPurge: { readonly memory: DedupMemory; readonly table: DedupTable };
+  readonly events: EventsDedupState;
 };
 
 const WORKER = new URL('./.build/bench/events-dedup-state.js', import.meta.url);
@@ -76,5 +87,7 @@ export function printDedupState(r: DedupStateResult): void {
   line('before', r.before);
   line('after claims', r.afterClaims.memory, r.afterClaims.table);
   line('after purge', r.afterPurge.memory, r.afterPurge.table);
+  const e = r.events;
+  console.log(`  Events API (SQLite file: the writer thread's claims): ${e.claims} claims in memory, heap +${mb(e.heapBytes)} (${fixed(e.heapBytes / e.claims, 0)} bytes a claim), ${fixed(e.claimUs, 2)} µs a claim (fingerprint, look-up, add); claim log + expiry index ${mb(e.logBytes)} on disk`);
   console.log(`  purge (fake clock ${r.windowSeconds + 1} s on, one purge interval ticked): emptied the table in ${fixed(r.purgeMs / 1000, 2)} s, blocking the event loop for up to ${fixed(r.purgeLongestStallMs / 1000, 2)} s`);
 }

@@ -1,8 +1,10 @@
 /**
  * The deduplication state after many distinct bodies, measured in its own process (started by
- * events-dedup-state-report.ts with --expose-gc, so its memory figures are its own): claims
- * through services.dedup.claim on a SQLite file, then the services' own purge once a fake clock
- * has moved past the window. Reports one DedupStateResult over IPC.
+ * events-dedup-state-report.ts with --expose-gc, so its memory figures are its own). REST routes:
+ * claims through services.dedup.claim on a SQLite file, then the services' own purge once a fake
+ * clock has moved past the window. Events API: the same bodies' claims in the writer thread's
+ * memory (ClaimIndex, measured here, in this thread, as the heap it adds) and as rows of its claim
+ * log. Reports one DedupStateResult over IPC.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
@@ -13,8 +15,10 @@ import { sql } from 'kysely';
 import { loadConfig } from '../src/config/index.js';
 import { createServices, type Services } from '../src/services.js';
 import type { DedupKey } from '../src/services/dedup.js';
+import { dedupFingerprint } from '../src/domain/dedup/fingerprint.js';
+import { ClaimIndex } from '../src/storage/claim-index.js';
 import { connect } from '../src/storage/connect.js';
-import type { DedupMemory, DedupSample, DedupStateResult, DedupTable } from './events-dedup-state-report.js';
+import type { DedupMemory, DedupSample, DedupStateResult, DedupTable, EventsDedupState } from './events-dedup-state-report.js';
 
 // Only setInterval is faked: the services' periodic work (the dedup purge among it) runs when the
 // benchmark advances time by a minute, not after a minute of real time.
@@ -103,6 +107,7 @@ await new Promise((resolve) => setTimeout(resolve, 50));
 stalls.disable();
 const purgeLongestStallMs = stalls.max / 1e6;
 const afterPurge = { memory: memory(), table: await table() };
+const events = await measureEventsState();
 await services.close();
 await side.close();
 
@@ -117,9 +122,42 @@ const result: DedupStateResult = {
   claims, windowSeconds: WINDOW_SECONDS, synchronous: 'normal', file,
   claimUs: (claimMs * 1000) / claims, claimSeconds: claimMs / 1000,
   fullSample: { claims: fullSample, claimUs: fullSample > 0 ? (fullMs * 1000) / fullSample : 0 },
-  before, samples, afterClaims, purgeMs, purgeLongestStallMs, afterPurge,
+  before, samples, afterClaims, purgeMs, purgeLongestStallMs, afterPurge, events,
 };
 process.send(result, () => process.exit(0));
+
+/**
+ * The Events API's claims for the same number of distinct bodies: held in a ClaimIndex (the heap it
+ * adds, after collection), and logged as the writer thread logs them, a transaction at a time.
+ */
+async function measureEventsState(): Promise<EventsDedupState> {
+  nextBody = 0;
+  const first = Date.now();
+  const index = new ClaimIndex(claims);
+  const heapBefore = memory().heapUsedBytes;
+  const started = performance.now();
+  const rows: Array<{ api_key_id: string; fingerprint: string; first_seen_at: number; expires_at: number }> = [];
+  let logMs = 0;
+  for (let i = 0; i < claims; i++) {
+    const at = first + i * CLAIM_SPACING_MS;
+    const fingerprint = dedupFingerprint(ROUTE, body());
+    if (index.held(key.id, fingerprint, at) !== undefined) throw new Error(`events claim ${i} was taken for a duplicate`);
+    index.add(key.id, fingerprint, at, at + WINDOW_SECONDS * 1000);
+    rows.push({ api_key_id: key.id, fingerprint, first_seen_at: Math.floor(at), expires_at: Math.floor(at) + WINDOW_SECONDS * 1000 });
+    if (rows.length === 500 || i === claims - 1) {
+      const logging = performance.now();
+      await side.db.insertInto('dedup_claim_log').values(rows).execute();
+      logMs += performance.now() - logging;
+      rows.length = 0;
+    }
+  }
+  const claimUs = ((performance.now() - started - logMs) * 1000) / claims;
+  const heapBytes = memory().heapUsedBytes - heapBefore;
+  if (index.size !== claims) throw new Error(`the index holds ${index.size} claims, not ${claims}`);
+  const used = await sql<{ bytes: number | null }>`
+    SELECT SUM(pgsize) AS bytes FROM dbstat WHERE name IN ('dedup_claim_log', 'dedup_claim_log_expiry_idx')`.execute(side.db);
+  return { claims, heapBytes, claimUs, logBytes: Number(used.rows[0]?.bytes ?? 0) };
+}
 
 function memory(): DedupMemory {
   const gc = (globalThis as { gc?: () => void }).gc;

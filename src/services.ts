@@ -65,6 +65,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const logger = options.logger ?? silent;
   const connection = connect(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
+    dedupMaxClaims: config.dedupMaxClaims,
     onBackgroundError: (message) => logger.error({ message }, 'background database thread failed'),
     ...(options.schema && { schema: options.schema }),
   });

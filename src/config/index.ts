@@ -1,3 +1,5 @@
+import { DEFAULT_CLAIM_CAPACITY } from '../storage/claim-index.js';
+
 /**
  * The only reader of process.env. Every setting has a default that works with no setup.
  */
@@ -30,9 +32,14 @@ export type Config = {
   readonly trustProxy: string | false;
   /** Destinations (CIDRs) workflow webhooks are never sent to, beside the link-local, metadata and reserved ranges always refused. */
   readonly webhookDeniedCidrs: readonly string[];
-  /** PEM files: both set, the server speaks HTTPS only. */
   /** SQLite durability: `full` fsyncs every commit; `normal` survives a crash but not power loss. */
   readonly sqliteSynchronous: 'full' | 'normal';
+  /**
+   * SQLite file: the most Events API deduplication claims held in memory (about 100 bytes each).
+   * Past it, the oldest claim of the key holding the most is forgotten early.
+   */
+  readonly dedupMaxClaims: number;
+  /** PEM files: both set, the server speaks HTTPS only. */
   readonly tlsCertFile: string | null;
   readonly tlsKeyFile: string | null;
 };
@@ -89,6 +96,8 @@ export function loadConfig(env: Env = process.env): Config {
     eventsRateLimitPerMinute: integer(env, 'LATCHKEY_EVENTS_RATE_LIMIT_PER_MINUTE', 1200, 1, 1_000_000),
     authFailuresPerMinute: integer(env, 'LATCHKEY_AUTH_FAILURES_PER_MINUTE', 60, 1, 1_000_000),
     sqliteSynchronous: oneOf(env, 'LATCHKEY_SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full'),
+    // At most 2^24 in one key's Map (V8's bound), so at most that in all.
+    dedupMaxClaims: integer(env, 'LATCHKEY_DEDUP_MAX_CLAIMS', DEFAULT_CLAIM_CAPACITY, 1, 16_000_000),
     trustProxy: trustProxyFrom(env.LATCHKEY_TRUST_PROXY),
     webhookDeniedCidrs: Object.freeze((env.LATCHKEY_WEBHOOK_DENY_CIDRS ?? '').split(',').map((c) => c.trim()).filter(Boolean)),
     tlsCertFile: env.LATCHKEY_TLS_CERT_FILE || null,

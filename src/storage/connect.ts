@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { DEFAULT_CLAIM_CAPACITY } from './claim-index.js';
 import { createWalDurability, durableOnCommit, startCheckpointer, type Durability } from './durability.js';
 import type { Database } from './schema.js';
 import type { EventWriter } from './event-writes.js';
@@ -37,6 +38,8 @@ export type ConnectOptions = {
   /** How long a write on an SQLite file waits for the write lock (LOCK_WAIT_MS; tests shorten it). */
   lockWaitMs?: number;
   sqliteSynchronous?: 'full' | 'normal';
+  /** The most Events API deduplication claims the writer thread holds in memory (SQLite files in WAL mode). */
+  dedupMaxClaims?: number;
   /** Where a failure in a background thread (checkpoints, event writes: SQLite files only) is reported. */
   onBackgroundError?: (message: string) => void;
 };
@@ -80,7 +83,9 @@ function connectSqlite(file: string, options: ConnectOptions): Connection {
   const db = new Kysely<Database>({ dialect: sqliteDialect(sqlite, counter, options.lockWaitMs === undefined ? {} : { lockWaitMs: options.lockWaitMs }) });
   const checkpointer = startCheckpointer(file, CHECKPOINT_INTERVAL_MS, onBackgroundError);
   // Events API writes, the busiest, commit and sync on a thread of their own: see event-writer-thread.ts.
-  const eventWriter = createThreadEventWriter({ file, durable: synchronous === 'full', onError: onBackgroundError });
+  const eventWriter = createThreadEventWriter({
+    file, durable: synchronous === 'full', claimCapacity: options.dedupMaxClaims ?? DEFAULT_CLAIM_CAPACITY, onError: onBackgroundError,
+  });
   return {
     db,
     kind: 'sqlite',

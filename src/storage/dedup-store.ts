@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db, DatabaseKind } from './connect.js';
 import type { Database } from './schema.js';
 import { fromMs, toMs } from './json.js';
@@ -11,6 +11,18 @@ export type DedupStore = ReturnType<typeof createDedupStore>;
 const PURGE_CHUNK = 5000;
 
 export function createDedupStore(db: Db, kind: DatabaseKind) {
+  /** Runs a chunk's delete until one deletes less than a chunk. */
+  async function purgeChunked(deleteChunk: RawBuilder<unknown>): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const result = await deleteChunk.execute(db);
+      const deleted = Number(result.numAffectedRows ?? 0n);
+      total += deleted;
+      if (deleted < PURGE_CHUNK) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   return {
     /**
      * Atomically claims a fingerprint for a window: inserts it, or takes over a row whose window
@@ -43,20 +55,20 @@ export function createDedupStore(db: Db, kind: DatabaseKind) {
       await db.deleteFrom('dedup_claims').where('api_key_id', '=', keyId).where('fingerprint', '=', fingerprint).execute();
     },
 
-    /** Deletes expired claims a chunk at a time, letting other work run between chunks. */
+    /**
+     * Deletes expired claims a chunk at a time, letting other work run between chunks: from
+     * dedup_claims, and in SQLite from the event writer thread's log (dedup_claim_log) too.
+     */
     async purgeExpired(now: Date): Promise<number> {
       const at = toMs(now);
       // Which rows: by primary key in SQLite (the table is its key, WITHOUT ROWID), by physical id (ctid) in PostgreSQL.
-      const row = sql.raw(kind === 'sqlite' ? '(api_key_id, fingerprint)' : 'ctid');
-      let total = 0;
-      for (;;) {
-        const chosen = sql.raw(kind === 'sqlite' ? 'api_key_id, fingerprint' : 'ctid');
-        const result = await sql`delete from dedup_claims where ${row} in (select ${chosen} from dedup_claims where expires_at <= ${at} limit ${PURGE_CHUNK})`.execute(db);
-        const deleted = Number(result.numAffectedRows ?? 0n);
-        total += deleted;
-        if (deleted < PURGE_CHUNK) return total;
-        await new Promise((resolve) => setImmediate(resolve));
+      const claimRows = kind === 'sqlite' ? '(api_key_id, fingerprint)' : 'ctid';
+      const chosen = kind === 'sqlite' ? 'api_key_id, fingerprint' : 'ctid';
+      let total = await purgeChunked(sql`delete from dedup_claims where ${sql.raw(claimRows)} in (select ${sql.raw(chosen)} from dedup_claims where expires_at <= ${at} limit ${PURGE_CHUNK})`);
+      if (kind === 'sqlite') {
+        total += await purgeChunked(sql`delete from dedup_claim_log where id in (select id from dedup_claim_log where expires_at <= ${at} limit ${PURGE_CHUNK})`);
       }
+      return total;
     },
   };
 }

@@ -3,6 +3,8 @@
  * event loop that serves HTTP. It takes every write that arrived while it was busy as one
  * transaction (group commit, synchronous NORMAL: the commit appends to the write-ahead log), then,
  * when the connection is durable, fdatasyncs the log, then answers the batch in one message.
+ * Deduplication claims are held in this thread's memory (claim-index.ts) and appended to the claim
+ * log in the same transaction as the event they admit, so claiming writes no random page.
  * Started by thread-event-writer.ts; the same work in Kysely is event-writes.ts.
  */
 import { closeSync, fdatasyncSync, openSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import type { Insertable } from 'kysely';
+import { ClaimIndex } from './claim-index.js';
 import type { SettlementRow } from './event-writes.js';
 import { walFileOf, walSyncFailure } from './durability.js';
 import { configureConnection, isLockTimeout, SAFETY_CHECKPOINT_PAGES } from './sqlite-settings.js';
@@ -27,12 +30,15 @@ export type WriteRows =
 /** An EventWritten, the time as epoch milliseconds. */
 export type RowsWritten = { readonly discarded: true; readonly firstSeenAt: number } | { readonly discarded: false; readonly incidentIds: readonly string[] };
 
-export type WriterSetup = { readonly file: string; readonly durable: boolean; readonly maxBatch: number };
+/** `claimCapacity`: the most deduplication claims held in memory (LATCHKEY_DEDUP_MAX_CLAIMS). */
+export type WriterSetup = { readonly file: string; readonly durable: boolean; readonly maxBatch: number; readonly claimCapacity: number };
 export type WriterJob = { readonly id: number; readonly write: WriteRows };
 /** One answer per job: what it wrote, or why it failed (`sync`: committed, but the disk failed the sync). */
 export type WriterAnswer = { readonly id: number } & ({ readonly written: RowsWritten } | { readonly error: string; readonly sync?: true });
-/** A batch's answers, and whether an fdatasync made them durable. */
-export type WriterMessage = { readonly synced: boolean; readonly answers: readonly WriterAnswer[] };
+/** The claims the thread holds in memory, and how many live ones it has forgotten to stay within its capacity. */
+export type ClaimCounts = { readonly held: number; readonly evicted: number };
+/** A batch's answers, whether an fdatasync made them durable, and the claims held after it. */
+export type WriterMessage = { readonly synced: boolean; readonly answers: readonly WriterAnswer[]; readonly claims: ClaimCounts };
 
 const INCIDENT_COLUMNS = [
   'id', 'service_id', 'team_id', 'title', 'description', 'severity', 'status', 'dedup_key', 'source', 'created_by', 'created_at',
@@ -52,12 +58,11 @@ const db = configureConnection(new SQLite(setup.file, { fileMustExist: true }));
 db.pragma('synchronous = NORMAL');
 db.pragma(`wal_autocheckpoint = ${SAFETY_CHECKPOINT_PAGES}`);
 
+type LoggedClaim = Pick<ClaimRow, 'api_key_id' | 'fingerprint' | 'first_seen_at' | 'expires_at'> & { readonly id: number };
+
 const statements = {
-  // Inserts the claim, or takes over one whose window has passed; returns a row only if it claimed.
-  claim: db.prepare<[string, string, number, number]>(`insert into dedup_claims (api_key_id, fingerprint, first_seen_at, expires_at) values (?, ?, ?, ?)
-    on conflict (api_key_id, fingerprint) do update set first_seen_at = excluded.first_seen_at, expires_at = excluded.expires_at
-    where dedup_claims.expires_at <= excluded.first_seen_at returning first_seen_at`),
-  held: db.prepare<[string, string], { first_seen_at: number }>('select first_seen_at from dedup_claims where api_key_id = ? and fingerprint = ?'),
+  logClaim: db.prepare<[string, string, number, number]>('insert into dedup_claim_log (api_key_id, fingerprint, first_seen_at, expires_at) values (?, ?, ?, ?)'),
+  loggedSince: db.prepare<[number], LoggedClaim>('select id, api_key_id, fingerprint, first_seen_at, expires_at from dedup_claim_log where id > ? order by id'),
   // `status != 'resolved'` literally, as the partial index's condition is written (see incident-store.ts).
   openIncident: db.prepare<[string, string], { id: string }>(`select id from incidents where dedup_key = ? and service_id = ? and status != 'resolved'`),
   addAlert: db.prepare<[string, number, string]>('update incidents set alert_count = alert_count + 1, last_payload = ?, updated_at = ? where id = ?'),
@@ -69,10 +74,38 @@ const statements = {
   insertChange: db.prepare<[ChangeEventRow]>(insertInto('change_events', CHANGE_COLUMNS)),
 };
 
+const claims = new ClaimIndex(setup.claimCapacity);
+/** The last claim log id this thread has in memory: its own, or another connection's read in. */
+let loggedUpTo = 0;
+/** The claims the running transaction made, given up if it rolls back, and its last log id. */
+let madeInTransaction: ClaimRow[] = [];
+let loggedInTransaction = 0;
+/** The latest time a claim was made at: claims whose windows ended before it are forgotten. */
+let latestClaimAt = 0;
+
+/**
+ * Takes in the claims other connections logged since this thread last looked (all of them, when
+ * the thread has just started). Called holding the write lock, so nothing is logged meanwhile.
+ */
+function readLoggedClaims(): void {
+  for (const row of statements.loggedSince.iterate(loggedUpTo)) {
+    claims.add(row.api_key_id, row.fingerprint, row.first_seen_at, row.expires_at);
+    loggedUpTo = row.id;
+  }
+}
+
+// The claims still in the log, before the first batch: later transactions read only what was added since.
+readLoggedClaims();
+
+/** Null when the claim is taken (and logged in the running transaction); a discard when the body's claim is held. */
 function claimed(claim: ClaimRow): RowsWritten | null {
-  if (statements.claim.all(claim.api_key_id, claim.fingerprint, claim.first_seen_at, claim.expires_at).length > 0) return null;
-  const held = statements.held.get(claim.api_key_id, claim.fingerprint);
-  return { discarded: true, firstSeenAt: held?.first_seen_at ?? claim.first_seen_at };
+  const firstSeenAt = claims.held(claim.api_key_id, claim.fingerprint, claim.first_seen_at);
+  if (firstSeenAt !== undefined) return { discarded: true, firstSeenAt };
+  loggedInTransaction = Number(statements.logClaim.run(claim.api_key_id, claim.fingerprint, claim.first_seen_at, claim.expires_at).lastInsertRowid);
+  claims.add(claim.api_key_id, claim.fingerprint, claim.first_seen_at, claim.expires_at);
+  madeInTransaction.push(claim);
+  latestClaimAt = Math.max(latestClaimAt, claim.first_seen_at);
+  return null;
 }
 
 function apply(write: WriteRows): RowsWritten {
@@ -98,13 +131,31 @@ function apply(write: WriteRows): RowsWritten {
   return { discarded: false, incidentIds };
 }
 
-const applyAll = db.transaction((jobs: readonly WriterJob[]) => jobs.map((job) => apply(job.write)));
+const applyInTransaction = db.transaction((jobs: readonly WriterJob[]) => {
+  readLoggedClaims();
+  return jobs.map((job) => apply(job.write));
+});
+
+/** The jobs in one transaction; the claims in memory follow its commit or its rollback. */
+function applyAll(jobs: readonly WriterJob[]): RowsWritten[] {
+  madeInTransaction = [];
+  loggedInTransaction = 0;
+  try {
+    // IMMEDIATE: the write lock first, so a read inside cannot be overtaken by the serving connection's commit.
+    const results = applyInTransaction.immediate(jobs);
+    loggedUpTo = Math.max(loggedUpTo, loggedInTransaction);
+    return results;
+  } catch (err) {
+    for (const claim of madeInTransaction) claims.remove(claim.api_key_id, claim.fingerprint);
+    throw err;
+  }
+}
 
 /** Each job alone, after its batch failed: one bad write cannot sink the others. */
 function applyEach(jobs: readonly WriterJob[]): Array<RowsWritten | Error> {
   return jobs.map((job) => {
     try {
-      return applyAll.immediate([job])[0]!;
+      return applyAll([job])[0]!;
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     }
@@ -137,7 +188,8 @@ function sync(): void {
   }
 }
 
-const answer = (answers: readonly WriterAnswer[], synced = false): void => port.postMessage({ synced, answers } satisfies WriterMessage);
+const answer = (answers: readonly WriterAnswer[], synced = false): void =>
+  port.postMessage({ synced, answers, claims: { held: claims.size, evicted: claims.evicted } } satisfies WriterMessage);
 
 let queue: WriterJob[] = [];
 let scheduled = false;
@@ -155,11 +207,12 @@ function drain(): void {
   queue = queue.slice(jobs.length);
   let results: Array<RowsWritten | Error>;
   try {
-    // IMMEDIATE: the write lock first, so a read inside cannot be overtaken by the serving connection's commit.
-    results = applyAll.immediate(jobs);
+    results = applyAll(jobs);
   } catch (err) {
     results = isLockTimeout(err) ? jobs.map(() => err as Error) : applyEach(jobs);
   }
+  // Claims whose windows have passed are let go: a map deletion each, once, as time moves on.
+  claims.forgetExpired(latestClaimAt);
   let synced = false;
   let syncError: string | null = null;
   if (setup.durable && results.some((r) => !(r instanceof Error))) {

@@ -38,6 +38,11 @@ export type EventWriter = {
   readonly failed: boolean;
   /** fdatasync calls the writer made itself (0 where the connection's commits or its durability make writes durable). */
   readonly syncs: number;
+  /**
+   * Deduplication claims held in memory, as last reported, and live ones forgotten to stay within
+   * the bound (zeros where claims are rows in dedup_claims: PostgreSQL, SQLite without the thread).
+   */
+  readonly claims: { readonly held: number; readonly evicted: number };
   close(): Promise<void>;
 };
 
@@ -83,6 +88,7 @@ export function createTransactionalEventWriter(committer: GroupCommitter, stores
     write: (write) => committer.run((trx) => apply(trx, write)),
     failed: false,
     syncs: 0,
+    claims: { held: 0, evicted: 0 },
     close: () => Promise.resolve(),
   };
 }

@@ -10,6 +10,7 @@ import * as changeEvents from './migrations/0007_change_events.js';
 import * as openIncidentsByDedupKey from './migrations/0008_open_incidents_by_dedup_key.js';
 import * as dedupClaimsWithoutRowid from './migrations/0009_dedup_claims_without_rowid.js';
 import * as oneOpenIncidentIndex from './migrations/0010_one_open_incident_index.js';
+import * as dedupClaimLog from './migrations/0011_dedup_claim_log.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008_open_incidents_by_dedup_key': openIncidentsByDedupKey,
   '0009_dedup_claims_without_rowid': dedupClaimsWithoutRowid,
   '0010_one_open_incident_index': oneOpenIncidentIndex,
+  '0011_dedup_claim_log': dedupClaimLog,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

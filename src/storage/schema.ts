@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Table shapes as both databases store them. Portable column types only: times are integer
  * epoch milliseconds, flags are 0/1 integers, lists and objects are JSON text.
@@ -125,6 +127,8 @@ export interface Database {
     finished_at: number;
   };
   dedup_claims: { api_key_id: string; fingerprint: string; first_seen_at: number; expires_at: number };
+  /** SQLite only: the event writer thread's claims, in the order made (0011_dedup_claim_log.ts). */
+  dedup_claim_log: { id: Generated<number>; api_key_id: string; fingerprint: string; first_seen_at: number; expires_at: number };
   api_logs: {
     id: string;
     api_key_id: string;

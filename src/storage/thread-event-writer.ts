@@ -1,7 +1,7 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { changeEventToRow } from './change-event-store.js';
 import type { EventWrite, EventWriter, EventWritten } from './event-writes.js';
-import type { RowsWritten, WriteRows, WriterJob, WriterMessage, WriterSetup } from './event-writer-thread.js';
+import type { ClaimCounts, RowsWritten, WriteRows, WriterJob, WriterMessage, WriterSetup } from './event-writer-thread.js';
 import { incidentToRow, settlementToRow } from './incident-store.js';
 
 /** Writes taken into one transaction at most: a batch commits in a few milliseconds at worst. */
@@ -18,18 +18,22 @@ type Pending = { resolve(written: EventWritten): void; reject(err: Error): void 
  * held fail (their senders retry) and the next write starts another. A failed fdatasync is
  * final, as on the serving connection (durability.ts): every later write fails until a restart.
  */
-export function createThreadEventWriter(options: { file: string; durable: boolean; onError(message: string): void }): EventWriter {
-  const setup: WriterSetup = { file: options.file, durable: options.durable, maxBatch: MAX_BATCH };
+export function createThreadEventWriter(options: { file: string; durable: boolean; claimCapacity: number; onError(message: string): void }): EventWriter {
+  const setup: WriterSetup = { file: options.file, durable: options.durable, maxBatch: MAX_BATCH, claimCapacity: options.claimCapacity };
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let worker: Worker | null = null;
   let failure: Error | null = null;
   let syncs = 0;
+  let claims: ClaimCounts = { held: 0, evicted: 0 };
+  /** Evictions by threads that have stopped (a new thread counts from zero). */
+  let evictedBefore = 0;
 
   function start(): Worker {
     const thread = spawn({ workerData: setup });
-    thread.on('message', ({ synced, answers }: WriterMessage) => {
+    thread.on('message', ({ synced, answers, claims: held }: WriterMessage) => {
       if (synced) syncs++;
+      claims = { held: held.held, evicted: evictedBefore + held.evicted };
       for (const answer of answers) {
         const waiting = pending.get(answer.id);
         pending.delete(answer.id);
@@ -47,6 +51,7 @@ export function createThreadEventWriter(options: { file: string; durable: boolea
     thread.on('error', (err) => options.onError(`event writer thread failed: ${err.message}`));
     thread.once('exit', () => {
       if (worker === thread) worker = null;
+      evictedBefore = claims.evicted;
       const stopped = new Error('the event writer thread stopped before answering: the write may not have been committed');
       for (const waiting of pending.values()) waiting.reject(stopped);
       pending.clear();
@@ -71,6 +76,9 @@ export function createThreadEventWriter(options: { file: string; durable: boolea
     },
     get syncs() {
       return syncs;
+    },
+    get claims() {
+      return claims;
     },
     /** Lets the thread commit (and sync) what it holds, then closes its connection. */
     async close(): Promise<void> {

@@ -272,3 +272,90 @@ describe('the writer thread', () => {
     }
   });
 });
+
+describe("the writer thread's deduplication claims: held in its memory, logged in the file", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'latchkey-claims-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  let files = 0;
+  /** A fresh file with its schema and service S1, or `file` opened again. */
+  async function open(file = join(dir, `claims-${++files}.db`), options: { dedupMaxClaims?: number } = {}) {
+    const conn = connect(`sqlite:${file}`, options);
+    await migrateToLatest(conn.db);
+    if ((await conn.db.selectFrom('services').select('id').execute()).length === 0) await seedServices(conn, ['S1']);
+    return { conn, file, writer: conn.eventWriter! };
+  }
+  const keyClaim = (keyId: string, fingerprint: string, at = T0, windowMs = 600_000): DedupClaim =>
+    ({ keyId, fingerprint, at: new Date(at), until: new Date(at + windowMs) });
+  const trigger = (writer: EventWriter, c: DedupClaim) => writer.write({ kind: 'trigger', claim: c, incidents: [incident('S1', `claimed-${n}`, c.at.getTime())] });
+  const logged = async (conn: Connection) => (await conn.db.selectFrom('dedup_claim_log').select(['api_key_id', 'fingerprint']).orderBy('id').execute());
+
+  test('a claim survives a restart: the reopened file discards the duplicate and says when the first was seen', async () => {
+    const first = await open();
+    assert.equal((await trigger(first.writer, keyClaim('K', 'restart'))).discarded, false);
+    assert.deepEqual(await logged(first.conn), [{ api_key_id: 'K', fingerprint: 'restart' }], 'logged in the file with the event');
+    await first.conn.close();
+
+    const again = await open(first.file);
+    try {
+      assert.deepEqual(await trigger(again.writer, keyClaim('K', 'restart', T0 + 5000)), { discarded: true, firstSeenAt: new Date(T0) });
+      assert.equal((await trigger(again.writer, keyClaim('K', 'restart', T0 + 600_000))).discarded, false, 'past the window, taken again');
+    } finally {
+      await again.conn.close();
+    }
+  });
+
+  test('two connections to one file, each with its writer thread: a claim made through either is held by the other', async () => {
+    const one = await open();
+    const other = await open(one.file);
+    try {
+      assert.equal((await trigger(one.writer, keyClaim('K', 'shared-1'))).discarded, false);
+      assert.deepEqual(await trigger(other.writer, keyClaim('K', 'shared-1', T0 + 1)), { discarded: true, firstSeenAt: new Date(T0) });
+      assert.equal((await trigger(other.writer, keyClaim('K', 'shared-2', T0 + 2))).discarded, false);
+      assert.deepEqual(await trigger(one.writer, keyClaim('K', 'shared-2', T0 + 3)), { discarded: true, firstSeenAt: new Date(T0 + 2) });
+      // Racing through both threads at once: one event written.
+      const outcomes = await Promise.all([one.writer, other.writer, one.writer, other.writer].map((w) => trigger(w, keyClaim('K', 'shared-race', T0 + 4))));
+      assert.equal(outcomes.filter((o) => !o.discarded).length, 1);
+      assert.equal((await logged(one.conn)).length, 3, 'each claim logged once');
+    } finally {
+      await other.conn.close();
+      await one.conn.close();
+    }
+  });
+
+  test('at capacity the oldest claim of the key holding the most is forgotten; a quiet key keeps its claim', async () => {
+    const { conn, writer } = await open(undefined, { dedupMaxClaims: 3 });
+    try {
+      assert.equal((await trigger(writer, keyClaim('QUIET', 'q'))).discarded, false);
+      for (const fp of ['a', 'b']) assert.equal((await trigger(writer, keyClaim('NOISY', fp))).discarded, false);
+      assert.deepEqual(writer.claims, { held: 3, evicted: 0 });
+      // A fourth claim: NOISY holds the most, so its oldest ('a') is forgotten.
+      assert.equal((await trigger(writer, keyClaim('NOISY', 'c', T0 + 1))).discarded, false);
+      assert.deepEqual(writer.claims, { held: 3, evicted: 1 });
+      assert.equal((await trigger(writer, keyClaim('QUIET', 'q', T0 + 2))).discarded, true, "the quiet key's claim is still held");
+      assert.equal((await trigger(writer, keyClaim('NOISY', 'c', T0 + 2))).discarded, true, 'and the noisy key’s newest');
+      assert.equal((await trigger(writer, keyClaim('NOISY', 'a', T0 + 3))).discarded, false, 'the forgotten body is let through, never lost');
+    } finally {
+      await conn.close();
+    }
+  });
+
+  test('expired claims leave the log with the purge and the memory as later claims are made', async () => {
+    const { conn, writer } = await open();
+    try {
+      for (const fp of ['old-1', 'old-2']) await trigger(writer, keyClaim('K', fp, T0, 60_000));
+      await trigger(writer, keyClaim('K', 'long', T0, 3_600_000));
+      assert.equal(writer.claims.held, 3);
+      assert.equal(await createDedupStore(conn.db, conn.kind).purgeExpired(new Date(T0 + 60_000)), 2);
+      assert.deepEqual(await logged(conn), [{ api_key_id: 'K', fingerprint: 'long' }]);
+      await trigger(writer, keyClaim('K', 'later', T0 + 60_000));
+      assert.equal(writer.claims.held, 2, 'the two expired claims were let go; the long one and the new one are held');
+      assert.equal((await trigger(writer, keyClaim('K', 'long', T0 + 120_000))).discarded, true);
+    } finally {
+      await conn.close();
+    }
+  });
+});

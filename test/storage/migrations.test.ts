@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import type { Incident } from '../../src/domain/incidents/incident.js';
 import { connect, type Connection } from '../../src/storage/connect.js';
 import { createDedupStore } from '../../src/storage/dedup-store.js';
 import { migrateTo, migrateToLatest } from '../../src/storage/migrate.js';
@@ -98,3 +102,53 @@ for (const database of testDatabases()) {
     });
   });
 }
+
+describe("upgrading an SQLite file whose writer thread made claims in dedup_claims: they move to the thread's claim log", () => {
+  let dir: string;
+  let conn: Connection;
+  const now = Date.now();
+  const logged = async () => (await conn.db.selectFrom('dedup_claim_log').select(['fingerprint', 'first_seen_at']).orderBy('id').execute());
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'latchkey-migrate-'));
+    conn = connect(`sqlite:${join(dir, 'latchkey.db')}`);
+    await migrateTo(conn.db, '0010_one_open_incident_index');
+    await conn.db.insertInto('dedup_claims').values([
+      { api_key_id: 'K', fingerprint: 'f-live', first_seen_at: now - 60_000, expires_at: now + 540_000 },
+      { api_key_id: 'K', fingerprint: 'f-old', first_seen_at: now - 700_000, expires_at: now - 100_000 },
+    ]).execute();
+    await migrateToLatest(conn.db);
+    await conn.db.insertInto('teams').values({ id: 'T', name: 'team', description: '', created_at: 0, updated_at: 0 }).execute();
+    await conn.db.insertInto('services').values({
+      id: 'S1', team_id: 'T', name: 'S1', description: '', api_filter: null, created_at: 0, updated_at: 0, resolve_filter: null, field_mapping: null, deleted_at: null,
+    }).execute();
+  });
+  after(async () => {
+    await conn.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the live claim is logged and the thread discards a repeat of it; the expired one is not carried over', async () => {
+    assert.deepEqual(await logged(), [{ fingerprint: 'f-live', first_seen_at: now - 60_000 }]);
+    const incident: Incident = {
+      id: '01KMIGRATEDCLAIM0000000001', serviceId: 'S1', teamId: 'T', title: 'repeat', description: '', severity: 'critical', status: 'triggered',
+      dedupKey: 'repeat', source: 'events', createdBy: { type: 'api_key', id: 'K', name: 'monitor' }, createdAt: new Date(now), updatedAt: new Date(now),
+      acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, resolvedBy: null, alertCount: 1, lastPayload: {},
+    };
+    const repeat = await conn.eventWriter!.write({
+      kind: 'trigger', claim: { keyId: 'K', fingerprint: 'f-live', at: new Date(now), until: new Date(now + 600_000) }, incidents: [incident],
+    });
+    assert.deepEqual(repeat, { discarded: true, firstSeenAt: new Date(now - 60_000) });
+  });
+
+  test('going back down puts the logged claims where the thread looked for them before', async () => {
+    await conn.eventWriter!.close();
+    await migrateTo(conn.db, '0010_one_open_incident_index');
+    const rows = await conn.db.selectFrom('dedup_claims').select(['fingerprint', 'expires_at']).orderBy('fingerprint').execute();
+    assert.deepEqual(rows, [{ fingerprint: 'f-live', expires_at: now + 540_000 }, { fingerprint: 'f-old', expires_at: now - 100_000 }]);
+    const tables = await sql<{ name: string }>`select name from sqlite_master where name = 'dedup_claim_log'`.execute(conn.db);
+    assert.equal(tables.rows.length, 0);
+    await migrateToLatest(conn.db);
+    assert.deepEqual(await logged(), [{ fingerprint: 'f-live', first_seen_at: now - 60_000 }]);
+  });
+});
