@@ -166,6 +166,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     userStore: users,
     /** durable() resolves once every commit made so far survives power loss: awaited before a write is answered. */
     durability: connection.durability,
+    /** The Events API's deduplication claims held in the writer thread's memory, and live ones forgotten at its bound. */
+    eventClaims: () => eventWriter.claims,
     /** Whether the database answers, and writes can still be made durable (readiness). */
     async ping(): Promise<boolean> {
       if (connection.durability.failed || eventWriter.failed) return false;

@@ -63,7 +63,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // sends every such assignment through V8's slow path for new properties.
   for (const field of REQUEST_FIELDS) app.decorateRequest(field, undefined);
 
-  const metrics = createMetrics();
+  const metrics = createMetrics(services.eventClaims);
   app.addSchema(ErrorResponse);
 
   app.addHook('onRequest', async (request, reply) => {

@@ -1,7 +1,9 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+type ClaimCounts = { readonly held: number; readonly evicted: number };
 
 /** One registry per app, so several apps (tests) never share counters. */
-export function createMetrics() {
+export function createMetrics(eventClaims: () => ClaimCounts = () => ({ held: 0, evicted: 0 })) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'latchkey_' });
   const requests = new Counter({
@@ -19,6 +21,22 @@ export function createMetrics() {
     collect() {
       for (const [outcome, count] of tallies) auth.inc({ outcome }, count);
       tallies.clear();
+    },
+  });
+  // The Events API's deduplication claims in the writer thread's memory (SQLite file), read at each scrape.
+  new Gauge({
+    name: 'latchkey_dedup_claims_held', help: 'Events API deduplication claims held in memory (LATCHKEY_DEDUP_MAX_CLAIMS bounds them)', registers: [registry],
+    collect() {
+      this.set(eventClaims().held);
+    },
+  });
+  let evictedCounted = 0;
+  const evicted = new Counter({
+    name: 'latchkey_dedup_claims_evicted_total', help: 'Live Events API deduplication claims forgotten early to stay within LATCHKEY_DEDUP_MAX_CLAIMS', registers: [registry],
+    collect() {
+      const now = eventClaims().evicted;
+      if (now > evictedCounted) evicted.inc(now - evictedCounted);
+      evictedCounted = now;
     },
   });
   return {

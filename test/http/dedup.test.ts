@@ -85,3 +85,43 @@ for (const db of eventDatabases()) {
     });
   });
 }
+
+describe('the Events API claims the writer thread holds in memory (SQLite file), in /metrics and at their bound', () => {
+  let t: TestApp;
+  const metric = async (name: string) => {
+    const text = (await t.request({ method: 'GET', url: '/metrics' })).body;
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    assert.ok(line, `${name} is in /metrics`);
+    return Number(line.split(' ')[1]);
+  };
+  const enqueue = (routingKey: string, summary: string) => t.request({
+    method: 'POST', url: '/v2/enqueue', headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ routing_key: routingKey, event_action: 'trigger', payload: { summary, source: 'db', severity: 'error' } }),
+  });
+  const eventsKey = async () => {
+    const res = await t.request({ method: 'POST', url: '/api/v1/api_keys', token: t.ownerToken, payload: { name: 'monitor', kind: 'events', scope: 'global' } });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json().token as string;
+  };
+
+  before(async () => {
+    t = await startTestApp({ name: 'sqlite-file', url: 'sqlite:' }, { LATCHKEY_DEDUP_MAX_CLAIMS: '3' });
+    const team = (await t.request({ method: 'POST', url: '/api/v1/teams', token: t.ownerToken, payload: { name: 'ops' } })).json().team.id;
+    await t.request({ method: 'POST', url: '/api/v1/services', token: t.ownerToken, payload: { team_id: team, name: 'db' } });
+  });
+  after(() => t.close());
+
+  test('held claims and the live ones forgotten at LATCHKEY_DEDUP_MAX_CLAIMS are counted; the quiet key keeps its claim', async () => {
+    const [noisy, quiet] = [await eventsKey(), await eventsKey()];
+    assert.equal((await enqueue(quiet, 'quiet')).statusCode, 202);
+    for (const n of [1, 2]) assert.equal((await enqueue(noisy, `noisy ${n}`)).statusCode, 202);
+    assert.equal(await metric('latchkey_dedup_claims_held'), 3);
+    assert.equal(await metric('latchkey_dedup_claims_evicted_total'), 0);
+    assert.equal((await enqueue(noisy, 'noisy 3')).statusCode, 202);
+    assert.equal(await metric('latchkey_dedup_claims_held'), 3);
+    assert.equal(await metric('latchkey_dedup_claims_evicted_total'), 1);
+    assert.match((await enqueue(quiet, 'quiet')).json().message, /discarded/i, "the quiet key's claim was kept");
+    assert.equal((await enqueue(noisy, 'noisy 1')).json().message, 'Event processed', 'the noisy key’s oldest was forgotten: its repeat goes through');
+    assert.equal(await metric('latchkey_dedup_claims_evicted_total'), 2, 'that took a claim of its own, at the bound again');
+  });
+});
