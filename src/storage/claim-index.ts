@@ -25,6 +25,8 @@ export class ClaimIndex {
   /** The key that held the most claims when last looked for, and evictions since. */
   private heaviest: string | null = null;
   private evictionsSinceLook = 0;
+  /** The latest time expired claims were let go at: passes at that time or earlier find nothing new. */
+  private forgottenAt = Number.NEGATIVE_INFINITY;
   /** Live claims forgotten to stay within capacity, since the index was made. */
   evicted = 0;
 
@@ -81,6 +83,9 @@ export class ClaimIndex {
    * key's first live claim: the work is the expired claims, not the live ones.
    */
   forgetExpired(now: number): number {
+    // At capacity every add asks, under the flood that fills it: one pass per moment is enough.
+    if (now <= this.forgottenAt) return 0;
+    this.forgottenAt = now;
     let forgotten = 0;
     for (const [keyId, claims] of this.byKey) {
       for (const [fingerprint, slot] of claims) {
