@@ -11,13 +11,14 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mock } from 'node:test';
-import { sql } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import { loadConfig } from '../src/config/index.js';
 import { createServices, type Services } from '../src/services.js';
 import type { DedupKey } from '../src/services/dedup.js';
 import { dedupFingerprint } from '../src/domain/dedup/fingerprint.js';
 import { ClaimIndex } from '../src/storage/claim-index.js';
 import { connect } from '../src/storage/connect.js';
+import type { Database } from '../src/storage/schema.js';
 import type { DedupMemory, DedupSample, DedupStateResult, DedupTable, EventsDedupState } from './events-dedup-state-report.js';
 
 // Only setInterval is faked: the services' periodic work (the dedup purge among it) runs when the
@@ -136,7 +137,7 @@ async function measureEventsState(): Promise<EventsDedupState> {
   const index = new ClaimIndex(claims);
   const heapBefore = memory().heapUsedBytes;
   const started = performance.now();
-  const rows: Array<{ api_key_id: string; fingerprint: string; first_seen_at: number; expires_at: number }> = [];
+  const rows: Array<Insertable<Database['dedup_claim_log']>> = [];
   let logMs = 0;
   for (let i = 0; i < claims; i++) {
     const at = first + i * CLAIM_SPACING_MS;

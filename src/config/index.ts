@@ -1,5 +1,3 @@
-import { DEFAULT_CLAIM_CAPACITY } from '../storage/claim-index.js';
-
 /**
  * The only reader of process.env. Every setting has a default that works with no setup.
  */
@@ -96,8 +94,8 @@ export function loadConfig(env: Env = process.env): Config {
     eventsRateLimitPerMinute: integer(env, 'LATCHKEY_EVENTS_RATE_LIMIT_PER_MINUTE', 1200, 1, 1_000_000),
     authFailuresPerMinute: integer(env, 'LATCHKEY_AUTH_FAILURES_PER_MINUTE', 60, 1, 1_000_000),
     sqliteSynchronous: oneOf(env, 'LATCHKEY_SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full'),
-    // At most 2^24 in one key's Map (V8's bound), so at most that in all.
-    dedupMaxClaims: integer(env, 'LATCHKEY_DEDUP_MAX_CLAIMS', DEFAULT_CLAIM_CAPACITY, 1, 16_000_000),
+    // The storage default (DEFAULT_CLAIM_CAPACITY, which a test holds equal); at most 2^24 in one key's Map (V8's bound), so at most that in all.
+    dedupMaxClaims: integer(env, 'LATCHKEY_DEDUP_MAX_CLAIMS', 1_000_000, 1, 16_000_000),
     trustProxy: trustProxyFrom(env.LATCHKEY_TRUST_PROXY),
     webhookDeniedCidrs: Object.freeze((env.LATCHKEY_WEBHOOK_DENY_CIDRS ?? '').split(',').map((c) => c.trim()).filter(Boolean)),
     tlsCertFile: env.LATCHKEY_TLS_CERT_FILE || null,

@@ -1,9 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-
-type ClaimCounts = { readonly held: number; readonly evicted: number };
+import type { Services } from '../services.js';
 
 /** One registry per app, so several apps (tests) never share counters. */
-export function createMetrics(eventClaims: () => ClaimCounts = () => ({ held: 0, evicted: 0 })) {
+export function createMetrics(eventClaims: Services['eventClaims']) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'latchkey_' });
   const requests = new Counter({

@@ -27,14 +27,18 @@ export class ClaimIndex {
   private evictionsSinceLook = 0;
   /** The latest time expired claims were let go at: passes at that time or earlier find nothing new. */
   private forgottenAt = Number.NEGATIVE_INFINITY;
-  /** Live claims forgotten to stay within capacity, since the index was made. */
-  evicted = 0;
+  private evictions = 0;
 
   constructor(private readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`claim index capacity must be a positive integer, got ${capacity}`);
     const initial = Math.min(capacity, 1024);
     this.firstSeen = new Float64Array(initial);
     this.expiresAt = new Float64Array(initial);
+  }
+
+  /** Live claims forgotten to stay within capacity, since the index was made. */
+  get evicted(): number {
+    return this.evictions;
   }
 
   /** Claims held, expired ones not yet forgotten included. */
@@ -114,7 +118,7 @@ export class ClaimIndex {
     const [fingerprint, slot] = claims!.entries().next().value as [string, number];
     claims!.delete(fingerprint);
     this.freeSlot(slot);
-    this.evicted++;
+    this.evictions++;
     if (claims!.size === 0) this.byKey.delete(this.heaviest!);
   }
 

@@ -13,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import type { Insertable } from 'kysely';
 import { ClaimIndex } from './claim-index.js';
-import type { SettlementRow } from './event-writes.js';
+import type { ClaimCounts, SettlementRow } from './event-writes.js';
 import { walFileOf, walSyncFailure } from './durability.js';
 import { configureConnection, isLockTimeout, SAFETY_CHECKPOINT_PAGES } from './sqlite-settings.js';
 import type { Database } from './schema.js';
@@ -35,8 +35,6 @@ export type WriterSetup = { readonly file: string; readonly durable: boolean; re
 export type WriterJob = { readonly id: number; readonly write: WriteRows };
 /** One answer per job: what it wrote, or why it failed (`sync`: committed, but the disk failed the sync). */
 export type WriterAnswer = { readonly id: number } & ({ readonly written: RowsWritten } | { readonly error: string; readonly sync?: true });
-/** The claims the thread holds in memory, and how many live ones it has forgotten to stay within its capacity. */
-export type ClaimCounts = { readonly held: number; readonly evicted: number };
 /** A batch's answers, whether an fdatasync made them durable, and the claims held after it. */
 export type WriterMessage = { readonly synced: boolean; readonly answers: readonly WriterAnswer[]; readonly claims: ClaimCounts };
 

@@ -29,6 +29,12 @@ export type EventWrite =
 export type EventWritten = { readonly discarded: true; readonly firstSeenAt: Date } | { readonly discarded: false; readonly incidentIds: readonly string[] };
 
 /**
+ * Deduplication claims held in memory (as last reported), and live ones forgotten to stay within
+ * LATCHKEY_DEDUP_MAX_CLAIMS.
+ */
+export type ClaimCounts = { readonly held: number; readonly evicted: number };
+
+/**
  * Commits event writes, many per transaction. `write` resolves once the write is committed and,
  * where the connection promises it, on disk.
  */
@@ -38,11 +44,8 @@ export type EventWriter = {
   readonly failed: boolean;
   /** fdatasync calls the writer made itself (0 where the connection's commits or its durability make writes durable). */
   readonly syncs: number;
-  /**
-   * Deduplication claims held in memory, as last reported, and live ones forgotten to stay within
-   * the bound (zeros where claims are rows in dedup_claims: PostgreSQL, SQLite without the thread).
-   */
-  readonly claims: { readonly held: number; readonly evicted: number };
+  /** Zeros where claims are rows in dedup_claims (PostgreSQL, SQLite without the thread). */
+  readonly claims: ClaimCounts;
   close(): Promise<void>;
 };
 

@@ -1,7 +1,7 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { changeEventToRow } from './change-event-store.js';
-import type { EventWrite, EventWriter, EventWritten } from './event-writes.js';
-import type { ClaimCounts, RowsWritten, WriteRows, WriterJob, WriterMessage, WriterSetup } from './event-writer-thread.js';
+import type { ClaimCounts, EventWrite, EventWriter, EventWritten } from './event-writes.js';
+import type { RowsWritten, WriteRows, WriterJob, WriterMessage, WriterSetup } from './event-writer-thread.js';
 import { incidentToRow, settlementToRow } from './incident-store.js';
 
 /** Writes taken into one transaction at most: a batch commits in a few milliseconds at worst. */
@@ -31,9 +31,9 @@ export function createThreadEventWriter(options: { file: string; durable: boolea
 
   function start(): Worker {
     const thread = spawn({ workerData: setup });
-    thread.on('message', ({ synced, answers, claims: held }: WriterMessage) => {
+    thread.on('message', ({ synced, answers, claims: reported }: WriterMessage) => {
       if (synced) syncs++;
-      claims = { held: held.held, evicted: evictedBefore + held.evicted };
+      claims = { held: reported.held, evicted: evictedBefore + reported.evicted };
       for (const answer of answers) {
         const waiting = pending.get(answer.id);
         pending.delete(answer.id);

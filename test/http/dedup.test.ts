@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
+import { DEFAULT_CLAIM_CAPACITY } from '../../src/storage/claim-index.js';
 import { eventDatabases, startTestApp, type TestApp } from '../support/harness.js';
 
 for (const db of eventDatabases()) {
@@ -129,6 +130,7 @@ describe('the Events API claims the writer thread holds in memory (SQLite file),
 
 test('LATCHKEY_DEDUP_MAX_CLAIMS: 1,000,000 by default; anything but an integer from 1 to 16,000,000 stops the server with the reason', () => {
   assert.equal(loadConfig({}).dedupMaxClaims, 1_000_000);
+  assert.equal(DEFAULT_CLAIM_CAPACITY, 1_000_000, 'connections opened without the config (tools, tests) hold as many');
   assert.equal(loadConfig({ LATCHKEY_DEDUP_MAX_CLAIMS: '250000' }).dedupMaxClaims, 250_000);
   for (const bad of ['0', '-5', '1.5', 'lots', '16000001', '1e6x']) {
     assert.throws(() => loadConfig({ LATCHKEY_DEDUP_MAX_CLAIMS: bad }), /LATCHKEY_DEDUP_MAX_CLAIMS must be an integer from 1 to 16000000/, bad);
