@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKey } from '../domain/api-keys/api-key.js';
 import type { Services } from '../services.js';
+import { SESSION_COOKIE } from './routes/session.js';
 
 /**
  * Applies the key's `rate_limit_per_minute` (null: no per-key limit): sets the RateLimit-* headers
@@ -29,6 +30,15 @@ export function authFailuresExceeded(services: Services, request: FastifyRequest
   return true;
 }
 
+/**
+ * Whether a refused request offered anything to check. A request with no token and no session
+ * cookie (a signed-out console asking whether it is signed in) guesses nothing, so it does not count
+ * against its address: behind one NAT, page loads would otherwise lock everyone out.
+ */
+function presentedCredential(request: FastifyRequest): boolean {
+  return request.errorCode !== 'missing_token' || request.cookies?.[SESSION_COOKIE] !== undefined;
+}
+
 export function recordAuthFailure(services: Services, request: FastifyRequest): void {
   services.authFailures.fail(request.ip);
 }
@@ -55,7 +65,7 @@ export function createRateLimitHooks(services: Services, refuse: (request: Fasti
     },
 
     countFailures(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-      if (reply.statusCode === 401) recordAuthFailure(services, request);
+      if (reply.statusCode === 401 && presentedCredential(request)) recordAuthFailure(services, request);
       done();
     },
   };

@@ -57,6 +57,26 @@ for (const db of testDatabases()) {
       assert.equal((await call('/api/v1/identity', token, '198.51.100.7')).statusCode, 200);
     });
 
+    test('a request offering no credential is refused without counting against its address; a stale session cookie counts', async () => {
+      const { token } = await keyWith(null);
+      const address = '198.51.100.20';
+      for (let i = 0; i < 10; i++) {
+        const probe = await t.app.inject({ method: 'GET', url: '/api/v1/session', remoteAddress: address });
+        assert.equal(probe.statusCode, 401, 'a signed-out console asking whether it is signed in');
+        const bare = await t.app.inject({ method: 'GET', url: '/api/v1/identity', remoteAddress: address });
+        assert.equal(bare.json().error.code, 'missing_token');
+      }
+      assert.equal((await call('/api/v1/identity', token, address)).statusCode, 200, 'twenty requests with nothing to check did not block the address');
+
+      const stale = { cookie: 'latchkey_session=no-such-session' };
+      for (let i = 0; i < 3; i++) {
+        const answer = await t.app.inject({ method: 'GET', url: '/api/v1/session', remoteAddress: address, headers: stale });
+        assert.equal(answer.statusCode, 401);
+      }
+      assert.equal((await call('/api/v1/identity', token, address)).statusCode, 429, 'three guesses at a session id are three failures');
+      t.clock.advance(60_000);
+    });
+
     test('integration keys are limited on the Events API, answered as PagerDuty does with 429', async () => {
       const teamId = (await t.request({ method: 'POST', url: '/api/v1/teams', token: t.ownerToken, payload: { name: 'ops' } })).json().team.id;
       const serviceId = (await t.request({ method: 'POST', url: '/api/v1/services', token: t.ownerToken, payload: { team_id: teamId, name: 'db' } })).json().service.id;
