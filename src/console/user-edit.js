@@ -3,16 +3,16 @@ import { changedFields, el, field, select, submitChanges } from './dom.js';
 /**
  * What the signed-in user may do to accounts, mirroring src/services/users.ts (the server still
  * decides): owners and admins manage users; only an owner gives, takes or touches the owner role;
- * everyone may rename themselves.
+ * everyone may rename themselves; a deleted user is a record, and nothing about it changes.
  */
 export function accountRules(ctx) {
   const manage = ctx.isAccountAdmin && ctx.can('users:write');
   const owner = ctx.user.role === 'owner';
-  const mayTouch = (u) => manage && (owner || u.role !== 'owner');
+  const mayTouch = (u) => manage && u.status !== 'deleted' && (owner || u.role !== 'owner');
   return {
     manage,
     grantable: owner ? ['viewer', 'member', 'admin', 'owner'] : ['viewer', 'member', 'admin'],
-    mayEdit: (u) => u.id === ctx.user.id || mayTouch(u),
+    mayEdit: (u) => (u.id === ctx.user.id && u.status !== 'deleted') || mayTouch(u),
     mayChangeRole: mayTouch,
     mayEnd: (u) => u.id !== ctx.user.id && mayTouch(u),
   };

@@ -12,7 +12,7 @@ export async function renderUsers(view, ctx) {
 
   const end = async (user, button, how) => {
     const question = how === 'delete'
-      ? `Delete ${user.email}? They are signed out, their personal tokens are revoked for good and their team memberships removed; the account stays as a record for the audit trail.`
+      ? `Delete ${user.email}? They are signed out, their personal tokens are revoked for good and their team memberships removed; the account stays as a record for the audit trail, and the email is free for a new account.`
       : `Deactivate ${user.email}? They are signed out and their personal tokens stop working.`;
     if (!(await confirmDialog(question, how === 'delete' ? 'Delete' : 'Deactivate'))) return;
     const id = encodeURIComponent(user.id);

@@ -38,6 +38,11 @@ function checkPassword(password: string): void {
   }
 }
 
+/** A deleted user is a record for the audit trail: nothing about it changes any more. */
+function isDeleted(): LatchkeyError {
+  return new LatchkeyError('conflict', 'this user is deleted: it is kept only as a record for the audit trail');
+}
+
 /**
  * Who may give or take an account role: owners and admins are privileged (signed-in owner/admin
  * or the CLI only), and only an owner (or the CLI) touches owners.
@@ -91,13 +96,18 @@ export function createUserService(deps: Deps) {
   async function end(actor: Actor, id: string, ctx: RequestContext, deleting: boolean): Promise<User> {
     const user = await visibleUser(actor, id);
     requireGlobalWrite(actor);
+    if (user.status === 'deleted') {
+      if (deleting) return user;
+      throw isDeleted();
+    }
     if (isAccountAdmin(user)) checkRoleChange(actor, await isSignedInOwner(actor), user.role, user.role);
     if (user.status === 'deactivated' && !deleting) return user;
     let revoked: string[] = [];
     await db.transaction().execute(async (trx) => {
       if (user.status === 'active') await refuseLosingLastOwner(trx, user);
       const now = clock.now();
-      await users.update(trx, id, { status: 'deactivated', updatedAt: now });
+      if (deleting) await users.markDeleted(trx, id, now);
+      else await users.update(trx, id, { status: 'deactivated', updatedAt: now });
       await deps.sessions.deleteForUser(trx, id);
       if (deleting) {
         revoked = await deps.keys.revokeOwnedBy(trx, id, now, actor.ref);
@@ -153,6 +163,7 @@ export function createUserService(deps: Deps) {
       const self = actor.userId === id;
       // Everyone keeps their own name and password; anything else is user management.
       if (!self || input.role !== undefined) requireGlobalWrite(actor);
+      if (user.status === 'deleted') throw isDeleted();
       if (input.password !== undefined) checkPassword(input.password);
       const changes: { name?: string; role?: AccountRole; passwordHash?: string } = {};
       if (input.name !== undefined) changes.name = input.name;
@@ -204,7 +215,9 @@ export function createUserService(deps: Deps) {
       const team = await deps.catalog.findTeam(teamId);
       if (!team || !canIn(actor, 'teams:read', scope)) throw notFound('team');
       if (!canIn(actor, 'teams:write', scope)) throw new LatchkeyError('out_of_scope', 'changing who is in a team needs teams:write in that team');
-      if (!(await users.findById(userId))) throw notFound('user');
+      const member = await users.findById(userId);
+      if (!member) throw notFound('user');
+      if (member.status === 'deleted' && role) throw isDeleted();
       await db.transaction().execute(async (trx) => {
         const changed = role ? (await users.setMembership(trx, teamId, userId, role, clock.now()), true) : await users.removeMembership(trx, teamId, userId);
         if (!changed) throw notFound('membership');

@@ -11,6 +11,7 @@ import * as openIncidentsByDedupKey from './migrations/0008_open_incidents_by_de
 import * as dedupClaimsWithoutRowid from './migrations/0009_dedup_claims_without_rowid.js';
 import * as oneOpenIncidentIndex from './migrations/0010_one_open_incident_index.js';
 import * as dedupClaimLog from './migrations/0011_dedup_claim_log.js';
+import * as deletedUsers from './migrations/0012_deleted_users.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009_dedup_claims_without_rowid': dedupClaimsWithoutRowid,
   '0010_one_open_incident_index': oneOpenIncidentIndex,
   '0011_dedup_claim_log': dedupClaimLog,
+  '0012_deleted_users': deletedUsers,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,4 +1,4 @@
-import type { Selectable, Transaction } from 'kysely';
+import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Membership, TeamRole } from '../domain/users/access.js';
 import type { AccountRole, User, UserStatus } from '../domain/users/user.js';
 import type { Db } from './connect.js';
@@ -62,6 +62,13 @@ export function createUserStore(db: Db) {
       }
       if (page.before) q = q.where('id', '<', page.before);
       return (await q.orderBy('id', 'desc').limit(page.limit).execute()).map(rowToUser);
+    },
+
+    /** Status `deleted`, and the email suffixed with the id: unique still, and free for a new account. */
+    async markDeleted(trx: Transaction<Database>, id: string, at: Date): Promise<void> {
+      await trx.updateTable('users')
+        .set((eb) => ({ status: 'deleted', email: sql<string>`${eb.ref('email')} || ${' (deleted ' + id + ')'}`, updated_at: toMs(at) }))
+        .where('id', '=', id).where('status', '<>', 'deleted').execute();
     },
 
     async update(trx: Transaction<Database>, id: string, changes: UserChanges): Promise<void> {

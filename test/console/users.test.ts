@@ -11,7 +11,7 @@ describe('console: users', { timeout: 180_000 }, () => {
   const row = (page: Page, email: string) => page.locator('#user-list tr', { hasText: email });
   const buttonsOf = async (page: Page, email: string) => (await row(page, email).locator('button').allInnerTexts()).map((t) => t.trim());
 
-  test('an owner renames a user and changes their role; Delete asks first, Cancel keeps them, Delete ends them and their memberships', async () => {
+  test('an owner renames a user and changes their role; Delete asks first, Cancel keeps them, Delete ends them and their memberships and leaves a record with no controls', async () => {
     const w = await world.get();
     const user = await createUser(w, 'casey@example.com', 'member', 'Casey');
     const teamId = (await w.latchkey.get(`/services/${w.latchkey.serviceId}`)).service.team_id;
@@ -34,10 +34,12 @@ describe('console: users', { timeout: 180_000 }, () => {
     assert.equal((await w.latchkey.get(`/users/${user.id}`)).user.status, 'active', 'Cancel keeps the user');
     await row(page, user.email).locator('button', { hasText: 'Delete' }).click();
     await page.locator('dialog.confirm button.danger').click();
-    await row(page, user.email).filter({ hasText: 'deactivated' }).waitFor();
+    await row(page, user.email).filter({ hasText: 'deleted' }).waitFor();
     const deleted = (await w.latchkey.get(`/users/${user.id}`)).user;
-    assert.equal(deleted.status, 'deactivated');
+    assert.equal(deleted.status, 'deleted');
+    assert.equal(deleted.email, `${user.email} (deleted ${user.id})`, 'the address is free for a new account');
     assert.deepEqual(deleted.teams, [], 'team memberships are removed');
+    assert.deepEqual(await buttonsOf(page, user.email), [], 'a deleted user is a record: nothing to edit, deactivate or delete');
     assert.deepEqual(await buttonsOf(page, OWNER.email), ['Edit'], 'the owner may rename themself but not end their own account here');
     w.expectNoScriptErrors();
   });

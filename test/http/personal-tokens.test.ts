@@ -151,7 +151,7 @@ for (const db of testDatabases()) {
       expectStatus(await api.del(`/users/${member.id}`, t.ownerToken), 204);
       expectError(await api.get('/identity', issued.token), 401, 'token_revoked');
       const shown = expectStatus(await api.get(`/users/${member.id}`, t.ownerToken), 200);
-      assert.equal(shown.user.status, 'deactivated');
+      assert.equal(shown.user.status, 'deleted');
       assert.deepEqual(shown.user.teams, []);
       const trail = expectStatus(await api.get(`/audit_events?target_id=${member.id}`, t.ownerToken), 200).audit_events as Json[];
       assert.equal(trail[0].action, 'user.deleted');

@@ -179,5 +179,32 @@ for (const db of testDatabases()) {
       expectError(again, 401, 'user_deactivated');
       assert.equal(again.headers['set-cookie'], undefined, 'no session cookie is handed out');
     });
+
+    test('a deleted user is a record with status deleted: nothing about it changes, deleting again changes nothing, and its email is free', async () => {
+      const user = await createUser(t, 'member');
+      const team = await createTeam(t);
+      expectStatus(await api.put(`/teams/${team}/members/${user.id}`, { role: 'member' }), 204);
+      expectStatus(await api.del(`/users/${user.id}`), 204);
+      const record = expectStatus(await api.get(`/users/${user.id}`), 200).user;
+      assert.deepEqual([record.status, record.email, record.teams], ['deleted', `${user.email} (deleted ${user.id})`, []]);
+      const listed = expectStatus(await api.get('/users?limit=200'), 200).users.find((u: Json) => u.id === user.id);
+      assert.equal(listed.status, 'deleted', 'the list tells a deleted user from a deactivated one');
+
+      for (const refused of [
+        await api.patch(`/users/${user.id}`, { name: 'Back again' }),
+        await api.post(`/users/${user.id}/deactivate`, {}),
+        await api.put(`/teams/${team}/members/${user.id}`, { role: 'member' }),
+      ]) assert.match(expectError(refused, 409, 'conflict').message, /deleted/);
+      expectStatus(await api.del(`/users/${user.id}`), 204);
+      const trail = expectStatus(await api.get(`/audit_events?target_id=${user.id}`), 200).audit_events as Json[];
+      assert.deepEqual(trail.map((e) => e.action), ['user.deleted', 'user.created'], 'one deletion in the trail, with the address as it was');
+      assert.equal(trail[0]!.details.email, user.email);
+      expectError(await t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: PASSWORD } }), 401, 'invalid_credentials');
+
+      const returning = expectStatus(await api.post('/users', { email: user.email, password: PASSWORD }), 201).user;
+      assert.notEqual(returning.id, user.id);
+      assert.equal(returning.status, 'active');
+      assert.equal((await signIn(t, user.email)).userId, returning.id, 'the address signs in to the new account');
+    });
   });
 }

@@ -103,6 +103,44 @@ for (const database of testDatabases()) {
   });
 }
 
+for (const database of testDatabases()) {
+  describe(`upgrading a database with deleted users: they get status deleted and their emails are set free on ${database.name}`, () => {
+    let conn: Connection;
+    let place: Awaited<ReturnType<typeof isolatedDatabase>>;
+    const user = (id: string, email: string) => ({ id, email, name: id, password_hash: 'x', role: 'member', status: 'deactivated', created_at: 0, updated_at: 0 });
+    const users = async () => (await conn.db.selectFrom('users').select(['id', 'email', 'status']).orderBy('id').execute());
+
+    before(async () => {
+      place = await isolatedDatabase(database);
+      conn = connect(database.url, place.schema ? { schema: place.schema } : {});
+      await migrateTo(conn.db, '0011_dedup_claim_log');
+      await conn.db.insertInto('users').values([user('U1', 'gone@example.com'), user('U2', 'paused@example.com')]).execute();
+      await conn.db.insertInto('audit_events').values({
+        id: 'A1', at: 0, action: 'user.deleted', actor: 'system', actor_id: null, target_type: 'user', target_id: 'U1',
+        team_id: null, service_id: null, ip: null, request_id: null, details: '{"email":"gone@example.com"}',
+      }).execute();
+      await migrateToLatest(conn.db);
+    });
+    after(async () => {
+      await conn.close();
+      await place.drop();
+    });
+
+    test('the user with a user.deleted event is deleted, with its email suffixed; a deactivated one is untouched; down and up again', async () => {
+      const upgraded = [
+        { id: 'U1', email: 'gone@example.com (deleted U1)', status: 'deleted' },
+        { id: 'U2', email: 'paused@example.com', status: 'deactivated' },
+      ];
+      assert.deepEqual(await users(), upgraded);
+      await conn.db.insertInto('users').values({ ...user('U3', 'gone@example.com'), status: 'active' }).execute();
+      await migrateTo(conn.db, '0011_dedup_claim_log');
+      assert.deepEqual((await users()).map((u) => u.status), ['deactivated', 'deactivated', 'active'], 'down: deleted looks deactivated again, as it did');
+      await migrateToLatest(conn.db);
+      assert.deepEqual((await users()).slice(0, 2), upgraded, 'up again: the email is suffixed once');
+    });
+  });
+}
+
 describe("upgrading an SQLite file whose writer thread made claims in dedup_claims: they move to the thread's claim log", () => {
   let dir: string;
   let conn: Connection;

@@ -13,7 +13,7 @@ export const UserSchema = Type.Object({
   email: Type.String(),
   name: Type.String(),
   role: Type.Enum([...ACCOUNT_ROLES]),
-  status: Type.Enum(['active', 'deactivated']),
+  status: Type.Enum(['active', 'deactivated', 'deleted'], { description: 'deleted: kept as a record for the audit trail, its email suffixed with its id so the address is free again' }),
   teams: Type.Optional(Type.Array(Type.Object({ team_id: Type.String(), role: TeamRoleSchema }))),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -77,7 +77,7 @@ export const userRoutes = (services: Services): FastifyPluginAsyncTypebox => asy
 
   app.delete('/users/:id', {
     config: { permission: 'users:write' },
-    schema: { tags, summary: 'Delete a user: deactivated, personal tokens revoked, memberships removed; kept as a record for the audit trail', params: IdParams, response: { 204: Type.Null(), ...errors } },
+    schema: { tags, summary: 'Delete a user: signed out, personal tokens revoked, memberships removed, email set free; kept as a record (status deleted) for the audit trail. Deleting again changes nothing', params: IdParams, response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
     await users.remove(actorOf(request), request.params.id, contextOf(request));
     return reply.code(204).send(null);
