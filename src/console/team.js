@@ -33,9 +33,12 @@ export async function renderTeam(view, ctx, id) {
     ctx.can('services:read') ? listAll('/services', 'services', { team_id: id }) : [],
   ]);
   const canWrite = ctx.can('teams:write');
+  // Deleting a team needs teams:write with global reach (src/services/catalog.ts), which a signed-in
+  // user holds through an owner or admin account role; a team's manager holds it in the team only.
+  const canDelete = canWrite && ctx.isAccountAdmin;
   const errors = el('div', { class: 'slot', id: 'team-errors' });
   const top = el('div', { class: 'stack' });
-  const remove = el('button', { type: 'button', class: 'danger', id: 'team-delete', hidden: !canWrite }, 'Delete team…');
+  const remove = el('button', { type: 'button', class: 'danger', id: 'team-delete', hidden: !canDelete }, 'Delete team…');
   let team = first;
   remove.addEventListener('click', async () => {
     if (!(await confirmDialog(`Delete the team "${team.name}"? Only a team without services, live keys or incidents can go.`, 'Delete'))) return;

@@ -71,6 +71,24 @@ describe('console: team detail', { timeout: 180_000 }, () => {
     w.expectNoScriptErrors();
   });
 
+  test("a team's manager edits it and its members but is offered no Delete, which the server refuses: deleting a team needs global reach", async () => {
+    const w = await world.get();
+    const manager = await createUser(w, 'team-manager@example.com', 'member');
+    const created = await ownerCall(w, 'POST', '/teams', { name: 'managed' });
+    const teamId = created.body.team.id;
+    assert.equal((await ownerCall(w, 'PUT', `/teams/${teamId}/members/${manager.id}`, { role: 'manager' })).status, 204);
+    const page = await w.signedIn(manager);
+    await page.goto(`${w.latchkey.origin}/#/teams/${teamId}`);
+    await page.waitForSelector('#team-edit');
+    assert.equal(await page.locator('#member-set').count(), 1, 'a manager chooses who is in the team');
+    assert.ok(await page.locator('#team-delete').isHidden());
+    const forced = await callAsSession(page, 'DELETE', `/teams/${teamId}`);
+    assert.equal(forced.status, 403);
+    assert.equal(forced.body.error.code, 'out_of_scope');
+    assert.equal((await ownerCall(w, 'GET', `/teams/${teamId}`)).status, 200);
+    w.expectNoScriptErrors();
+  });
+
   test('a viewer sees members but no edit controls, and the server refuses a forced membership change', async () => {
     const w = await world.get();
     const viewer = await createUser(w, 'team-viewer@example.com', 'viewer');
