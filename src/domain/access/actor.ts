@@ -77,8 +77,21 @@ export function systemActor(allPerms: ReadonlySet<Permission>, name = 'latchkey 
   };
 }
 
-/** Everywhere the actor holds `permission`: the union of those grants' reaches. */
+const reachesByActor = new WeakMap<Actor, Map<Permission, Reach>>();
+
+/**
+ * Everywhere the actor holds `permission`: the union of those grants' reaches. Worked out once per
+ * actor and permission, as sortedPermissionsOf is: an Events API key asks on every event.
+ */
 export function reachFor(actor: Actor, permission: Permission): Reach {
+  let reaches = reachesByActor.get(actor);
+  if (!reaches) reachesByActor.set(actor, (reaches = new Map()));
+  let reach = reaches.get(permission);
+  if (!reach) reaches.set(permission, (reach = unionOfReaches(actor, permission)));
+  return reach;
+}
+
+function unionOfReaches(actor: Actor, permission: Permission): Reach {
   const grants = actor.grants.filter((g) => g.permissions.has(permission));
   if (grants.some((g) => g.reach.global)) return { global: true };
   const teamIds = new Set<string>();
