@@ -15,6 +15,29 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /**
+ * How deep arrays and objects may nest in a payload taken as any JSON (an incident, an automation
+ * request, an event). Deeper than any monitoring tool sends, and far below the depth at which the
+ * recursive walks every payload goes through (canonicalJson, JSON.stringify) exhaust the stack.
+ */
+export const MAX_PAYLOAD_DEPTH = 64;
+
+/**
+ * Whether arrays and objects nest more than `max` levels (`1` and `{}` are 0 and 1 deep). It goes no
+ * deeper than `max + 1` levels, so it is safe on a parsed body of any depth, and allocates nothing:
+ * every Events API event goes through it.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (max === 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (nestsDeeperThan(item, max - 1)) return true;
+    return false;
+  }
+  for (const key in value) if (nestsDeeperThan((value as Record<string, unknown>)[key], max - 1)) return true;
+  return false;
+}
+
+/**
  * JSON text with object keys sorted (by UTF-16 code units) at every level and no whitespace, so two
  * values that are equal as JSON give the same text. Like JSON.stringify, `undefined` members are
  * left out. Recursive: meant for request-sized values, not for adversarially deep nesting.

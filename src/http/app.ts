@@ -39,6 +39,12 @@ export type AppOptions = {
 /** The request fields declared (typed) by auth, errors, api-logs and dedup; a field added to requests belongs here too. */
 const REQUEST_FIELDS = ['actor', 'apiKey', 'authenticatedAt', 'previousDigest', 'errorCode', 'loggedResponse', 'incidentIds', 'dedupClaim'] as const satisfies ReadonlyArray<keyof FastifyRequest>;
 
+/** A path as an error message names it: without its query (which may hold a token), and cut short rather than echoed whole. */
+function shortPath(url: string): string {
+  const path = url.split('?')[0]!;
+  return path.length <= 200 ? path : `${path.slice(0, 200)}… (${path.length} characters)`;
+}
+
 /** Builds the HTTP app over already-created services. Never listens. */
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -78,7 +84,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     }
   });
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, 'not_found', `no route ${request.method} ${shortPath(request.url)}`));
 
   await app.register(cookie);
   await app.register(swagger, {

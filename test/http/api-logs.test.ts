@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { NESTED_TOO_DEEP } from '../../src/domain/api-logs/api-log.js';
+import { MAX_PAYLOAD_DEPTH } from '../../src/domain/json.js';
 import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
 
 const HOUR = 3_600_000;
@@ -64,6 +66,24 @@ for (const db of testDatabases()) {
       assert.equal(entry!.request_body.length, 8192);
       assert.equal((await logsOf(key.api_key.id, '&status=200')).length, 1);
       assert.equal((await logsOf(key.api_key.id, '&status=201')).length, 0);
+    });
+
+    test('a body nested too deep to take is still logged, cut at MAX_PAYLOAD_DEPTH', async () => {
+      // Redacting it ran out of stack, and the request a debugging sender most needs to see went unlogged.
+      const key = await newKey({ debug: true });
+      const depth = 20_000;
+      const refused = await t.request({
+        method: 'POST', url: '/api/v1/incidents', headers: { authorization: `Bearer ${key.token}`, 'content-type': 'application/json' },
+        payload: `{"source":"db","password":"hunter2","nested":${'{"a":'.repeat(depth)}null${'}'.repeat(depth)}}`,
+      });
+      assert.equal(refused.statusCode, 400, refused.body);
+      const [entry] = await logsOf(key.api_key.id);
+      assert.equal(entry?.status, 400);
+      const logged = JSON.parse(entry!.request_body);
+      assert.equal(logged.password, '[REDACTED]');
+      let inner = logged.nested;
+      for (let level = 2; level < MAX_PAYLOAD_DEPTH; level++) inner = inner.a;
+      assert.deepEqual(inner, { a: NESTED_TOO_DEEP });
     });
 
     test('debug switches itself off 48 hours after it was switched on, and the audit trail shows both switches', async () => {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { MAX_PAYLOAD_DEPTH } from '../../src/domain/json.js';
+import { assertEnvelope } from '../support/envelope.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 
 // Contract §4: bad input anywhere gets its 4xx and the error envelope, never a 5xx, an HTML page
@@ -8,33 +10,8 @@ import { startTestApp, type TestApp } from '../support/harness.js';
 
 type Json = any; // responses are read as a client reads them
 
-const CONTRACT_CODES = new Set([
-  'validation_failed', 'invalid_filter', 'missing_token', 'invalid_token', 'token_expired', 'token_disabled',
-  'token_revoked', 'token_rotated', 'user_deactivated', 'wrong_token_kind', 'insufficient_permissions',
-  'read_only_token', 'out_of_scope', 'escalation_denied', 'global_token_required', 'ip_not_allowed', 'not_found',
-  'conflict', 'payload_too_large', 'rate_limited',
-]);
 const UNKNOWN_ULID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
 const JSON_TYPE = { 'content-type': 'application/json' };
-
-/** The envelope, exactly: `{"error":{"code","message","request_id"[,"details"]}}`, no stack, no echo. */
-function assertEnvelope(res: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, code?: string): Json {
-  assert.equal(res.statusCode, status, res.body.slice(0, 500));
-  assert.match(String(res.headers['content-type']), /^application\/json/);
-  const body = JSON.parse(res.body);
-  assert.deepEqual(Object.keys(body), ['error'], res.body.slice(0, 500));
-  const e = body.error;
-  for (const field of Object.keys(e)) assert.ok(['code', 'message', 'request_id', 'details'].includes(field), `unexpected error field ${field}`);
-  assert.ok(CONTRACT_CODES.has(e.code), `not a contract code: ${e.code}`);
-  if (code) assert.equal(e.code, code, e.message);
-  assert.equal(typeof e.message, 'string');
-  assert.ok(e.message.length > 0 && e.message.length < 600, `message of ${e.message.length} characters`);
-  assert.equal(typeof e.request_id, 'string');
-  assert.ok(e.request_id.length > 0);
-  if (res.headers['x-request-id'] !== undefined) assert.equal(e.request_id, res.headers['x-request-id']);
-  assert.doesNotMatch(res.body, /node_modules|\.ts:\d+|\n\s+at /, 'no stack trace');
-  return e;
-}
 
 describe('bad input gets the contract 4xx and the error envelope, and changes nothing', () => {
   let t: TestApp;
@@ -241,6 +218,29 @@ describe('bad input gets the contract 4xx and the error envelope, and changes no
     });
   });
 
+  describe('deeply nested payloads', () => {
+    const objects = (depth: number) => `${'{"a":'.repeat(depth)}null${'}'.repeat(depth)}`;
+    const arrays = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    const ANY_JSON = ['/api/v1/incidents', '/api/v1/incidents?dry_run=true', '/api/v1/requests'];
+
+    test('a body nested deeper than MAX_PAYLOAD_DEPTH is 400 validation_failed where any JSON is taken, however deep', async () => {
+      // Thousands deep, these were 500s: the dedup claim's canonical form and JSON.stringify ran out of stack.
+      for (const url of ANY_JSON) {
+        for (const text of [objects(MAX_PAYLOAD_DEPTH + 1), arrays(MAX_PAYLOAD_DEPTH + 1), objects(5_000), arrays(80_000), `{"title":"x","details":${objects(20_000)}}`]) {
+          const e = await refused(() => raw('POST', url, text), 400, 'validation_failed');
+          assert.match(e.message, new RegExp(`more than ${MAX_PAYLOAD_DEPTH} levels deep`), `${url}: ${e.message}`);
+        }
+      }
+    });
+
+    test('a body nested exactly MAX_PAYLOAD_DEPTH deep is taken', async () => {
+      for (const url of ANY_JSON) {
+        const res = await raw('POST', url, objects(MAX_PAYLOAD_DEPTH));
+        assert.ok([200, 201].includes(res.statusCode), `${url}: ${res.statusCode} ${res.body.slice(0, 300)}`);
+      }
+    });
+  });
+
   describe('path ids', () => {
     const ROUTES: Array<['GET' | 'PATCH' | 'DELETE' | 'POST', string]> = [
       ['GET', ''], ['PATCH', ''], ['DELETE', ''], ['POST', '/rotate'], ['POST', '/disable'], ['POST', '/enable'], ['GET', '/usage'],
@@ -265,6 +265,17 @@ describe('bad input gets the contract 4xx and the error envelope, and changes no
       // Before any token is looked at, too.
       assertEnvelope(await t.request({ method: 'GET', url: '/api/v1/api_keys/%ZZ' }), 400, 'validation_failed');
       assertEnvelope(await t.request({ method: 'GET', url: `/api/v1/api_keys/${'A'.repeat(5000)}` }), 400, 'validation_failed');
+    });
+  });
+
+  describe('unmatched paths', () => {
+    // Found by bad-input.fuzz.test.ts (FUZZ_SEED=11 FUZZ_RUNS=300: `/api/v1/teams/../members/A…` normalises to no route).
+    test('an unmatched path is 404 not_found naming the path, cut short rather than echoed whole', async () => {
+      for (const url of [`/api/v1/nope/${'A'.repeat(3_000)}`, `/api/v1/teams/x/members/${'A'.repeat(3_000)}`, `/${'B'.repeat(6_000)}`]) {
+        assert.match(assertEnvelope(await send({ method: 'GET', url }), 404, 'not_found').message, /^no route GET \/.{199}… \(\d+ characters\)$/u);
+        assertEnvelope(await t.request({ method: 'GET', url }), 404, 'not_found');
+      }
+      assert.equal(assertEnvelope(await send({ method: 'GET', url: '/api/v1/nope?token=secret' }), 404, 'not_found').message, 'no route GET /api/v1/nope');
     });
   });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { MAX_PAYLOAD_DEPTH } from '../../src/domain/json.js';
 import { eventDatabases, startTestApp, type TestApp } from '../support/harness.js';
 import { createKeyViaApi, createTeam, json, unique, type Json } from '../support/fixtures.js';
 
@@ -283,6 +284,20 @@ for (const db of eventDatabases()) {
       test('a body over 512 KB is refused as an invalid event', async () => {
         const big = { ...valid(), payload: { ...valid().payload, custom_details: { blob: 'x'.repeat(600 * 1024) } } };
         assertInvalidEvent(await enqueue(big), /512 KB/);
+      });
+
+      test('an event nested deeper than MAX_PAYLOAD_DEPTH is refused as an invalid event, however deep, on both routes', async () => {
+        // Written as text: too deep for JSON.stringify. The event and its payload are the first two levels.
+        const nested = (depth: number) => `${'{"a":'.repeat(depth)}null${'}'.repeat(depth)}`;
+        const payload = (depth: number) => `{"summary":"deep","source":"monitor","severity":"info","custom_details":${nested(depth - 2)}}`;
+        const alert = (depth: number) => `{"routing_key":"${plainKey}","event_action":"trigger","payload":${payload(depth)}}`;
+        for (const depth of [MAX_PAYLOAD_DEPTH + 1, 5_000, 60_000]) {
+          const before = await incidentCount();
+          assertInvalidEvent(await enqueue(alert(depth)), /nests arrays and objects more than/);
+          assertInvalidEvent(await enqueue(`{"routing_key":"${plainKey}","payload":${payload(depth)}}`, '/v2/change/enqueue'), /nests arrays and objects more than/);
+          assert.equal(await incidentCount(), before, 'nothing was created');
+        }
+        assertProcessed(await enqueue(alert(MAX_PAYLOAD_DEPTH)));
       });
 
       test('malformed JSON is refused as an invalid event', async () => {

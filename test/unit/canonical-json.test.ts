@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { dedupFingerprint } from '../../src/domain/dedup/fingerprint.js';
-import { canonicalJson, jsonEquals } from '../../src/domain/json.js';
+import { canonicalJson, jsonEquals, nestsDeeperThan } from '../../src/domain/json.js';
 
 function shuffleKeys(value: unknown, seed: number): unknown {
   if (Array.isArray(value)) return value.map((item) => shuffleKeys(item, seed));
@@ -57,5 +57,23 @@ describe('deduplication fingerprint', () => {
     assert.equal(dedupFingerprint('/v2/enqueue', { b: 1, a: { summary: 'disk full é' } }), 'kqDBqOYAn8MIdj5sa5J7Vpajgo_1WzOEWBNEsdoyHpg');
     assert.equal(dedupFingerprint('/v2/enqueue', { a: { summary: 'disk full é' }, b: 1 }), 'kqDBqOYAn8MIdj5sa5J7Vpajgo_1WzOEWBNEsdoyHpg', 'key order does not matter');
     assert.notEqual(dedupFingerprint('/v2/change/enqueue', { b: 1, a: { summary: 'disk full é' } }), 'kqDBqOYAn8MIdj5sa5J7Vpajgo_1WzOEWBNEsdoyHpg', 'the route does');
+  });
+});
+
+describe('payload nesting depth', () => {
+  const depthOf = (value: unknown): number =>
+    typeof value !== 'object' || value === null ? 0 : 1 + Math.max(0, ...Object.values(value).map(depthOf));
+
+  test('agrees with the depth counted by recursion, for any JSON value and bound', () => {
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 8 }), fc.nat({ max: 10 }), (value, max) => {
+      assert.equal(nestsDeeperThan(value, max), depthOf(value) > max);
+    }), { numRuns: 500 });
+  });
+
+  test('answers for a parsed body nested 100,000 deep without walking it all', () => {
+    const deep = JSON.parse('['.repeat(100_000) + ']'.repeat(100_000)) as unknown;
+    assert.equal(nestsDeeperThan(deep, 64), true);
+    assert.equal(nestsDeeperThan({ a: [{ b: 1 }], c: 'x' }, 3), false);
+    assert.equal(nestsDeeperThan({ a: [{ b: {} }] }, 3), true);
   });
 });

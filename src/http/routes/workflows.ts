@@ -4,6 +4,7 @@ import { WEBHOOK_MAX_ATTEMPTS, WEBHOOK_MAX_TIMEOUT_MS, type AutomationRequest, t
 import type { Services } from '../../services.js';
 import { ActorRefSchema, AUTH_ERRORS, Cursor, ErrorResponse, IdParams, iso, Limit, Nullable, pageSize, Timestamp, Ulid } from '../schemas/common.js';
 import { DiscardedResponse } from '../dedup.js';
+import { AnyPayload, refuseDeepPayload } from '../payload.js';
 import { actorOf } from './context.js';
 
 const ActionSchema = Type.Union([
@@ -95,9 +96,10 @@ export const workflowRoutes = (services: Services): FastifyPluginAsyncTypebox =>
 
   app.post('/requests', {
     config: { permission: 'requests:create', dedup: true },
+    preValidation: refuseDeepPayload,
     schema: {
       tags: ['Automation requests'], summary: 'Run every matching automation workflow (global keys only)',
-      body: Type.Unknown({ description: 'any JSON payload' }),
+      body: AnyPayload,
       response: { 200: DiscardedResponse, 201: Type.Object({ request: RequestSchema }), ...errors },
     },
   }, async (request, reply) => reply.code(201).send({ request: presentRequest(await workflows.request(actorOf(request), request.body)) }));
