@@ -45,12 +45,16 @@ export const NESTED_TOO_DEEP = '[NESTED TOO DEEP]';
  * MAX_PAYLOAD_DEPTH (a body refused for it) are cut, so the copy can be written as JSON: a body
  * nested thousands deep would exhaust the stack here, and its request would go unlogged.
  */
-export function redactBody(value: unknown, depth = 0): unknown {
+export function redactBody(value: unknown): unknown {
+  return redactAt(value, 0);
+}
+
+function redactAt(value: unknown, depth: number): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_PAYLOAD_DEPTH) return NESTED_TOO_DEEP;
-  if (Array.isArray(value)) return value.map((item: unknown) => redactBody(item, depth + 1));
+  if (Array.isArray(value)) return value.map((item: unknown) => redactAt(item, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELDS.has(k.toLowerCase()) ? REDACTED : redactBody(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELDS.has(k.toLowerCase()) ? REDACTED : redactAt(v, depth + 1);
   return out;
 }
 
