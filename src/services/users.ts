@@ -39,7 +39,7 @@ function checkPassword(password: string): void {
 }
 
 /** A deleted user is a record for the audit trail: nothing about it changes any more. */
-function isDeleted(): LatchkeyError {
+function deletedUserError(): LatchkeyError {
   return new LatchkeyError('conflict', 'this user is deleted: it is kept only as a record for the audit trail');
 }
 
@@ -98,7 +98,7 @@ export function createUserService(deps: Deps) {
     requireGlobalWrite(actor);
     if (user.status === 'deleted') {
       if (deleting) return user;
-      throw isDeleted();
+      throw deletedUserError();
     }
     if (isAccountAdmin(user)) checkRoleChange(actor, await isSignedInOwner(actor), user.role, user.role);
     if (user.status === 'deactivated' && !deleting) return user;
@@ -163,7 +163,7 @@ export function createUserService(deps: Deps) {
       const self = actor.userId === id;
       // Everyone keeps their own name and password; anything else is user management.
       if (!self || input.role !== undefined) requireGlobalWrite(actor);
-      if (user.status === 'deleted') throw isDeleted();
+      if (user.status === 'deleted') throw deletedUserError();
       if (input.password !== undefined) checkPassword(input.password);
       const changes: { name?: string; role?: AccountRole; passwordHash?: string } = {};
       if (input.name !== undefined) changes.name = input.name;
@@ -217,7 +217,7 @@ export function createUserService(deps: Deps) {
       if (!canIn(actor, 'teams:write', scope)) throw new LatchkeyError('out_of_scope', 'changing who is in a team needs teams:write in that team');
       const member = await users.findById(userId);
       if (!member) throw notFound('user');
-      if (member.status === 'deleted' && role) throw isDeleted();
+      if (member.status === 'deleted' && role) throw deletedUserError();
       await db.transaction().execute(async (trx) => {
         const changed = role ? (await users.setMembership(trx, teamId, userId, role, clock.now()), true) : await users.removeMembership(trx, teamId, userId);
         if (!changed) throw notFound('membership');
