@@ -4,7 +4,7 @@ import { loadConfig } from '../config/index.js';
 import { ROLE_NAMES, type RoleName } from '../domain/access/permissions.js';
 import { NO_REQUEST } from '../domain/audit/audit-event.js';
 import { LatchkeyError } from '../domain/errors.js';
-import { presentApiKey } from '../http/schemas/api-key.js';
+import { KindSchema, presentApiKey, ScopeSchema, StatusSchema } from '../http/schemas/api-key.js';
 import { createServices, type Services } from '../services.js';
 import { connect } from '../storage/connect.js';
 import { migrateToLatest } from '../storage/migrate.js';
@@ -19,7 +19,9 @@ Usage: latchkey <command> [options]   (npm run cli -- <command> …)
         Create the first owner and print, once, a global key with every permission.
   migrate
         Bring the database schema up to date (the server also does this on start).
-  keys list [--scope global|team|service] [--team-id ID] [--status S] [--json]
+  keys list [--scope global|team|service] [--team-id ID] [--service-id ID] [--kind rest|events]
+        [--status active|disabled|expired|revoked] [--json]
+        Every key, page after page; without --status, revoked keys are left out.
   keys create --name N --scope global|team|service [--team-id ID] [--service-id ID]
         [--role R]... [--read-only] [--expires-at TIME] [--kind rest|events] [--json]
         Operators may grant every role, api_keys_manage and admin included.
@@ -53,6 +55,15 @@ async function init(args: string[]): Promise<void> {
     `Owner ${user.email} created.\nGlobal admin key ${result.apiKey.id}. Its token is shown this once — store it now:\n\n  ${result.token}\n`);
 }
 
+/**
+ * An option with a fixed set of values, checked here as the API's schemas check them there: the
+ * CLI calls the services directly, and a misspelt filter must not quietly list everything.
+ */
+function oneOf<T extends string>(option: string, value: string | undefined, allowed: { readonly enum: readonly T[] }): T | undefined {
+  if (value === undefined || (allowed.enum as readonly string[]).includes(value)) return value as T | undefined;
+  throw new LatchkeyError('validation_failed', `--${option} must be one of ${allowed.enum.join(', ')}, not "${value}"`);
+}
+
 async function keys(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
@@ -65,26 +76,37 @@ async function keys(args: string[]): Promise<void> {
     },
   });
   const out = { json: values.json ?? false };
+  const scope = oneOf('scope', values.scope, ScopeSchema);
+  const kind = oneOf('kind', values.kind, KindSchema);
+  const status = oneOf('status', values.status, StatusSchema);
   await withServices(async (s) => {
     const now = s.clock.now();
     if (sub === 'list') {
-      const page = await s.apiKeys.list(OPERATOR, {
-        limit: 200,
-        ...(values.scope && { scope: values.scope as 'global' }),
+      const filters = {
+        ...(scope && { scope }),
+        ...(kind && { kind }),
+        ...(status && { status }),
         ...(values['team-id'] && { team_id: values['team-id'] }),
-        ...(values.status && { status: values.status as 'active' }),
-      });
-      const keys = page.items.map((k) => presentApiKey(k, now));
+        ...(values['service-id'] && { service_id: values['service-id'] }),
+      };
+      const found = [];
+      for (let cursor: string | null = null; ;) {
+        const page = await s.apiKeys.list(OPERATOR, { ...filters, limit: 200, ...(cursor && { cursor }) });
+        found.push(...page.items);
+        if (!(cursor = page.nextCursor)) break;
+      }
+      const keys = found.map((k) => presentApiKey(k, now));
       print(out, { api_keys: keys }, keys.map((k) => `${k.id}  ${k.status.padEnd(8)} ${k.scope.padEnd(7)} ${k.token_hint}  ${k.name}  [${k.roles.join(',')}]`).join('\n') || '(no keys)');
     } else if (sub === 'create') {
       const roles = values.role ?? [];
       const unknown = roles.filter((r) => !(ROLE_NAMES as readonly string[]).includes(r));
       if (unknown.length) throw new LatchkeyError('validation_failed', `unknown role ${unknown.join(', ')} (roles: ${ROLE_NAMES.join(', ')})`);
-      if (!values.name || !values.scope) throw new LatchkeyError('validation_failed', 'keys create needs --name and --scope');
+      if (!values.name || !scope) throw new LatchkeyError('validation_failed', 'keys create needs --name and --scope');
+      if (status) throw new LatchkeyError('validation_failed', '--status is a filter of keys list: a new key is active');
       const input: CreateKeyInput = {
-        name: values.name, scope: values.scope as CreateKeyInput['scope'],
+        name: values.name, scope,
         ...(values.description && { description: values.description }),
-        ...(values.kind && { kind: values.kind as 'rest' }),
+        ...(kind && { kind }),
         ...(values['team-id'] && { team_id: values['team-id'] }),
         ...(values['service-id'] && { service_id: values['service-id'] }),
         ...(roles.length && { roles: roles as RoleName[] }),

@@ -7,6 +7,7 @@ import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../src/config/index.js';
 import { createServices } from '../../src/services.js';
+import { NO_REQUEST } from '../../src/domain/audit/audit-event.js';
 import { OPERATOR } from '../../src/services/setup.js';
 
 const run = promisify(execFile);
@@ -96,6 +97,44 @@ describe('operator CLI', () => {
     const badId = await cli('keys', 'revoke', '01ARZ3NDEKTSV4RRFFQ69G5FAV');
     assert.notEqual(badId.code, 0);
     assert.match(badId.stderr, /not_found/);
+  });
+
+  test('misspelt --scope, --kind and --status are refused, naming the values allowed, before anything is read or written', async () => {
+    const before = await inspect(async (s) => (await s.apiKeys.list(OPERATOR, { limit: 200 })).items.length);
+    for (const [args, pattern] of [
+      [['keys', 'list', '--status', 'weird'], /--status must be one of active, disabled, expired, revoked, not "weird"/],
+      [['keys', 'list', '--scope', 'planet'], /--scope must be one of global, team, service/],
+      [['keys', 'list', '--kind', 'soap'], /--kind must be one of rest, events/],
+      [['keys', 'create', '--name', 'x', '--scope', 'planet'], /--scope must be one of global, team, service, not "planet"/],
+      [['keys', 'create', '--name', 'x', '--scope', 'global', '--kind', 'soap'], /--kind must be one of rest, events/],
+      [['keys', 'create', '--name', 'x', '--scope', 'global', '--status', 'revoked'], /--status is a filter of keys list/],
+    ] as const) {
+      const refused = await cli(...args);
+      assert.equal(refused.code, 1, args.join(' '));
+      assert.match(refused.stderr, pattern);
+      assert.equal(refused.stdout, '', 'nothing listed');
+    }
+    assert.equal(await inspect(async (s) => (await s.apiKeys.list(OPERATOR, { limit: 200 })).items.length), before, 'nothing created');
+  });
+
+  test('keys list shows every key, page after page, and filters by service and kind', async () => {
+    const { serviceId, eventsKeyId } = await inspect(async (s) => {
+      const team = await s.catalog.createTeam(OPERATOR, { name: 'cli-team' }, NO_REQUEST);
+      const service = await s.catalog.createService(OPERATOR, { team_id: team.id, name: 'cli-service' }, NO_REQUEST);
+      for (let i = 0; i < 205; i++) await s.apiKeys.create(OPERATOR, { name: `bulk ${i}`, scope: 'global' }, NO_REQUEST);
+      const events = await s.apiKeys.create(OPERATOR, { name: 'alerts', kind: 'events', scope: 'service', service_id: service.id }, NO_REQUEST);
+      return { serviceId: service.id, eventsKeyId: events.apiKey.id };
+    });
+    const listed = async (...filters: string[]) => {
+      const result = await cli('keys', 'list', '--json', ...filters);
+      assert.equal(result.code, 0, result.stderr);
+      return (JSON.parse(result.stdout) as { api_keys: Array<{ id: string; name: string }> }).api_keys;
+    };
+    const all = await listed();
+    assert.equal(all.filter((k) => k.name.startsWith('bulk ')).length, 205, 'past the first page of 200');
+    assert.equal(new Set(all.map((k) => k.id)).size, all.length, 'no key twice');
+    assert.deepEqual((await listed('--service-id', serviceId)).map((k) => k.id), [eventsKeyId]);
+    assert.deepEqual((await listed('--kind', 'events')).map((k) => k.id), [eventsKeyId]);
   });
 
   test('migrate reports an up-to-date schema', async () => {
