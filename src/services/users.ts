@@ -81,6 +81,19 @@ export function createUserService(deps: Deps) {
     return user;
   }
 
+  /**
+   * A password opens a console session with everything its account may do, so setting one takes
+   * what giving that account's role takes (an owner's or admin's: a signed-in owner or admin, an
+   * owner's: an owner), and one's own takes being signed in: a personal token may be cut down to
+   * less than its user, and would otherwise trade itself for all of it.
+   */
+  async function checkPasswordChange(actor: Actor, user: User, self: boolean): Promise<void> {
+    if (self && actor.ref.type !== 'user') {
+      throw new LatchkeyError('escalation_denied', 'a password is changed by its user signed in, never through an API token');
+    }
+    if (!self && isAccountAdmin(user)) checkRoleChange(actor, await isSignedInOwner(actor), user.role, user.role);
+  }
+
   /** Only a signed-in owner counts: an owner's personal token is an API key. */
   async function isSignedInOwner(actor: Actor): Promise<boolean> {
     if (actor.ref.type !== 'user' || !actor.userId) return false;
@@ -154,8 +167,11 @@ export function createUserService(deps: Deps) {
 
     show: visibleUser,
 
-    async withMemberships(user: User): Promise<{ user: User; memberships: Membership[] }> {
-      return { user, memberships: await users.membershipsOf(user.id) };
+    /** The user's memberships in teams the caller can see (all of their own): another team answers as if absent. */
+    async withMemberships(actor: Actor, user: User): Promise<{ user: User; memberships: Membership[] }> {
+      const memberships = await users.membershipsOf(user.id);
+      if (actor.userId === user.id) return { user, memberships };
+      return { user, memberships: memberships.filter((m) => canIn(actor, 'teams:read', { type: 'team', teamId: m.teamId })) };
     },
 
     async update(actor: Actor, id: string, input: { name?: string; role?: AccountRole; password?: string }, ctx: RequestContext): Promise<User> {
@@ -164,7 +180,10 @@ export function createUserService(deps: Deps) {
       // Everyone keeps their own name and password; anything else is user management.
       if (!self || input.role !== undefined) requireGlobalWrite(actor);
       if (user.status === 'deleted') throw deletedUserError();
-      if (input.password !== undefined) checkPassword(input.password);
+      if (input.password !== undefined) {
+        checkPassword(input.password);
+        await checkPasswordChange(actor, user, self);
+      }
       const changes: { name?: string; role?: AccountRole; passwordHash?: string } = {};
       if (input.name !== undefined) changes.name = input.name;
       if (input.role !== undefined && input.role !== user.role) {

@@ -49,6 +49,8 @@ for (const db of testDatabases()) {
     let w: World;
     let teamA: string;
     let intruder: string;
+    /** A member of team A who also manages team B. */
+    let shared: string;
     let snapshot: Json;
 
     /** Everything about team B that the owner can read, plus the whole audit trail. */
@@ -81,6 +83,9 @@ for (const db of testDatabases()) {
       expectStatus(await api.put(`/teams/${team}/members/${user.id}`, { role: 'member' }), 204);
       w = { team, service: service.id, workflow: workflow.id, incident: incident.id, key: key.id, keyToken: key.token, user: user.id };
       intruder = (await issueKey(t, { scope: 'team', team_id: teamA, roles: ['admin'] })).token;
+      shared = (await createUser(t, 'member')).id;
+      expectStatus(await api.put(`/teams/${teamA}/members/${shared}`, { role: 'member' }), 204);
+      expectStatus(await api.put(`/teams/${team}/members/${shared}`, { role: 'manager' }), 204);
       snapshot = await observe();
     });
     after(() => t.close());
@@ -113,6 +118,14 @@ for (const db of testDatabases()) {
       }
       const users = expectStatus(await api.get('/users', intruder), 200).users.map((u: Json) => u.id);
       assert.ok(!users.includes(w.user), 'team B’s member is not listed to team A');
+    });
+
+    test('a user in both teams is shown to team A without their team B membership', async () => {
+      const seen = expectStatus(await api.get(`/users/${shared}`, intruder), 200);
+      assert.deepEqual(seen.user.teams, [{ team_id: teamA, role: 'member' }]);
+      assert.ok(!JSON.stringify(seen).includes(w.team), 'team B’s id is not named');
+      const teams = expectStatus(await api.get(`/users/${shared}`), 200).user.teams.map((m: Json) => m.team_id).sort();
+      assert.deepEqual(teams, [teamA, w.team].sort(), 'the owner sees both');
     });
 
     test('afterwards nothing of team B has changed and its key still works', async () => {

@@ -94,6 +94,21 @@ for (const db of testDatabases()) {
       assert.deepEqual(mine, [['viewer']], 'refused requests created nothing');
     });
 
+    test('a personal token cannot set its user’s password: that would open a session with all the account may do', async () => {
+      // An owner's token cut down to viewer, and a member's: neither may turn itself into a console session.
+      for (const who of [{ email: OWNER.email, session: owner }, await person('member')]) {
+        const { token } = await mint(who.session, { roles: ['viewer'] });
+        expectError(await api.patch('/users/me', { password: 'chosen by whoever holds the token' }, token), 403, 'escalation_denied');
+        const attempt = await t.request({ method: 'POST', url: '/api/v1/session', payload: { email: who.email, password: 'chosen by whoever holds the token' } });
+        expectError(attempt, 401, 'invalid_credentials');
+        // Its own name stays the user's to change, from a token too.
+        expectStatus(await api.patch('/users/me', { name: 'Renamed by token' }, token), 200);
+      }
+      const member = await person('member');
+      expectStatus(await member.session.patch('/users/me', { password: 'changed while signed in' }), 200);
+      await signIn(t, member.email, 'changed while signed in');
+    });
+
     test('rule 6: an owner revokes a member’s token, but not an admin’s or another owner’s', async () => {
       const member = await person('member');
       const admin = await person('admin');

@@ -65,6 +65,31 @@ for (const db of testDatabases()) {
       expectError(await asAdmin.post(`/users/${member.id}/deactivate`), 403, 'escalation_denied');
     });
 
+    test('an owner’s or admin’s password is set as their role is given: never through an API key, an owner’s only by an owner', async () => {
+      const ownerId = expectStatus(await asSession(t, owner).get('/users/me'), 200).user.id as string;
+      const admin = await createUser(t, 'admin');
+      const otherAdmin = await createUser(t, 'admin');
+      const member = await createUser(t, 'member');
+      const asAdmin = asSession(t, await signIn(t, admin.email));
+      const takeOver = { password: 'a password someone else chose' };
+      const signsIn = async (email: string) => (await t.request({ method: 'POST', url: '/api/v1/session', payload: { email, ...takeOver } })).statusCode;
+
+      // A signed-in admin resetting the owner's password would sign in as the owner, and make owners.
+      expectError(await asAdmin.patch(`/users/${ownerId}`, takeOver), 403, 'escalation_denied');
+      // A global admin key (the init key here) holds users:write, but may no more take over an admin than make one.
+      expectError(await api.patch(`/users/${otherAdmin.id}`, takeOver), 403, 'escalation_denied');
+      assert.equal(await signsIn(OWNER.email), 401);
+      assert.equal(await signsIn(otherAdmin.email), 401);
+
+      // Managing members' passwords stays user management; a signed-in admin may reset another admin's, the owner anyone's.
+      expectStatus(await api.patch(`/users/${member.id}`, takeOver), 200);
+      assert.equal(await signsIn(member.email), 200);
+      expectStatus(await asAdmin.patch(`/users/${otherAdmin.id}`, takeOver), 200);
+      assert.equal(await signsIn(otherAdmin.email), 200);
+      expectStatus(await asSession(t, owner).patch(`/users/${admin.id}`, takeOver), 200);
+      assert.equal(await signsIn(admin.email), 200);
+    });
+
     test('the last active owner can be neither demoted nor deactivated: 409 conflict', async () => {
       const fresh = await startTestApp(db);
       try {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { Actor } from '../../domain/access/actor.js';
 import { ACCOUNT_ROLES, type User } from '../../domain/users/user.js';
 import type { Membership } from '../../domain/users/access.js';
 import type { Services } from '../../services.js';
@@ -36,8 +37,8 @@ export function presentUser(user: User, memberships?: readonly Membership[]) {
 
 export const userRoutes = (services: Services): FastifyPluginAsyncTypebox => async (app) => {
   const users = services.users;
-  const withTeams = async (user: User) => {
-    const { memberships } = await users.withMemberships(user);
+  const withTeams = async (actor: Actor, user: User) => {
+    const { memberships } = await users.withMemberships(actor, user);
     return { user: presentUser(user, memberships) };
   };
   /** `me` names the caller's own user (signed in, or the owner of a personal token). */
@@ -60,20 +61,23 @@ export const userRoutes = (services: Services): FastifyPluginAsyncTypebox => asy
     schema: { tags, summary: 'A user, with their teams (`me` for the caller)', params: IdParams, response: { 200: UserResponse, ...errors } },
   }, async (request) => {
     const actor = actorOf(request);
-    return withTeams(await users.show(actor, resolveId(request.params.id, actor.userId)));
+    return withTeams(actor, await users.show(actor, resolveId(request.params.id, actor.userId)));
   });
 
   app.patch('/users/:id', {
-    schema: { tags, summary: 'Change name and password (own), or account role (user management)', params: IdParams, body: Type.Object({ name: Type.Optional(Name), role: Type.Optional(Type.Enum([...ACCOUNT_ROLES])), password: Type.Optional(Password) }, { additionalProperties: false, minProperties: 1 }), response: { 200: UserResponse, ...errors } },
+    schema: { tags, summary: 'Change name and password (own; a password only while signed in), or account role (user management)', params: IdParams, body: Type.Object({ name: Type.Optional(Name), role: Type.Optional(Type.Enum([...ACCOUNT_ROLES])), password: Type.Optional(Password) }, { additionalProperties: false, minProperties: 1 }), response: { 200: UserResponse, ...errors } },
   }, async (request) => {
     const actor = actorOf(request);
-    return withTeams(await users.update(actor, resolveId(request.params.id, actor.userId), request.body, contextOf(request)));
+    return withTeams(actor, await users.update(actor, resolveId(request.params.id, actor.userId), request.body, contextOf(request)));
   });
 
   app.post('/users/:id/deactivate', {
     config: { permission: 'users:write' },
     schema: { tags, summary: 'Deactivate: signs the user out and stops their personal tokens', params: IdParams, response: { 200: UserResponse, ...errors } },
-  }, async (request) => withTeams(await users.deactivate(actorOf(request), request.params.id, contextOf(request))));
+  }, async (request) => {
+    const actor = actorOf(request);
+    return withTeams(actor, await users.deactivate(actor, request.params.id, contextOf(request)));
+  });
 
   app.delete('/users/:id', {
     config: { permission: 'users:write' },
