@@ -13,6 +13,7 @@ import { registerConsole } from './console.js';
 import { createDedupHooks } from './dedup.js';
 import { answerWhenDurable } from './durability.js';
 import { createRateLimitHooks } from './rate-limit.js';
+import { redactUrl } from './redact.js';
 import { answerClientError, errorBody, handleError, sendError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -39,9 +40,9 @@ export type AppOptions = {
 /** The request fields declared (typed) by auth, errors, api-logs and dedup; a field added to requests belongs here too. */
 const REQUEST_FIELDS = ['actor', 'apiKey', 'authenticatedAt', 'previousDigest', 'errorCode', 'loggedResponse', 'incidentIds', 'dedupClaim'] as const satisfies ReadonlyArray<keyof FastifyRequest>;
 
-/** A path as an error message names it: without its query (which may hold a token), and cut short rather than echoed whole. */
+/** A path as an error message names it: without its query, token-shaped parts redacted, and cut short rather than echoed whole. */
 function shortPath(url: string): string {
-  const path = url.split('?')[0]!;
+  const path = redactUrl(url.split('?')[0]!);
   return path.length <= 200 ? path : `${path.slice(0, 200)}… (${path.length} characters)`;
 }
 

@@ -276,6 +276,8 @@ describe('bad input gets the contract 4xx and the error envelope, and changes no
         assertEnvelope(await t.request({ method: 'GET', url }), 404, 'not_found');
       }
       assert.equal(assertEnvelope(await send({ method: 'GET', url: '/api/v1/nope?token=secret' }), 404, 'not_found').message, 'no route GET /api/v1/nope');
+      const pasted = assertEnvelope(await send({ method: 'GET', url: `/api/v1/nope/${t.ownerToken}` }), 404, 'not_found');
+      assert.equal(pasted.message, 'no route GET /api/v1/nope/[REDACTED]', 'a token pasted into the path is not echoed');
     });
   });
 

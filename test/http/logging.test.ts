@@ -26,6 +26,10 @@ test('no log line carries a token, whichever way it was sent and whatever the ou
       { url: '/api/v1/identity', headers: { authorization: `Token token=${second}` } },
       { url: `/api/v1/no-such-route?token=${token}` },
       { url: `/api/v1/identity?token=${token.slice(0, -1)}X` },
+      // Tokens where no credential goes: a matrix parameter, a path segment (404s, whose message names the path).
+      { url: `/api/v1/identity;token=${token}` },
+      { url: `/api/v1/api_keys/${second}` , headers: { authorization: `Bearer ${token}` } },
+      { url: `/api/v1/no-such-route/${token}` },
     ];
     for (const r of requests) await app.inject({ method: 'GET', ...r });
     await app.inject({ method: 'POST', url: `/api/v1/api_keys/${apiKey.id}/rotate?token=${token}`, payload: {} });
@@ -50,5 +54,9 @@ test('redactUrl rewrites credential parameters and leaves the rest alone', () =>
   assert.equal(redactUrl('/a?routing_key=abc'), '/a?routing_key=[REDACTED]');
   assert.equal(redactUrl('/a?%E0%A4%A=abc'), '/a?%E0%A4%A=[REDACTED]');
   assert.equal(redactUrl('/a?token'), '/a?token=[REDACTED]');
+  const rest = 'lkg_' + 'A1b2C3d4E5'.repeat(3) + 'Zz9Yy8';
+  const events = 'lke' + 'a1b2c3d4e5'.repeat(2) + 'f6g7h8i9j';
+  assert.equal(redactUrl(`/a/${rest}/b;x=${events}?limit=5`), '/a/[REDACTED]/b;x=[REDACTED]?limit=5', 'token shapes anywhere in the URL');
+  assert.equal(redactUrl(`/a/lkg_short?q=${rest}`), '/a/lkg_short?q=[REDACTED]', 'only a whole token shape is taken for one');
   assert.equal(redactUrl('/a'), '/a');
 });

@@ -32,6 +32,15 @@ export const TOKEN_FORMATS: Readonly<Record<TokenKind, FormatSpec>> = {
 
 export const REST_TOKEN_KINDS: readonly TokenKind[] = ['global', 'team', 'service', 'user'];
 
+// A prefix followed by a body of its format's alphabet and length, checksum unchecked: so a token a
+// client mistyped is found too.
+const TOKEN_SHAPED = new RegExp(Object.values(TOKEN_FORMATS).map((f) => `${f.prefix}[${f.alphabet}]{${f.bodyLength}}`).join('|'), 'g');
+
+/** `text` with everything shaped like a credential replaced by `[REDACTED]`, wherever a client put it. */
+export function redactTokenShapes(text: string): string {
+  return text.replace(TOKEN_SHAPED, '[REDACTED]');
+}
+
 export type ParsedToken =
   | { ok: true; kind: TokenKind }
   | { ok: false; reason: 'malformed' | 'checksum' };
