@@ -38,6 +38,7 @@ function buildActor(key: ApiKey, owner: UserAccess | null): Actor {
     grants: Object.freeze(grants),
     readOnly: key.readOnly,
     expiresAt: key.expiresAt,
+    allowedCidrs: key.allowedCidrs,
     mayGrantPrivilegedRoles: false,
     apiKeyId: key.id,
     userId: key.ownerUserId,

@@ -1,7 +1,7 @@
 import { canIn, reachFor, systemActor, type Actor } from '../domain/access/actor.js';
 import { invalidCidrs } from '../domain/access/cidr.js';
 import {
-  decideKeyExpiry, decideKeyGrant, decideKeyScope, decideOthersPersonalToken, decidePersonalToken, firstDenial, type Decision,
+  decideKeyAddresses, decideKeyExpiry, decideKeyGrant, decideKeyScope, decideOthersPersonalToken, decidePersonalToken, firstDenial, type Decision,
 } from '../domain/access/key-management.js';
 import type { RoleName } from '../domain/access/permissions.js';
 import type { Scope, ScopeType } from '../domain/access/scope.js';
@@ -230,6 +230,7 @@ export function createApiKeyService(deps: Deps) {
       enforce(firstDenial(
         personalFor ? decidePersonalToken(actor, personalFor, grant) : decideKeyGrant(actor, grant),
         decideKeyExpiry(actor, expiresAt),
+        decideKeyAddresses(actor, input.allowed_cidrs ?? []),
       ));
       const shape = { kind, scope, ownerUserId: options.ownerUserId ?? null };
       const { token, record } = issueToken(shape);
@@ -304,6 +305,7 @@ export function createApiKeyService(deps: Deps) {
         enforce(decideKeyExpiry(actor, changes.expiresAt));
       }
       checkCidrs(input.allowed_cidrs);
+      if (input.allowed_cidrs !== undefined) enforce(decideKeyAddresses(actor, input.allowed_cidrs));
       if (input.name !== undefined) changes.name = input.name;
       if (input.description !== undefined) changes.description = input.description;
       if (input.roles !== undefined) changes.roles = roles;
@@ -323,8 +325,8 @@ export function createApiKeyService(deps: Deps) {
     async rotate(actor: Actor, id: string, graceSeconds: number, ctx: RequestContext): Promise<IssuedKey> {
       const key = await visibleKey(actor, id);
       assertChangeable(key);
-      // Rotation hands over a fresh secret: not one that outlives the caller's own (rule 4).
-      enforce(firstDenial(authorizeChange(actor, key), decideKeyExpiry(actor, key.expiresAt)));
+      // Rotation hands over a fresh secret: not one that outlives the caller's own, nor one that works from more places (rule 4).
+      enforce(firstDenial(authorizeChange(actor, key), decideKeyExpiry(actor, key.expiresAt), decideKeyAddresses(actor, key.allowedCidrs)));
       const { token, record } = issueToken(key);
       const graceUntil = new Date(record.issuedAt.getTime() + graceSeconds * 1000);
       await db.transaction().execute(async (trx) => {

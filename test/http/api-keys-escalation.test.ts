@@ -158,6 +158,44 @@ for (const db of testDatabases()) {
       });
     });
 
+    describe('rule 4 for addresses: a caller that works only from some addresses cannot make a key that works from others', () => {
+      // Requests here come from 127.0.0.1.
+      const restricted = () => operatorKey(t, { scope: 'global', roles: ['api_keys_manage', 'viewer'], allowed_cidrs: ['127.0.0.0/8'] });
+
+      test('create: no allow-list, or one reaching beyond the caller\'s, is escalation_denied; one inside it is fine', async () => {
+        const caller = await restricted();
+        const anywhere = assertError(await create(caller.token, { scope: 'global' }), 403, 'escalation_denied');
+        assert.match(anywhere.message, /127\.0\.0\.0\/8.*any address/);
+        for (const beyond of [['10.0.0.0/8'], ['127.0.0.0/7'], ['127.0.0.1', '::1'], ['::ffff:127.0.0.1']]) {
+          assertError(await create(caller.token, { scope: 'global', allowed_cidrs: beyond }), 403, 'escalation_denied');
+        }
+        const inside = await create(caller.token, { scope: 'global', allowed_cidrs: ['127.0.0.1', '127.1.0.0/16', '127.0.0.0/8'] });
+        assert.equal(inside.statusCode, 201, inside.body);
+        assertError(await create(caller.token, { scope: 'global', allowed_cidrs: ['not-a-cidr'] }), 400, 'validation_failed');
+      });
+
+      test('update: widening a target\'s allow-list past the caller\'s is escalation_denied; other changes and narrowing are fine', async () => {
+        const caller = await restricted();
+        const target = await operatorKey(t, { scope: 'global', roles: ['viewer'], allowed_cidrs: ['127.0.0.1'] });
+        assertError(await act(caller.token, 'PATCH', target.id, '', { allowed_cidrs: [] }), 403, 'escalation_denied');
+        assertError(await act(caller.token, 'PATCH', target.id, '', { allowed_cidrs: ['0.0.0.0/0'] }), 403, 'escalation_denied');
+        assert.deepEqual((await showKey(t, target.id)).allowed_cidrs, ['127.0.0.1']);
+        assert.equal((await act(caller.token, 'PATCH', target.id, '', { allowed_cidrs: ['127.0.0.0/24'] })).statusCode, 200);
+        const wide = await operatorKey(t, { scope: 'global', roles: ['viewer'] });
+        assert.equal((await act(caller.token, 'PATCH', wide.id, '', { name: 'renamed' })).statusCode, 200, 'a change that leaves the list alone');
+        assert.equal((await act(caller.token, 'PATCH', wide.id, '', { allowed_cidrs: ['127.0.0.1'] })).statusCode, 200, 'narrowing');
+      });
+
+      test('rotate: a caller cannot take a fresh token of a key that works from more places', async () => {
+        const caller = await restricted();
+        const wide = await operatorKey(t, { scope: 'global', roles: ['viewer'] });
+        assertError(await act(caller.token, 'POST', wide.id, '/rotate', { grace_period_seconds: 0 }), 403, 'escalation_denied');
+        assert.equal(await statusOf(t, wide.token), 200, 'the old token was not replaced');
+        const inside = await operatorKey(t, { scope: 'global', roles: ['viewer'], allowed_cidrs: ['127.0.0.1'] });
+        assert.equal((await act(caller.token, 'POST', inside.id, '/rotate', { grace_period_seconds: 0 })).statusCode, 200);
+      });
+    });
+
     describe('rule 5: delete compares no permissions, but the scope applies', () => {
       test('a key-manager with no other permission deletes a more powerful key of its team', async () => {
         const bareManager = await inA(['api_keys_manage']);

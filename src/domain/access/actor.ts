@@ -18,6 +18,8 @@ export type Actor = {
   readonly readOnly: boolean;
   /** The moment the actor's own credential stops working, if any (contract §3 rule 4). */
   readonly expiresAt: Date | null;
+  /** The addresses the actor's own credential works from (its key's `allowed_cidrs`); empty: any. */
+  readonly allowedCidrs: readonly string[];
   /** Only a signed-in owner/admin user or the operator CLI may grant api_keys_manage or admin. */
   readonly mayGrantPrivilegedRoles: boolean;
   /** The API key behind the request, when there is one. */
@@ -71,6 +73,7 @@ export function systemActor(allPerms: ReadonlySet<Permission>, name = 'latchkey 
     grants: [{ reach: { global: true }, permissions: allPerms }],
     readOnly: false,
     expiresAt: null,
+    allowedCidrs: [],
     mayGrantPrivilegedRoles: true,
     apiKeyId: null,
     userId: null,

@@ -18,6 +18,22 @@ export function invalidCidrs(list: readonly string[]): string[] {
   return list.filter((c) => parseCidr(c) === undefined);
 }
 
+/**
+ * The entries of `inner` that reach beyond `outer`: each must lie inside one CIDR of `outer`, of the
+ * same family (an empty `outer` reaches everywhere; an empty `inner` reaches everywhere too, so
+ * beyond any non-empty `outer`). Invalid entries count as beyond: validate first.
+ */
+export function cidrsBeyond(inner: readonly string[], outer: readonly string[]): string[] {
+  if (outer.length === 0) return [];
+  if (inner.length === 0) return ['any address'];
+  const bounds = outer.map(parseCidr).filter((c) => c !== undefined);
+  return inner.filter((text) => {
+    const c = parseCidr(text);
+    if (!c) return true;
+    return !bounds.some((b) => b.family === c.family && c.prefix >= b.prefix && compileCidrMatcher([`${b.address}/${b.prefix}`])(c.address));
+  });
+}
+
 export type AddressMatcher = (ip: string) => boolean;
 
 /** An empty list allows any address. IPv4-mapped IPv6 addresses are matched as IPv4. */

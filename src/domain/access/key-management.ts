@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../errors.js';
 import { allPermissions, canIn, hasPermission, permissionsIn, type Actor } from './actor.js';
+import { cidrsBeyond } from './cidr.js';
 import { missingPermissions, PRIVILEGED_ROLES, type Permission, type RoleName } from './permissions.js';
 import type { Scope } from './scope.js';
 
@@ -54,6 +55,13 @@ export function decideKeyExpiry(actor: Actor, expiresAt: Date | null): Decision 
     return deny('escalation_denied', `the caller expires at ${actor.expiresAt.toISOString()} and cannot set a later expiry (or none)`);
   }
   return allow;
+}
+
+/** Rule 4 for addresses: a caller whose own key works only from some addresses cannot make a key that works from others. */
+export function decideKeyAddresses(actor: Actor, allowedCidrs: readonly string[]): Decision {
+  const beyond = cidrsBeyond(allowedCidrs, actor.allowedCidrs);
+  if (beyond.length === 0) return allow;
+  return deny('escalation_denied', `the caller works only from ${actor.allowedCidrs.join(', ')} and cannot make a key that works from ${beyond.join(', ')}`);
 }
 
 export function firstDenial(...decisions: Decision[]): Decision {

@@ -47,6 +47,7 @@ export function sessionActor(user: User, memberships: readonly Membership[]): Ac
     grants: userGrants(user, memberships),
     readOnly: false,
     expiresAt: null,
+    allowedCidrs: [],
     mayGrantPrivilegedRoles: isAccountAdmin(user),
     apiKeyId: null,
     userId: user.id,
