@@ -162,7 +162,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     audit: createAuditService({ audit }),
     setup: createSetupService({ db, users, audit, apiKeys, clock, ids }),
     sessions,
-    users: createUserService({ db, users, sessions: createSessionStore(db), keys, catalog, audit, invalidation, clock, ids }),
+    users: createUserService({ db, users, sessions: createSessionStore(db), keys, catalog, audit, invalidation, clock, ids, confirmPassword: sessions.confirmPassword }),
     userStore: users,
     /** durable() resolves once every commit made so far survives power loss: awaited before a write is answered. */
     durability: connection.durability,

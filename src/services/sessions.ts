@@ -62,6 +62,23 @@ export function createSessionService(deps: Deps) {
       return { user: found.user, sessionId, csrfToken: csrfFor(sessionId), expiresAt };
     },
 
+    /**
+     * A signed-in user changing their own password proves they know the current one, so a session
+     * taken over (a cookie and its CSRF token) cannot lock its user out. Wrong answers count as
+     * failed sign-ins, for the account and the address, so this is no way around their limits.
+     */
+    async confirmPassword(user: User, password: string | undefined, ip: string): Promise<void> {
+      if (password === undefined) {
+        throw new LatchkeyError('validation_failed', 'changing your own password needs current_password too', { field: 'current_password' });
+      }
+      refuseIfLimited(user.email, ip);
+      const found = await deps.users.findCredentials(user.email);
+      if (found && found.user.id === user.id && (await verifyPassword(password, found.passwordHash))) return;
+      deps.accountAttempts.fail(user.email);
+      deps.addressAttempts.fail(ip);
+      throw new LatchkeyError('validation_failed', 'current_password is not this user\'s password', { field: 'current_password' });
+    },
+
     /** The signed-in user behind a session cookie, or null when it is unknown, expired or its user is gone. */
     async authenticate(sessionId: string): Promise<SessionAuth | null> {
       if (sessionId.length > 128) return null;

@@ -27,6 +27,8 @@ type Deps = {
   invalidation: InvalidationBus;
   clock: Clock;
   ids: IdGenerator;
+  /** Checks a signed-in user's current password (sessions.confirmPassword), counting wrong ones as failed sign-ins. */
+  confirmPassword(user: User, password: string | undefined, ip: string): Promise<void>;
 };
 
 export const MIN_PASSWORD_LENGTH = 12;
@@ -87,10 +89,11 @@ export function createUserService(deps: Deps) {
    * owner's: an owner), and one's own takes being signed in: a personal token may be cut down to
    * less than its user, and would otherwise trade itself for all of it.
    */
-  async function checkPasswordChange(actor: Actor, user: User, self: boolean): Promise<void> {
+  async function checkPasswordChange(actor: Actor, user: User, self: boolean, currentPassword: string | undefined, ctx: RequestContext): Promise<void> {
     if (self && actor.ref.type !== 'user') {
       throw new LatchkeyError('escalation_denied', 'a password is changed by its user signed in, never through an API token');
     }
+    if (self) await deps.confirmPassword(user, currentPassword, ctx.ip ?? 'unknown');
     if (!self && isAccountAdmin(user)) checkRoleChange(actor, await isSignedInOwner(actor), user.role, user.role);
   }
 
@@ -174,15 +177,18 @@ export function createUserService(deps: Deps) {
       return { user, memberships: memberships.filter((m) => canIn(actor, 'teams:read', { type: 'team', teamId: m.teamId })) };
     },
 
-    async update(actor: Actor, id: string, input: { name?: string; role?: AccountRole; password?: string }, ctx: RequestContext): Promise<User> {
+    async update(actor: Actor, id: string, input: { name?: string; role?: AccountRole; password?: string; current_password?: string }, ctx: RequestContext): Promise<User> {
       const user = await visibleUser(actor, id);
       const self = actor.userId === id;
       // Everyone keeps their own name and password; anything else is user management.
       if (!self || input.role !== undefined) requireGlobalWrite(actor);
       if (user.status === 'deleted') throw deletedUserError();
+      if (input.current_password !== undefined && input.password === undefined) {
+        throw new LatchkeyError('validation_failed', 'current_password goes with a new password', { field: 'current_password' });
+      }
       if (input.password !== undefined) {
         checkPassword(input.password);
-        await checkPasswordChange(actor, user, self);
+        await checkPasswordChange(actor, user, self, input.current_password, ctx);
       }
       const changes: { name?: string; role?: AccountRole; passwordHash?: string } = {};
       if (input.name !== undefined) changes.name = input.name;

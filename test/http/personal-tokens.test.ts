@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { ROLES } from '../../src/domain/access/permissions.js';
 import type { AccountRole } from '../../src/domain/users/user.js';
 import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
-import { asSession, client, createUser, expectError, expectStatus, signIn, type Json } from '../support/platform.js';
+import { asSession, client, createUser, expectError, expectStatus, PASSWORD, signIn, type Json } from '../support/platform.js';
 
 const OWNER = { email: 'owner@example.com', password: 'correct horse battery staple' };
 const permissionsOf = (role: string) => [...ROLES.find((r) => r.name === role)!.permissions].sort();
@@ -105,7 +105,7 @@ for (const db of testDatabases()) {
         expectStatus(await api.patch('/users/me', { name: 'Renamed by token' }, token), 200);
       }
       const member = await person('member');
-      expectStatus(await member.session.patch('/users/me', { password: 'changed while signed in' }), 200);
+      expectStatus(await member.session.patch('/users/me', { password: 'changed while signed in', current_password: PASSWORD }), 200);
       await signIn(t, member.email, 'changed while signed in');
     });
 

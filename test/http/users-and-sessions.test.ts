@@ -90,6 +90,29 @@ for (const db of testDatabases()) {
       assert.equal(await signsIn(admin.email), 200);
     });
 
+    test('a signed-in user changes their own password only with the current one; wrong ones count as failed sign-ins', async () => {
+      const user = await createUser(t, 'member');
+      const session = asSession(t, await signIn(t, user.email));
+      const other = asSession(t, await signIn(t, user.email));
+      const chosen = 'a new password of my own';
+      const missing = expectError(await session.patch('/users/me', { password: chosen }), 400, 'validation_failed');
+      assert.equal(missing.details?.field, 'current_password');
+      expectError(await session.patch('/users/me', { current_password: PASSWORD }), 400, 'validation_failed');
+      for (let i = 0; i < 4; i++) {
+        const wrong = expectError(await session.patch('/users/me', { password: chosen, current_password: `guess ${i}` }), 400, 'validation_failed');
+        assert.equal(wrong.details?.field, 'current_password');
+      }
+      // Four wrong answers here and one wrong sign-in make the account's five: now even the right password waits.
+      expectError(await t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: 'guess 5' } }), 401, 'invalid_credentials');
+      expectError(await session.patch('/users/me', { password: chosen, current_password: PASSWORD }), 429, 'rate_limited');
+      t.clock.advance(15 * 60_000);
+
+      expectStatus(await session.patch('/users/me', { password: chosen, current_password: PASSWORD }), 200);
+      expectError(await other.get('/identity'), 401, 'missing_token');
+      expectError(await t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: PASSWORD } }), 401, 'invalid_credentials');
+      await signIn(t, user.email, chosen);
+    });
+
     test('the last active owner can be neither demoted nor deactivated: 409 conflict', async () => {
       const fresh = await startTestApp(db);
       try {

@@ -65,7 +65,14 @@ export const userRoutes = (services: Services): FastifyPluginAsyncTypebox => asy
   });
 
   app.patch('/users/:id', {
-    schema: { tags, summary: 'Change name and password (own; a password only while signed in), or account role (user management)', params: IdParams, body: Type.Object({ name: Type.Optional(Name), role: Type.Optional(Type.Enum([...ACCOUNT_ROLES])), password: Type.Optional(Password) }, { additionalProperties: false, minProperties: 1 }), response: { 200: UserResponse, ...errors } },
+    schema: {
+      tags, summary: 'Change name and password (own: a password only while signed in, with current_password), or account role (user management)', params: IdParams,
+      body: Type.Object({
+        name: Type.Optional(Name), role: Type.Optional(Type.Enum([...ACCOUNT_ROLES])), password: Type.Optional(Password),
+        current_password: Type.Optional(Type.String({ maxLength: 1024, description: 'your present password, when changing your own' })),
+      }, { additionalProperties: false, minProperties: 1 }),
+      response: { 200: UserResponse, ...errors },
+    },
   }, async (request) => {
     const actor = actorOf(request);
     return withTeams(actor, await users.update(actor, resolveId(request.params.id, actor.userId), request.body, contextOf(request)));
