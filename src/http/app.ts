@@ -15,6 +15,7 @@ import { answerWhenDurable } from './durability.js';
 import { createRateLimitHooks } from './rate-limit.js';
 import { redactUrl } from './redact.js';
 import { answerClientError, errorBody, handleError, sendError } from './errors.js';
+import { boundJsonNesting } from './payload.js';
 import { createMetrics } from './metrics.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { apiLogRoutes } from './routes/api-logs.js';
@@ -70,6 +71,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // sends every such assignment through V8's slow path for new properties.
   for (const field of REQUEST_FIELDS) app.decorateRequest(field, undefined);
 
+  boundJsonNesting(app);
   const metrics = createMetrics(services.eventClaims);
   app.addSchema(ErrorResponse);
 

@@ -223,9 +223,9 @@ describe('bad input gets the contract 4xx and the error envelope, and changes no
     const arrays = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
     const ANY_JSON = ['/api/v1/incidents', '/api/v1/incidents?dry_run=true', '/api/v1/requests'];
 
-    test('a body nested deeper than MAX_PAYLOAD_DEPTH is 400 validation_failed where any JSON is taken, however deep', async () => {
-      // Thousands deep, these were 500s: the dedup claim's canonical form and JSON.stringify ran out of stack.
-      for (const url of ANY_JSON) {
+    test('a body nested deeper than MAX_PAYLOAD_DEPTH is 400 validation_failed on every route, however deep', async () => {
+      // Thousands deep, the routes taking any JSON answered 500: the dedup claim's canonical form and JSON.stringify ran out of stack.
+      for (const url of [...ANY_JSON, '/api/v1/api_keys', '/api/v1/teams']) {
         for (const text of [objects(MAX_PAYLOAD_DEPTH + 1), arrays(MAX_PAYLOAD_DEPTH + 1), objects(5_000), arrays(80_000), `{"title":"x","details":${objects(20_000)}}`]) {
           const e = await refused(() => raw('POST', url, text), 400, 'validation_failed');
           assert.match(e.message, new RegExp(`more than ${MAX_PAYLOAD_DEPTH} levels deep`), `${url}: ${e.message}`);

@@ -1,5 +1,4 @@
 import type { Scope } from '../access/scope.js';
-import { MAX_PAYLOAD_DEPTH } from '../json.js';
 
 /** Bodies are kept up to this many characters; the log says when it cut. */
 export const API_LOG_BODY_LIMIT = 8192;
@@ -37,25 +36,15 @@ export function redactHeaders(headers: Record<string, string | string[] | undefi
   return out;
 }
 
-/** What stands for arrays and objects nested past MAX_PAYLOAD_DEPTH in a logged body. */
-export const NESTED_TOO_DEEP = '[NESTED TOO DEEP]';
-
-/**
- * A copy with credential fields replaced, at any depth. Arrays and objects nested past
- * MAX_PAYLOAD_DEPTH (a body refused for it) are cut, so the copy can be written as JSON: a body
- * nested thousands deep would exhaust the stack here, and its request would go unlogged.
- */
+/** A copy with credential fields replaced, at any depth (bodies nest at most MAX_PAYLOAD_DEPTH: http/payload.ts). */
 export function redactBody(value: unknown): unknown {
-  return redactAt(value, 0);
-}
-
-function redactAt(value: unknown, depth: number): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (depth >= MAX_PAYLOAD_DEPTH) return NESTED_TOO_DEEP;
-  if (Array.isArray(value)) return value.map((item: unknown) => redactAt(item, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELDS.has(k.toLowerCase()) ? REDACTED : redactAt(v, depth + 1);
-  return out;
+  if (Array.isArray(value)) return value.map(redactBody);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELDS.has(k.toLowerCase()) ? REDACTED : redactBody(v);
+    return out;
+  }
+  return value;
 }
 
 /** JSON text of a body, cut at the limit. */

@@ -1,5 +1,4 @@
 import { SEVERITIES, type Severity } from '../incidents/incident.js';
-import { MAX_PAYLOAD_DEPTH, nestsDeeperThan } from '../json.js';
 
 /** PagerDuty Events API v2, as monitoring tools send it. */
 export type EventAction = 'trigger' | 'acknowledge' | 'resolve';
@@ -58,11 +57,6 @@ function checkAttachments(event: Record<string, unknown>, errors: string[]): voi
   }
 }
 
-/** Stored whole and walked recursively (deduplication, storage), so its nesting is bounded. */
-function checkDepth(event: Record<string, unknown>, errors: string[]): void {
-  if (nestsDeeperThan(event, MAX_PAYLOAD_DEPTH)) errors.push(`Event object nests arrays and objects more than ${MAX_PAYLOAD_DEPTH} levels deep`);
-}
-
 function checkTimestamp(value: unknown, errors: string[]): void {
   if (value === undefined) return;
   if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) errors.push(`'payload.timestamp' is invalid (must be an ISO 8601 date-time)`);
@@ -94,7 +88,6 @@ export function validateAlertEvent(body: unknown): Validated<AlertEvent> {
   }
   for (const f of ['client', 'client_url'] as const) if (body[f] !== undefined && typeof body[f] !== 'string') errors.push(`'${f}' must be a string`);
   checkAttachments(body, errors);
-  checkDepth(body, errors);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, event: body as unknown as AlertEvent };
 }
 
@@ -110,6 +103,5 @@ export function validateChangeEvent(body: unknown): Validated<ChangeEvent> {
     checkTimestamp(payload.timestamp, errors);
   }
   checkAttachments(body, errors);
-  checkDepth(body, errors);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, event: body as unknown as ChangeEvent };
 }

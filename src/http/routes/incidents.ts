@@ -4,7 +4,7 @@ import { INCIDENT_STATUSES, SEVERITIES, type Incident } from '../../domain/incid
 import type { Services } from '../../services.js';
 import { ActorRefSchema, AUTH_ERRORS, Cursor, ErrorResponse, IdParams, iso, isoOrNull, Limit, Nullable, NullableTimestamp, pageSize, Timestamp, Ulid } from '../schemas/common.js';
 import { discarded, DiscardedResponse } from '../dedup.js';
-import { AnyPayload, refuseDeepPayload } from '../payload.js';
+import { AnyPayload } from '../payload.js';
 import { actorOf } from './context.js';
 
 export const IncidentSchema = Type.Object({
@@ -63,7 +63,6 @@ export const incidentRoutes = (services: Services): FastifyPluginAsyncTypebox =>
   app.post('/incidents', {
     // Deduplicated inside the routing transaction (not by the dedup hook): claim and incidents commit together.
     config: { permission: 'incidents:create' },
-    preValidation: refuseDeepPayload,
     schema: {
       tags, summary: "Route a payload through every in-scope service's API filter: one incident per matching service",
       querystring: Type.Object({ dry_run: Type.Optional(Type.Enum(['true', 'false'])) }, { additionalProperties: false }),

@@ -4,7 +4,7 @@ import { WEBHOOK_MAX_ATTEMPTS, WEBHOOK_MAX_TIMEOUT_MS, type AutomationRequest, t
 import type { Services } from '../../services.js';
 import { ActorRefSchema, AUTH_ERRORS, Cursor, ErrorResponse, IdParams, iso, Limit, Nullable, pageSize, Timestamp, Ulid } from '../schemas/common.js';
 import { DiscardedResponse } from '../dedup.js';
-import { AnyPayload, refuseDeepPayload } from '../payload.js';
+import { AnyPayload } from '../payload.js';
 import { actorOf } from './context.js';
 
 const ActionSchema = Type.Union([
@@ -96,7 +96,6 @@ export const workflowRoutes = (services: Services): FastifyPluginAsyncTypebox =>
 
   app.post('/requests', {
     config: { permission: 'requests:create', dedup: true },
-    preValidation: refuseDeepPayload,
     schema: {
       tags: ['Automation requests'], summary: 'Run every matching automation workflow (global keys only)',
       body: AnyPayload,
