@@ -26,11 +26,11 @@ export function invalidCidrs(list: readonly string[]): string[] {
 export function cidrsBeyond(inner: readonly string[], outer: readonly string[]): string[] {
   if (outer.length === 0) return [];
   if (inner.length === 0) return ['any address'];
-  const bounds = outer.map(parseCidr).filter((c) => c !== undefined);
+  // A CIDR lies inside a bound when it is no wider and its own address is in the bound.
+  const bounds = outer.map(parseCidr).filter((b) => b !== undefined).map((b) => ({ ...b, holds: compileCidrMatcher([`${b.address}/${b.prefix}`]) }));
   return inner.filter((text) => {
     const c = parseCidr(text);
-    if (!c) return true;
-    return !bounds.some((b) => b.family === c.family && c.prefix >= b.prefix && compileCidrMatcher([`${b.address}/${b.prefix}`])(c.address));
+    return !c || !bounds.some((b) => b.family === c.family && c.prefix >= b.prefix && b.holds(c.address));
   });
 }
 
