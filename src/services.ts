@@ -1,5 +1,6 @@
 import type { Config } from './config/index.js';
 import { createTokenDigester } from './domain/tokens/digest.js';
+import { clientNetwork } from './domain/access/cidr.js';
 import { createApiKeyStore } from './storage/api-key-store.js';
 import { createAuditStore } from './storage/audit-store.js';
 import { createCatalogStore } from './storage/catalog-store.js';
@@ -116,11 +117,11 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const sessions = createSessionService({
     users, sessions: createSessionStore(db), digest, secret, clock,
     accountAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAccount, windowMs: 15 * 60_000 }),
-    addressAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAddress, windowMs: 15 * 60_000 }),
+    addressAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAddress, windowMs: 15 * 60_000, countedAs: clientNetwork }),
   });
 
   const rateLimiter = createRateLimiter({ clock, maxKeys: config.cacheMaxEntries });
-  const authFailures = createAttemptLimiter({ clock, limit: config.authFailuresPerMinute, windowMs: 60_000 });
+  const authFailures = createAttemptLimiter({ clock, limit: config.authFailuresPerMinute, windowMs: 60_000, countedAs: clientNetwork });
   // One group committer for the busiest writes: REST incident creation, deduplication claims, and
   // Events API writes where no writer thread runs (PostgreSQL, SQLite in memory).
   const committer = createGroupCommitter(db, { maxBatch: 256 });

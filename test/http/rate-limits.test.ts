@@ -11,7 +11,7 @@ for (const db of testDatabases()) {
       (await t.request({ method: 'POST', url: '/api/v1/api_keys', token: t.ownerToken, payload: { name: 'k', scope: 'global', rate_limit_per_minute: limit, ...body } })).json() as { token: string };
 
     before(async () => {
-      t = await startTestApp(db, { LATCHKEY_AUTH_FAILURES_PER_MINUTE: '3' });
+      t = await startTestApp(db, { LATCHKEY_AUTH_FAILURES_PER_MINUTE: '3', LATCHKEY_SIGN_IN_FAILURES_PER_ADDRESS: '3' });
     });
     after(() => t.close());
 
@@ -55,6 +55,34 @@ for (const db of testDatabases()) {
       assert.equal((await call('/api/v1/identity', token, '198.51.100.8')).statusCode, 200, 'other addresses are not affected');
       t.clock.advance(60_000);
       assert.equal((await call('/api/v1/identity', token, '198.51.100.7')).statusCode, 200);
+    });
+
+    test('an IPv6 client is counted by its /64: new addresses in it gain nothing, the next /64 is not affected', async () => {
+      const { token } = await keyWith(null);
+      const bad = 'lkg_' + 'A'.repeat(36);
+      for (const address of ['2001:db8:5:6::1', '2001:db8:5:6:ffff:ffff:ffff:fffe', '2001:db8:5:6:a:b:c:d']) {
+        assert.equal((await call('/api/v1/identity', bad, address)).statusCode, 401);
+      }
+      const blocked = await call('/api/v1/identity', token, '2001:db8:5:6::77');
+      assert.equal(blocked.statusCode, 429, 'a fourth address in the same /64 is blocked');
+      assert.equal(blocked.json().error.code, 'rate_limited');
+      assert.equal((await call('/api/v1/identity', token, '2001:db8:5:7::1')).statusCode, 200, 'the neighbouring /64 is another client');
+      assert.equal((await call('/api/v1/identity', token, '::ffff:198.51.100.30')).statusCode, 200);
+      t.clock.advance(60_000);
+      assert.equal((await call('/api/v1/identity', token, '2001:db8:5:6::77')).statusCode, 200);
+    });
+
+    test('password spraying from one IPv6 /64 is limited like spraying from one address', async () => {
+      const signIn = (email: string, password: string, remoteAddress: string) =>
+        t.app.inject({ method: 'POST', url: '/api/v1/session', remoteAddress, payload: { email, password } });
+      for (const [i, address] of ['2001:db8:9:9::1', '2001:db8:9:9::2', '2001:db8:9:9::3'].entries()) {
+        assert.equal((await signIn(`user${i}@example.com`, 'Winter2026!', address)).statusCode, 401);
+      }
+      const limited = await signIn('owner@example.com', 'correct horse battery staple', '2001:db8:9:9::4');
+      assert.equal(limited.statusCode, 429, 'a fourth address of the /64 waits, even with the right password');
+      assert.equal(limited.json().error.code, 'rate_limited');
+      assert.equal((await signIn('owner@example.com', 'correct horse battery staple', '2001:db8:9:a::1')).statusCode, 200, 'the next /64 signs in');
+      t.clock.advance(15 * 60_000);
     });
 
     test('a request offering no credential is refused without counting against its address; a stale session cookie counts', async () => {

@@ -55,3 +55,25 @@ export function compileCidrMatcher(list: readonly string[]): AddressMatcher {
     return version !== 0 && blocks.check(ip, version === 4 ? 'ipv4' : 'ipv6');
   };
 }
+
+/**
+ * The network a per-address limit counts a client by: an IPv4 address itself (an IPv4-mapped IPv6
+ * address as IPv4), an IPv6 address by its /64, the block one host or link is given, so a client
+ * cannot step past the limit by moving through its own 2⁶⁴ addresses. Anything else is returned
+ * as it is.
+ */
+export function clientNetwork(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  if (ip.startsWith('::ffff:') && ip.includes('.')) return ip.slice(7);
+  const address = ip.split('%', 1)[0]!;
+  if (isIP(address) !== 6) return ip;
+  const [head = '', tail] = address.split('::');
+  const groups = head === '' ? [] : head.split(':');
+  if (groups.length < 4 && tail !== undefined) {
+    const tailGroups = tail === '' ? [] : tail.split(':');
+    // A dotted IPv4 tail (64:ff9b::192.0.2.1) fills two groups.
+    const tailLength = tailGroups.length + (tail.includes('.') ? 1 : 0);
+    groups.push(...Array<string>(8 - groups.length - tailLength).fill('0'), ...tailGroups);
+  }
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
