@@ -15,6 +15,7 @@ import { createCatalogService } from './services/catalog.js';
 import { createLocalInvalidationBus, type InvalidationBus } from './services/invalidation.js';
 import { createKeyCache } from './services/key-cache.js';
 import { createRedisInvalidationBus } from './services/redis-invalidation.js';
+import { connectFailureCounts, createRedisFailures } from './services/redis-failures.js';
 import { createIdGenerator, cryptoRandom, systemClock, type Clock, type Random } from './services/runtime.js';
 import { loadSecret } from './services/secret.js';
 import { createSetupService } from './services/setup.js';
@@ -114,14 +115,21 @@ export async function createServices(config: Config, options: ServiceOptions = {
   });
 
   const catalogService = createCatalogService({ db, catalog, audit, router, invalidation, clock, ids });
+  // Instances sharing a database share their failure counts too, so guessing is limited across them.
+  const failureCounts = config.redisUrl ? await connectFailureCounts(config.redisUrl) : undefined;
+  const shared = (namespace: string) => failureCounts && createRedisFailures(failureCounts, namespace, logger);
   const sessions = createSessionService({
     users, sessions: createSessionStore(db), digest, secret, clock,
-    accountAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAccount, windowMs: 15 * 60_000 }),
-    addressAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAddress, windowMs: 15 * 60_000, countedAs: clientNetwork }),
+    accountAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAccount, windowMs: 15 * 60_000, shared: shared('sign-in-account') }),
+    addressAttempts: createAttemptLimiter({
+      clock, limit: config.signInFailuresPerAddress, windowMs: 15 * 60_000, countedAs: clientNetwork, shared: shared('sign-in-address'),
+    }),
   });
 
   const rateLimiter = createRateLimiter({ clock, maxKeys: config.cacheMaxEntries });
-  const authFailures = createAttemptLimiter({ clock, limit: config.authFailuresPerMinute, windowMs: 60_000, countedAs: clientNetwork });
+  const authFailures = createAttemptLimiter({
+    clock, limit: config.authFailuresPerMinute, windowMs: 60_000, countedAs: clientNetwork, shared: shared('authentication'),
+  });
   // One group committer for the busiest writes: REST incident creation, deduplication claims, and
   // Events API writes where no writer thread runs (PostgreSQL, SQLite in memory).
   const committer = createGroupCommitter(db, { maxBatch: 256 });
@@ -185,6 +193,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       await apiLogs.stop();
       await recorder.stop();
       await invalidation.close();
+      await failureCounts?.quit().catch(() => failureCounts.disconnect());
       await connection.close();
     },
   };

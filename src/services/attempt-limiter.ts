@@ -3,11 +3,28 @@ import type { Clock } from './runtime.js';
 export type AttemptDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /**
+ * Failure counts kept where every instance sharing the database sees them. `count` records one
+ * failure and answers the shared count and how long its window has left; `forget` clears a key.
+ */
+export type SharedFailures = {
+  count(key: string, windowMs: number): Promise<{ failures: number; remainingMs: number }>;
+  forget(key: string): void;
+};
+
+/**
  * Counts failures per key (an account, an address) in a fixed window and refuses further attempts
  * once `limit` is reached, until the window ends. `countedAs` maps a key to what is counted (an
  * address to its client network). Memory is bounded: the oldest keys go first.
+ *
+ * With `shared` counts, every failure is also counted there and the shared total is taken in when
+ * it answers, so instances behind one load balancer limit together: once the limit is reached
+ * anywhere, each instance refuses after at most one more failure of its own. Deciding stays local
+ * and synchronous, so no request waits on the shared store; if it is unreachable, each instance
+ * goes on limiting alone.
  */
-export function createAttemptLimiter(deps: { clock: Clock; limit: number; windowMs: number; maxKeys?: number; countedAs?: (key: string) => string }) {
+export function createAttemptLimiter(deps: {
+  clock: Clock; limit: number; windowMs: number; maxKeys?: number; countedAs?: (key: string) => string; shared?: SharedFailures;
+}) {
   const windows = new Map<string, { startMs: number; failures: number }>();
   const maxKeys = deps.maxKeys ?? 100_000;
   const countedAs = deps.countedAs ?? ((key: string) => key);
@@ -19,6 +36,21 @@ export function createAttemptLimiter(deps: { clock: Clock; limit: number; window
     return undefined;
   }
 
+  function start(key: string, startMs: number, failures: number) {
+    if (windows.size >= maxKeys) windows.delete(windows.keys().next().value!);
+    windows.set(key, { startMs, failures });
+  }
+
+  /** Takes in the shared count: it includes this instance's own failures, so the larger count wins. */
+  function takeIn(key: string, shared: { failures: number; remainingMs: number }) {
+    const nowMs = deps.clock.now().getTime();
+    const w = current(key, nowMs);
+    if (w && w.failures >= shared.failures) return;
+    const remainingMs = shared.remainingMs > 0 ? Math.min(shared.remainingMs, deps.windowMs) : deps.windowMs;
+    if (w) windows.delete(key);
+    start(key, nowMs + remainingMs - deps.windowMs, shared.failures);
+  }
+
   return {
     check(key: string): AttemptDecision {
       const nowMs = deps.clock.now().getTime();
@@ -27,20 +59,21 @@ export function createAttemptLimiter(deps: { clock: Clock; limit: number; window
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((w.startMs + deps.windowMs - nowMs) / 1000)) };
     },
 
-    fail(key: string): void {
+    /** Counts a failure. The promise settles once the shared count (if any) has been taken in; nothing need wait for it. */
+    fail(key: string): Promise<void> {
       key = countedAs(key);
       const nowMs = deps.clock.now().getTime();
       const w = current(key, nowMs);
-      if (w) {
-        w.failures++;
-        return;
-      }
-      if (windows.size >= maxKeys) windows.delete(windows.keys().next().value!);
-      windows.set(key, { startMs: nowMs, failures: 1 });
+      if (w) w.failures++;
+      else start(key, nowMs, 1);
+      if (!deps.shared) return Promise.resolve();
+      return deps.shared.count(key, deps.windowMs).then((shared) => takeIn(key, shared), () => {});
     },
 
     reset(key: string): void {
-      windows.delete(countedAs(key));
+      key = countedAs(key);
+      windows.delete(key);
+      deps.shared?.forget(key);
     },
   };
 }

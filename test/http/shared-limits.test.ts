@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config/index.js';
+import { buildApp } from '../../src/http/app.js';
+import { createServices, type Services } from '../../src/services.js';
+import { createAttemptLimiter } from '../../src/services/attempt-limiter.js';
+import { createRedisFailures } from '../../src/services/redis-failures.js';
+import { createTestClock } from '../support/harness.js';
+
+/** Polls until `check` holds: a shared count lands a Redis round trip after the answer that counted it. */
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.fail(`never: ${what}`);
+}
+
+// A /64 of its own for every run, so counts left in Redis by an earlier run within the window do not meet this one.
+const randomNetwork = () => `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+
+// Runs where Redis is reachable: .ci/run sets TEST_REDIS_URL when the local server answers.
+const redisUrl = process.env.TEST_REDIS_URL;
+if (redisUrl) {
+  describe('failure limits shared by two instances through Redis', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-limits-'));
+    let a: { services: Services; app: FastifyInstance };
+    let b: { services: Services; app: FastifyInstance };
+    let token: string;
+    const owner = { email: `owner-${randomBytes(4).toString('hex')}@example.com`, password: 'correct horse battery staple' };
+
+    before(async () => {
+      const config = loadConfig({
+        LATCHKEY_DATABASE_URL: `sqlite:${join(dir, 'shared.db')}`, LATCHKEY_REDIS_URL: redisUrl,
+        LATCHKEY_AUTH_FAILURES_PER_MINUTE: '4', LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT: '3',
+      });
+      const secret = randomBytes(32);
+      const start = async () => {
+        const services = await createServices(config, { secret });
+        return { services, app: await buildApp(services) };
+      };
+      a = await start();
+      b = await start();
+      token = (await a.services.setup.init(owner)).token;
+    });
+    after(async () => {
+      for (const { app, services } of [a, b]) {
+        await app.close();
+        await services.close();
+      }
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const identity = (instance: { app: FastifyInstance }, credential: string, remoteAddress: string) =>
+      instance.app.inject({ method: 'GET', url: '/api/v1/identity', remoteAddress, headers: { authorization: `Bearer ${credential}` } });
+    const signIn = (instance: { app: FastifyInstance }, password: string, remoteAddress: string) =>
+      instance.app.inject({ method: 'POST', url: '/api/v1/session', remoteAddress, payload: { email: owner.email, password } });
+
+    /** Wrong passwords until one is refused with 429: how many were counted as failures first. */
+    const guessesUntilRefused = async (instance: { app: FastifyInstance }, remoteAddress: string) => {
+      for (let counted = 0; counted < 10; counted++) {
+        const answer = await signIn(instance, `guess ${counted}`, remoteAddress);
+        if (answer.statusCode === 429) return counted;
+        assert.equal(answer.statusCode, 401);
+      }
+      return Infinity;
+    };
+
+    test('failed authentications spread over both instances are limited as one: the limit, then one more on the instance that had not seen it', { timeout: 10_000 }, async () => {
+      const network = randomNetwork();
+      const bad = 'lkg_' + 'A'.repeat(36);
+      for (const instance of [a, a, b, b]) assert.equal((await identity(instance, bad, `${network}::1`)).statusCode, 401);
+      await eventually(async () => (await identity(b, token, `${network}::2`)).statusCode === 429, 'instance b refuses the network after the fourth failure, two of them on a');
+      assert.equal((await identity(a, token, `${network}::3`)).statusCode, 200, 'instance a has counted only its own two so far');
+      assert.equal((await identity(a, bad, `${network}::4`)).statusCode, 401, 'the one more failure instance a lets through');
+      await eventually(async () => (await identity(a, token, `${network}::5`)).statusCode === 429, 'instance a refuses too once it has the shared count');
+      const refused = await identity(a, token, `${network}::6`);
+      assert.equal(refused.json().error.code, 'rate_limited');
+      assert.ok(Number(refused.headers['retry-after']) >= 1 && Number(refused.headers['retry-after']) <= 60);
+    });
+
+    test('failed sign-ins for one account are counted across instances', { timeout: 20_000 }, async () => {
+      const at = `${randomNetwork()}::1`;
+      for (const [instance, guess] of [[a, 'guess 1'], [a, 'guess 2'], [b, 'guess 3']] as const) {
+        assert.equal((await signIn(instance, guess, at)).statusCode, 401);
+      }
+      // Three in all: b has seen one itself, yet refuses even the right password once it has the shared
+      // count, which lands a Redis round trip after its answer: at most one more guess gets through meanwhile.
+      // (The right password is no probe: it would succeed and start the count again.)
+      assert.ok((await guessesUntilRefused(b, at)) <= 1, 'instance b refuses the account after three failures in all');
+      assert.equal((await signIn(b, owner.password, `${randomNetwork()}::1`)).json().error.code, 'rate_limited');
+      assert.equal((await signIn(a, 'guess 4', at)).statusCode, 401, 'the one more failure instance a lets through');
+      assert.ok((await guessesUntilRefused(a, at)) <= 1, 'instance a refuses the account too');
+      assert.equal((await signIn(a, owner.password, `${randomNetwork()}::1`)).json().error.code, 'rate_limited');
+    });
+  });
+
+  describe('a shared failure count that cannot be reached', () => {
+    test('each instance goes on limiting alone, and says so once', async () => {
+      const unreachable = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+      const warnings: unknown[] = [];
+      try {
+        const limiter = createAttemptLimiter({
+          clock: createTestClock(), limit: 2, windowMs: 60_000, shared: createRedisFailures(unreachable, 'test', { warn: (obj) => warnings.push(obj) }),
+        });
+        await limiter.fail('198.51.100.1');
+        assert.equal(limiter.check('198.51.100.1').allowed, true);
+        await limiter.fail('198.51.100.1');
+        assert.equal(limiter.check('198.51.100.1').allowed, false, 'the local count still limits');
+        limiter.reset('198.51.100.1');
+        assert.equal(warnings.length, 1, 'one warning, not one a failure');
+      } finally {
+        unreachable.disconnect();
+      }
+    });
+
+    test('a shared count larger than the local one is taken in, with the shared window’s end', async () => {
+      const redis = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+      await redis.connect();
+      try {
+        const namespace = `test-${randomBytes(4).toString('hex')}`;
+        const clock = createTestClock();
+        const mine = createAttemptLimiter({ clock, limit: 3, windowMs: 60_000, shared: createRedisFailures(redis, namespace, console) });
+        const theirs = createAttemptLimiter({ clock, limit: 3, windowMs: 60_000, shared: createRedisFailures(redis, namespace, console) });
+        await theirs.fail('k');
+        await theirs.fail('k');
+        await mine.fail('k');
+        const refused = mine.check('k');
+        assert.equal(refused.allowed, false, 'one failure here, two there: three in all');
+        assert.ok(!refused.allowed && refused.retryAfterSeconds <= 60 && refused.retryAfterSeconds >= 59);
+        assert.equal(theirs.check('k').allowed, true, 'the other has not heard yet');
+        mine.reset('k'); // a right password: the account's count starts again everywhere
+        const later = createAttemptLimiter({ clock, limit: 3, windowMs: 60_000, shared: createRedisFailures(redis, namespace, console) });
+        await eventually(async () => {
+          await later.fail('k');
+          return later.check('k').allowed;
+        }, 'a failure after the reset counts from one');
+      } finally {
+        redis.disconnect();
+      }
+    });
+  });
+}
+
