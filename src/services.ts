@@ -15,7 +15,7 @@ import { createCatalogService } from './services/catalog.js';
 import { createLocalInvalidationBus, type InvalidationBus } from './services/invalidation.js';
 import { createKeyCache } from './services/key-cache.js';
 import { createRedisInvalidationBus } from './services/redis-invalidation.js';
-import { connectFailureCounts, createRedisFailures } from './services/redis-failures.js';
+import { connectSharedLimits, createRedisBuckets, createRedisFailures } from './services/redis-limits.js';
 import { createIdGenerator, cryptoRandom, systemClock, type Clock, type Random } from './services/runtime.js';
 import { loadSecret } from './services/secret.js';
 import { createSetupService } from './services/setup.js';
@@ -115,9 +115,9 @@ export async function createServices(config: Config, options: ServiceOptions = {
   });
 
   const catalogService = createCatalogService({ db, catalog, audit, router, invalidation, clock, ids });
-  // Instances sharing a database share their failure counts too, so guessing is limited across them.
-  const failureCounts = config.redisUrl ? await connectFailureCounts(config.redisUrl) : undefined;
-  const shared = (namespace: string) => failureCounts && createRedisFailures(failureCounts, namespace, logger);
+  // Instances sharing a database share their limits too: a key's rate limit and the failure counts.
+  const sharedLimits = config.redisUrl ? await connectSharedLimits(config.redisUrl) : undefined;
+  const shared = (namespace: string) => sharedLimits && createRedisFailures(sharedLimits, namespace, logger);
   const sessions = createSessionService({
     users, sessions: createSessionStore(db), digest, secret, clock,
     accountAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAccount, windowMs: 15 * 60_000, shared: shared('sign-in-account') }),
@@ -126,7 +126,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     }),
   });
 
-  const rateLimiter = createRateLimiter({ clock, maxKeys: config.cacheMaxEntries });
+  const rateLimiter = createRateLimiter({ clock, maxKeys: config.cacheMaxEntries, shared: sharedLimits && createRedisBuckets(sharedLimits, logger) });
+  rateLimiter.start();
   const authFailures = createAttemptLimiter({
     clock, limit: config.authFailuresPerMinute, windowMs: 60_000, countedAs: clientNetwork, shared: shared('authentication'),
   });
@@ -189,11 +190,12 @@ export async function createServices(config: Config, options: ServiceOptions = {
     },
     async close(): Promise<void> {
       dedup.stop();
+      rateLimiter.stop();
       clearInterval(debugSweep);
       await apiLogs.stop();
       await recorder.stop();
       await invalidation.close();
-      await failureCounts?.quit().catch(() => failureCounts.disconnect());
+      await sharedLimits?.quit().catch(() => sharedLimits.disconnect());
       await connection.close();
     },
   };

@@ -10,7 +10,8 @@ import { loadConfig } from '../../src/config/index.js';
 import { buildApp } from '../../src/http/app.js';
 import { createServices, type Services } from '../../src/services.js';
 import { createAttemptLimiter } from '../../src/services/attempt-limiter.js';
-import { createRedisFailures } from '../../src/services/redis-failures.js';
+import { createRateLimiter } from '../../src/services/rate-limiter.js';
+import { createRedisBuckets, createRedisFailures } from '../../src/services/redis-limits.js';
 import { createTestClock } from '../support/harness.js';
 
 /** Polls until `check` holds: a shared count lands a Redis round trip after the answer that counted it. */
@@ -28,7 +29,7 @@ const randomNetwork = () => `2001:db8:${randomBytes(2).toString('hex')}:${random
 // Runs where Redis is reachable: .ci/run sets TEST_REDIS_URL when the local server answers.
 const redisUrl = process.env.TEST_REDIS_URL;
 if (redisUrl) {
-  describe('failure limits shared by two instances through Redis', () => {
+  describe('limits shared by two instances through Redis', () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-limits-'));
     let a: { services: Services; app: FastifyInstance };
     let b: { services: Services; app: FastifyInstance };
@@ -85,6 +86,37 @@ if (redisUrl) {
       assert.ok(Number(refused.headers['retry-after']) >= 1 && Number(refused.headers['retry-after']) <= 60);
     });
 
+    test('a key’s rate limit holds across instances: each lowers its own bucket to what is left of the shared one', { timeout: 10_000 }, async () => {
+      const created = await a.app.inject({
+        method: 'POST', url: '/api/v1/api_keys', headers: { authorization: `Bearer ${token}` }, payload: { name: 'shared', scope: 'global', rate_limit_per_minute: 60 },
+      });
+      const limited = (created.json() as { token: string }).token; // a burst of 10, one a second after
+      const at = `${randomNetwork()}::1`;
+      const allowedOf = async (instance: { app: FastifyInstance }, tries: number) => {
+        let allowed = 0;
+        for (let i = 0; i < tries; i++) if ((await identity(instance, limited, at)).statusCode === 200) allowed++;
+        return allowed;
+      };
+      assert.equal(await allowedOf(a, 5), 5);
+      await a.services.rateLimiter.sync();
+      assert.equal(await allowedOf(b, 1), 1, 'the first time an instance sees a key, its own bucket is full');
+      await b.services.rateLimiter.sync();
+      // Six of ten taken between them: b goes on with the four left, not the nine its own bucket holds
+      // (a fifth when refilling at one a second has added a token meanwhile).
+      const onB = await allowedOf(b, 9);
+      assert.ok(onB >= 4 && onB <= 5, `b let ${onB} more through`);
+      const refused = await identity(b, limited, at);
+      assert.equal(refused.statusCode, 429);
+      assert.equal(refused.json().error.code, 'rate_limited');
+      assert.equal(refused.headers['ratelimit-remaining'], '0');
+      assert.ok(Number(refused.headers['retry-after']) >= 1);
+      await b.services.rateLimiter.sync();
+      // a still holds five of its own; once it tells what it let through, it hears the bucket is spent.
+      assert.equal(await allowedOf(a, 1), 1);
+      await a.services.rateLimiter.sync();
+      assert.equal((await identity(a, limited, at)).statusCode, 429, 'a hears the shared bucket is spent');
+    });
+
     test('failed sign-ins for one account are counted across instances', { timeout: 20_000 }, async () => {
       const at = `${randomNetwork()}::1`;
       for (const [instance, guess] of [[a, 'guess 1'], [a, 'guess 2'], [b, 'guess 3']] as const) {
@@ -101,7 +133,7 @@ if (redisUrl) {
     });
   });
 
-  describe('a shared failure count that cannot be reached', () => {
+  describe('shared limits that cannot be reached', () => {
     test('each instance goes on limiting alone, and says so once', async () => {
       const unreachable = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
       const warnings: unknown[] = [];
@@ -115,6 +147,20 @@ if (redisUrl) {
         assert.equal(limiter.check('198.51.100.1').allowed, false, 'the local count still limits');
         limiter.reset('198.51.100.1');
         assert.equal(warnings.length, 1, 'one warning, not one a failure');
+      } finally {
+        unreachable.disconnect();
+      }
+    });
+
+    test('a rate limit whose shared bucket cannot be reached is decided by each instance alone', async () => {
+      const unreachable = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+      const warnings: unknown[] = [];
+      try {
+        const limiter = createRateLimiter({ clock: createTestClock(), maxKeys: 10, shared: createRedisBuckets(unreachable, { warn: (obj) => warnings.push(obj) }) });
+        for (let i = 0; i < 10; i++) assert.equal(limiter.take('k', 60).allowed, true);
+        await limiter.sync();
+        assert.equal(limiter.take('k', 60).allowed, false, 'the burst of 10 is spent here');
+        assert.equal(warnings.length, 1);
       } finally {
         unreachable.disconnect();
       }

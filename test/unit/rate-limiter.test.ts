@@ -29,11 +29,3 @@ test('past maxKeys the key seen first is forgotten (a full bucket again); the ke
   assert.equal(limiter.take('c', PER_MINUTE).allowed, false);
   assert.equal(limiter.take('b', PER_MINUTE).allowed, true, 'b was forgotten when a came back');
 });
-
-test('forget drops a key\'s bucket at once', () => {
-  const limiter = createRateLimiter({ clock: createTestClock(), maxKeys: 10 });
-  assert.equal(limiter.take('a', PER_MINUTE).allowed, true);
-  assert.equal(limiter.take('a', PER_MINUTE).allowed, false);
-  limiter.forget('a');
-  assert.equal(limiter.take('a', PER_MINUTE).allowed, true);
-});

@@ -49,3 +49,13 @@ test('property: over any sequence of requests, no more than burst + rate × elap
     },
   ));
 });
+
+test('a bucket in debt (instances sharing it let more through than it held) refuses until refilling pays the debt back', () => {
+  const refused = takeToken({ tokens: -3, updatedAtMs: 0 }, 60, 0);
+  assert.equal(refused.allowed, false);
+  assert.equal(refused.remaining, 0, 'RateLimit-Remaining never goes below zero');
+  assert.equal(refused.retryAfterSeconds, 4, 'three tokens owed and one to take, at one a second');
+  assert.equal(refused.resetSeconds, 13);
+  assert.equal(takeToken(refused.bucket, 60, 3_999).allowed, false);
+  assert.equal(takeToken(refused.bucket, 60, 4_000).allowed, true);
+});

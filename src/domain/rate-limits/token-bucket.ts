@@ -1,6 +1,7 @@
 /**
  * A token bucket per key: it holds up to `burst` tokens and refills at `perMinute / 60` per
- * second; each request takes one. Pure: the caller keeps the state and the clock.
+ * second; each request takes one. Pure: the caller keeps the state and the clock. A bucket may
+ * come in below zero (a debt, when instances share a limit): refilling pays it back first.
  */
 export type Bucket = { readonly tokens: number; readonly updatedAtMs: number };
 
@@ -32,7 +33,8 @@ export function takeToken(previous: Bucket | undefined, perMinute: number, nowMs
     allowed,
     bucket: { tokens, updatedAtMs: nowMs },
     limit: perMinute,
-    remaining: Math.floor(tokens),
+    // Tokens are below zero when instances sharing the bucket let more through than it held.
+    remaining: Math.max(0, Math.floor(tokens)),
     resetSeconds: Math.ceil((burst - tokens) / perMs / 1000),
     retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)),
   };

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { SharedFailures } from './attempt-limiter.js';
+import type { SharedBuckets } from './rate-limiter.js';
+
+type Logger = { warn(obj: unknown, msg?: string): void };
+
+/**
+ * The connection instances share their limits through: commands fail at once while it is away
+ * (no offline queue), and each instance then limits alone.
+ */
+export async function connectSharedLimits(url: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  await redis.connect();
+  return redis;
+}
+
+/** Logs the first of a run of failures, and the first after each success: one line per outage, however busy. */
+function outageLog(logger: Logger, what: string) {
+  let failing = false;
+  return {
+    failed(err: Error): void {
+      if (!failing) logger.warn({ err: err.message }, `could not share ${what} through Redis; this instance limits alone until it can`);
+      failing = true;
+    },
+    succeeded(): void {
+      failing = false;
+    },
+  };
+}
+
+// One round trip: count the failure, start the window with the first one, answer what is left of it.
+const COUNT_FAILURE = `
+local failures = redis.call('INCR', KEYS[1])
+if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return { failures, redis.call('PTTL', KEYS[1]) }`;
+
+/**
+ * Failure counts in Redis. Keys name a digest of what is counted (an email, a client network),
+ * never the thing itself, and expire with their window.
+ */
+export function createRedisFailures(redis: Redis, namespace: string, logger: Logger): SharedFailures {
+  const log = outageLog(logger, `the ${namespace} failure counts`);
+  const keyOf = (key: string) => `latchkey:failures:${namespace}:${createHash('sha256').update(key).digest('base64url')}`;
+  return {
+    async count(key, windowMs) {
+      try {
+        const [failures, remainingMs] = (await redis.eval(COUNT_FAILURE, 1, keyOf(key), String(windowMs))) as [number, number];
+        log.succeeded();
+        return { failures, remainingMs };
+      } catch (err) {
+        log.failed(err as Error);
+        throw err;
+      }
+    },
+    forget(key) {
+      redis.del(keyOf(key)).catch((err: Error) => log.failed(err));
+    },
+  };
+}
+
+// The token bucket of src/domain/rate-limits/token-bucket.ts, on Redis's clock so every instance
+// refills alike: refill, take what the instance let through since it last said, answer what is left.
+// Tokens may go below zero (requests let through before the instance heard): the debt is paid back by
+// refilling. The key lives until the bucket would be full again, when a missing key means the same.
+const TAKE_TOKENS = `
+local now = redis.call('TIME')
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local taken, burst, perMs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]) / 60000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = burst
+if state[1] then tokens = math.min(burst, tonumber(state[1]) + math.max(0, nowMs - tonumber(state[2])) * perMs) end
+tokens = tokens - taken
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(nowMs))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / perMs) + 1000)
+return tostring(tokens)`;
+
+/** Per-key token buckets in Redis, shared by every instance. Key ids are not secret. */
+export function createRedisBuckets(redis: Redis, logger: Logger): SharedBuckets {
+  const log = outageLog(logger, 'rate-limit buckets');
+  return {
+    async take(keyId, taken, perMinute, burst) {
+      try {
+        const left = Number(await redis.eval(TAKE_TOKENS, 1, `latchkey:bucket:${keyId}`, String(taken), String(burst), String(perMinute)));
+        log.succeeded();
+        return left;
+      } catch (err) {
+        log.failed(err as Error);
+        throw err;
+      }
+    },
+  };
+}
