@@ -77,7 +77,14 @@ export function createRateLimiter(deps: { clock: Clock; maxKeys: number; shared?
     sync,
 
     start(): void {
-      if (deps.shared && !timer) timer = setInterval(() => void sync(), SHARED_SYNC_MS).unref();
+      if (!deps.shared || timer) return;
+      // A sync still waiting on Redis is let finish: the next one sends what went through meanwhile.
+      let syncing = false;
+      timer = setInterval(() => {
+        if (syncing) return;
+        syncing = true;
+        void sync().finally(() => (syncing = false));
+      }, SHARED_SYNC_MS).unref();
     },
 
     stop(): void {
