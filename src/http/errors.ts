@@ -73,11 +73,23 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, code: Er
   return reply.code(STATUS_BY_CODE[code]).type('application/json; charset=utf-8').send(body);
 }
 
+/**
+ * The headers of a refusal by a failure limit (failed authentications, failed sign-ins): the
+ * contract's 429 carries RateLimit-* as well as Retry-After, whichever limit was reached.
+ */
+export function setAttemptLimitHeaders(reply: FastifyReply, limit: number, retryAfterSeconds: number): void {
+  reply.header('ratelimit-limit', String(limit));
+  reply.header('ratelimit-remaining', '0');
+  reply.header('ratelimit-reset', String(retryAfterSeconds));
+  reply.header('retry-after', String(retryAfterSeconds));
+}
+
 /** Known failures become their contract code; anything else is a logged, generic 500. */
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof LatchkeyError) {
-    const retryAfter = error.details?.retry_after_seconds;
-    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+    const { retry_after_seconds: retryAfter, limit } = error.details ?? {};
+    if (typeof retryAfter === 'number' && typeof limit === 'number') setAttemptLimitHeaders(reply, limit, retryAfter);
+    else if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return sendError(request, reply, error.code, error.message, error.details);
   }
   const fe = error as FastifyError;

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKey } from '../domain/api-keys/api-key.js';
 import type { Services } from '../services.js';
+import { setAttemptLimitHeaders } from './errors.js';
 import { SESSION_COOKIE } from './routes/session.js';
 
 /**
@@ -26,7 +27,7 @@ export function withinRateLimit(services: Services, key: ApiKey, reply: FastifyR
 export function authFailuresExceeded(services: Services, request: FastifyRequest, reply: FastifyReply): boolean {
   const decision = services.authFailures.check(request.ip);
   if (decision.allowed) return false;
-  reply.header('retry-after', String(decision.retryAfterSeconds));
+  setAttemptLimitHeaders(reply, decision.limit, decision.retryAfterSeconds);
   return true;
 }
 
@@ -53,6 +54,7 @@ export function createRateLimitHooks(services: Services, refuse: (request: Fasti
     beforeAuthentication(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
       const decision = services.authFailures.check(request.ip);
       if (decision.allowed) return done();
+      setAttemptLimitHeaders(reply, decision.limit, decision.retryAfterSeconds);
       refuse(request, reply, decision.retryAfterSeconds, 'too many failed authentications from this address: retry later');
     },
 

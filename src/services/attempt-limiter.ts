@@ -1,6 +1,7 @@
 import type { Clock } from './runtime.js';
 
-export type AttemptDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+/** A refusal names the limit it reached, for the RateLimit-Limit header. */
+export type AttemptDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number; limit: number };
 
 /**
  * Failure counts kept where every instance sharing the database sees them. `count` records one
@@ -56,7 +57,7 @@ export function createAttemptLimiter(deps: {
       const nowMs = deps.clock.now().getTime();
       const w = current(countedAs(key), nowMs);
       if (!w || w.failures < deps.limit) return { allowed: true };
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((w.startMs + deps.windowMs - nowMs) / 1000)) };
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((w.startMs + deps.windowMs - nowMs) / 1000)), limit: deps.limit };
     },
 
     /** Counts a failure. The promise settles once the shared count (if any) has been taken in; nothing need wait for it. */

@@ -37,7 +37,7 @@ export function createSessionService(deps: Deps) {
   function refuseIfLimited(email: string, ip: string): void {
     for (const decision of [deps.accountAttempts.check(email), deps.addressAttempts.check(ip)]) {
       if (!decision.allowed) {
-        throw new LatchkeyError('rate_limited', 'too many failed sign-ins: try again later', { retry_after_seconds: decision.retryAfterSeconds });
+        throw new LatchkeyError('rate_limited', 'too many failed sign-ins: try again later', { retry_after_seconds: decision.retryAfterSeconds, limit: decision.limit });
       }
     }
   }

@@ -44,7 +44,7 @@ for (const db of testDatabases()) {
       }
     });
 
-    test('failed authentications are limited per address, before any token work', async () => {
+    test('failed authentications are limited per address, before any token work; the 429 carries Retry-After and RateLimit-*', async () => {
       const { token } = await keyWith(null);
       const bad = 'lkg_' + 'A'.repeat(36);
       for (let i = 0; i < 3; i++) assert.equal((await call('/api/v1/identity', bad, '198.51.100.7')).statusCode, 401);
@@ -52,6 +52,10 @@ for (const db of testDatabases()) {
       assert.equal(blocked.statusCode, 429, 'even a valid token waits: the address is blocked');
       assert.equal(blocked.json().error.code, 'rate_limited');
       assert.ok(Number(blocked.headers['retry-after']) > 0);
+      assert.deepEqual(
+        [blocked.headers['ratelimit-limit'], blocked.headers['ratelimit-remaining'], blocked.headers['ratelimit-reset']],
+        ['3', '0', blocked.headers['retry-after']],
+      );
       assert.equal((await call('/api/v1/identity', token, '198.51.100.8')).statusCode, 200, 'other addresses are not affected');
       t.clock.advance(60_000);
       assert.equal((await call('/api/v1/identity', token, '198.51.100.7')).statusCode, 200);
@@ -81,6 +85,7 @@ for (const db of testDatabases()) {
       const limited = await signIn('owner@example.com', 'correct horse battery staple', '2001:db8:9:9::4');
       assert.equal(limited.statusCode, 429, 'a fourth address of the /64 waits, even with the right password');
       assert.equal(limited.json().error.code, 'rate_limited');
+      assert.deepEqual([limited.headers['ratelimit-limit'], limited.headers['ratelimit-remaining']], ['3', '0'], 'the address limit reached, not the account\'s');
       assert.equal((await signIn('owner@example.com', 'correct horse battery staple', '2001:db8:9:a::1')).statusCode, 200, 'the next /64 signs in');
       t.clock.advance(15 * 60_000);
     });

@@ -204,7 +204,7 @@ for (const db of testDatabases()) {
       assert.equal(wrong.message, unknown.message);
     });
 
-    test('after 5 failures for an account: 429 rate_limited with Retry-After, even for the right password, until the window ends', async () => {
+    test('after 5 failures for an account: 429 rate_limited with Retry-After and RateLimit-*, even for the right password, until the window ends', async () => {
       const user = await createUser(t, 'member');
       const attempt = (password: string) => t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password } });
       for (let i = 0; i < 5; i++) expectError(await attempt(`wrong password ${i}`), 401, 'invalid_credentials');
@@ -212,6 +212,11 @@ for (const db of testDatabases()) {
       expectError(limited, 429, 'rate_limited');
       const retryAfter = Number(limited.headers['retry-after']);
       assert.ok(retryAfter > 0 && retryAfter <= 15 * 60, `Retry-After ${limited.headers['retry-after']}`);
+      assert.deepEqual(
+        [limited.headers['ratelimit-limit'], limited.headers['ratelimit-remaining'], limited.headers['ratelimit-reset']],
+        ['5', '0', String(retryAfter)],
+        'the contract\'s 429 carries RateLimit-* too',
+      );
       t.clock.advance(retryAfter * 1000);
       expectStatus(await attempt(PASSWORD), 200);
     });
