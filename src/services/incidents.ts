@@ -229,6 +229,13 @@ export function createIncidentService(deps: Deps) {
     update: (actor: Actor, id: string, input: { title?: string; description?: string; severity?: Severity }) =>
       change(actor, id, () => input),
 
+    /** Gone for good: a later trigger with its dedup key opens a new incident. */
+    async delete(actor: Actor, id: string): Promise<void> {
+      const incident = await visibleIncident(actor, id);
+      if (!canIn(actor, 'incidents:write', incidentScope(incident))) throw new LatchkeyError('out_of_scope', 'deleting this incident needs incidents:write on its service');
+      await db.transaction().execute((trx) => incidents.delete(trx, id));
+    },
+
     /** triggered → acknowledged → resolved, recording who did each step. */
     transition: (actor: Actor, id: string, action: Transition) =>
       change(actor, id, (incident) => {

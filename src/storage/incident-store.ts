@@ -147,6 +147,10 @@ export function createIncidentStore(db: Db) {
       }).where('id', '=', id).execute();
     },
 
+    async delete(trx: Transaction<Database>, id: string): Promise<void> {
+      await trx.deleteFrom('incidents').where('id', '=', id).execute();
+    },
+
     async list(filter: IncidentFilter): Promise<Incident[]> {
       let q = db.selectFrom('incidents').selectAll();
       const visible = reachCondition(filter.reach);

@@ -54,6 +54,7 @@ const FRESH: Readonly<Record<string, Kind>> = {
   'POST /api/v1/users/{id}/deactivate': 'user',
   'POST /api/v1/incidents/{id}/acknowledge': 'incident', // an incident moves on only once
   'POST /api/v1/incidents/{id}/resolve': 'incident',
+  'DELETE /api/v1/incidents/{id}': 'incident',
 };
 // Operations that hash a password (scrypt, 100–200 ms) on most cases, directly or to make their fresh user: fewer runs.
 const SLOW = new Set(['POST /api/v1/session', 'POST /api/v1/users', 'PATCH /api/v1/users/{id}', 'DELETE /api/v1/users/{id}', 'POST /api/v1/users/{id}/deactivate']);

@@ -100,6 +100,25 @@ for (const db of testDatabases()) {
       assert.deepEqual(await show(incident.id), changed);
     });
 
+    test('DELETE: 204, then 404 everywhere; the same dedup key opens a new incident; a second delete is 404', async () => {
+      const incident = await open(serviceA, { dedup_key: 'disk-full' });
+      assert.equal(expectStatus(await api.del(`/incidents/${incident.id}`, editorA.token), 204), null);
+      expectError(await api.get(`/incidents/${incident.id}`), 404, 'not_found');
+      const listed = expectStatus(await api.get(`/incidents?service_id=${serviceA.id}&limit=200`), 200).incidents;
+      assert.ok(!listed.some((i: Json) => i.id === incident.id), 'not listed any more');
+      expectError(await api.del(`/incidents/${incident.id}`, editorA.token), 404, 'not_found');
+      const again = await open(serviceA, { dedup_key: 'disk-full' });
+      assert.notEqual(again.id, incident.id);
+      assert.equal(again.alert_count, 1, 'a new incident, not an alert on the deleted one');
+    });
+
+    test('an incident_creator key cannot delete: 403 insufficient_permissions, the incident stays', async () => {
+      const incident = await open(serviceA);
+      const refused = expectError(await api.del(`/incidents/${incident.id}`, creatorA.token), 403, 'insufficient_permissions');
+      assert.match(refused.message, /incidents:write/);
+      assert.deepEqual(await show(incident.id), incident);
+    });
+
     test('an incident_creator key cannot acknowledge or resolve: 403 insufficient_permissions', async () => {
       const incident = await open(serviceA);
       const ack = expectError(await api.post(`/incidents/${incident.id}/acknowledge`, {}, creatorA.token), 403, 'insufficient_permissions');
@@ -115,6 +134,7 @@ for (const db of testDatabases()) {
         (id: string) => api.patch(`/incidents/${id}`, { title: 'mine now' }, editorA.token),
         (id: string) => api.post(`/incidents/${id}/acknowledge`, {}, editorA.token),
         (id: string) => api.post(`/incidents/${id}/resolve`, {}, editorA.token),
+        (id: string) => api.del(`/incidents/${id}`, editorA.token),
       ];
       for (const attempt of attempts) {
         const hidden = expectError(await attempt(theirs.id), 404, 'not_found');

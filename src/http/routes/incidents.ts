@@ -110,6 +110,14 @@ export const incidentRoutes = (services: Services): FastifyPluginAsyncTypebox =>
     },
   }, async (request) => ({ incident: presentIncident(await incidents.update(actorOf(request), request.params.id, request.body)) }));
 
+  app.delete('/incidents/:id', {
+    config: { permission: 'incidents:write' },
+    schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errors } },
+  }, async (request, reply) => {
+    await incidents.delete(actorOf(request), request.params.id);
+    return reply.code(204).send(null);
+  });
+
   for (const action of ['acknowledge', 'resolve'] as const) {
     app.post(`/incidents/:id/${action}`, {
       config: { permission: 'incidents:write' },
