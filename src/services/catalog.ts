@@ -114,16 +114,16 @@ export function createCatalogService(deps: Deps) {
       return (await catalog.findTeam(id))!;
     },
 
-    /** Only an empty team goes: its services, keys and incidents would otherwise be orphaned. */
+    /** Only an empty team goes: its services, keys, incidents and workflows would otherwise be orphaned. */
     async deleteTeam(actor: Actor, id: string, ctx: RequestContext): Promise<void> {
       const team = await visibleTeam(actor, id);
       requireIn(actor, 'teams:write', { type: 'global' });
       const dependents = await catalog.teamDependents(id);
-      if (dependents.services + dependents.keys + dependents.incidents > 0) {
-        throw new LatchkeyError('conflict', `team "${team.name}" still has ${dependents.services} services, ${dependents.keys} live API keys and ${dependents.incidents} incidents`, dependents);
+      if (dependents.services + dependents.keys + dependents.incidents + dependents.workflows > 0) {
+        throw new LatchkeyError('conflict', `team "${team.name}" still has ${dependents.services} services, ${dependents.keys} live API keys, ${dependents.incidents} incidents and ${dependents.workflows} workflows`, dependents);
       }
       await db.transaction().execute(async (trx) => {
-        await catalog.deleteTeam(trx, id);
+        await catalog.deleteTeam(trx, team, clock.now());
         await writeAudit(trx, actor, ctx, { action: 'team.deleted', targetType: 'team', targetId: id, scope: teamScope(id), details: { name: team.name } });
       });
     },

@@ -41,12 +41,12 @@ export function createCatalogStore(db: Db) {
   return {
     async insertTeam(trx: Transaction<Database>, team: Team): Promise<void> {
       await trx.insertInto('teams').values({
-        id: team.id, name: team.name, description: team.description, created_at: toMs(team.createdAt), updated_at: toMs(team.updatedAt),
+        id: team.id, name: team.name, description: team.description, created_at: toMs(team.createdAt), updated_at: toMs(team.updatedAt), deleted_at: null,
       }).execute();
     },
 
     async findTeam(id: string): Promise<Team | undefined> {
-      const row = await db.selectFrom('teams').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await db.selectFrom('teams').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
       return row && rowToTeam(row);
     },
 
@@ -55,7 +55,7 @@ export function createCatalogStore(db: Db) {
     },
 
     async listTeams(reach: Reach, page: Page): Promise<Team[]> {
-      let q = db.selectFrom('teams').selectAll();
+      let q = db.selectFrom('teams').selectAll().where('deleted_at', 'is', null);
       if (!reach.global) {
         const ids = [...reach.teamIds];
         if (ids.length === 0) return [];
@@ -88,20 +88,25 @@ export function createCatalogStore(db: Db) {
       }).where('id', '=', id).execute();
     },
 
-    async deleteTeam(trx: Transaction<Database>, id: string): Promise<void> {
-      await trx.deleteFrom('team_memberships').where('team_id', '=', id).execute();
-      await trx.deleteFrom('teams').where('id', '=', id).execute();
+    /**
+     * Deleted teams stay (their revoked keys and deleted services point at them), renamed so the
+     * name is free again; their memberships go.
+     */
+    async deleteTeam(trx: Transaction<Database>, team: Team, at: Date): Promise<void> {
+      await trx.deleteFrom('team_memberships').where('team_id', '=', team.id).execute();
+      await trx.updateTable('teams').set({ deleted_at: toMs(at), name: `${team.name} (deleted ${team.id})` })
+        .where('id', '=', team.id).execute();
     },
 
-    /** What still points at a team: it can be deleted only when nothing does. */
-    async teamDependents(id: string): Promise<{ services: number; keys: number; incidents: number }> {
-      const count = async (table: 'services' | 'api_keys' | 'incidents') => {
+    /** What still lives in a team: it can be deleted only when nothing does. */
+    async teamDependents(id: string): Promise<{ services: number; keys: number; incidents: number; workflows: number }> {
+      const count = async (table: 'services' | 'api_keys' | 'incidents' | 'workflows') => {
         let q = db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('team_id', '=', id);
         if (table === 'services') q = q.where('deleted_at', 'is', null);
         if (table === 'api_keys') q = q.where('state', '!=', 'revoked');
         return Number((await q.executeTakeFirstOrThrow()).n);
       };
-      return { services: await count('services'), keys: await count('api_keys'), incidents: await count('incidents') };
+      return { services: await count('services'), keys: await count('api_keys'), incidents: await count('incidents'), workflows: await count('workflows') };
     },
 
     async updateService(trx: Transaction<Database>, id: string, changes: ServiceChanges): Promise<void> {

@@ -12,6 +12,7 @@ import * as dedupClaimsWithoutRowid from './migrations/0009_dedup_claims_without
 import * as oneOpenIncidentIndex from './migrations/0010_one_open_incident_index.js';
 import * as dedupClaimLog from './migrations/0011_dedup_claim_log.js';
 import * as deletedUsers from './migrations/0012_deleted_users.js';
+import * as deletedTeams from './migrations/0013_deleted_teams.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010_one_open_incident_index': oneOpenIncidentIndex,
   '0011_dedup_claim_log': dedupClaimLog,
   '0012_deleted_users': deletedUsers,
+  '0013_deleted_teams': deletedTeams,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -16,7 +16,7 @@ export interface Database {
     created_at: number;
     updated_at: number;
   };
-  teams: { id: string; name: string; description: string; created_at: number; updated_at: number };
+  teams: { id: string; name: string; description: string; created_at: number; updated_at: number; deleted_at: number | null };
   services: {
     id: string;
     team_id: string;

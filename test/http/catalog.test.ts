@@ -23,6 +23,7 @@ for (const db of testDatabases()) {
 
     const get = (url: string, token = t.ownerToken) => t.request({ method: 'GET', url: `/api/v1${url}`, token });
     const post = (url: string, payload: object, token = t.ownerToken) => t.request({ method: 'POST', url: `/api/v1${url}`, token, payload });
+    const del = (url: string, token = t.ownerToken) => t.request({ method: 'DELETE', url: `/api/v1${url}`, token });
     async function ok(url: string, token = t.ownerToken): Promise<Json> {
       const res = await get(url, token);
       assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
@@ -85,6 +86,27 @@ for (const db of testDatabases()) {
         assert.deepEqual((await ok('/teams', serviceViewer.token)).teams, []);
         await hiddenLikeUnknown('/teams', world.teamA, serviceViewer.token);
         await hiddenLikeUnknown('/teams', world.teamB, serviceViewer.token);
+      });
+
+      test('delete: refused (409) while a workflow, a live key or a service is left; once they are gone, 204, even with the revoked key and deleted service still on record', async () => {
+        const name = unique('team');
+        const team = await createTeam(t, name);
+        const key = await operatorKey(t, { scope: 'team', team_id: team, roles: ['viewer'] });
+        const service = await createService(t, team);
+        const workflow = json(await post('/workflows', { team_id: team, name: unique('workflow'), actions: [{ type: 'create_incident', service_id: service }] })).workflow.id;
+        const refused = assertError(await del(`/teams/${team}`), 409, 'conflict');
+        assert.deepEqual(refused.details, { services: 1, keys: 1, incidents: 0, workflows: 1 });
+        assert.equal((await del(`/workflows/${workflow}`)).statusCode, 204);
+        assert.equal((await del(`/api_keys/${key.id}`)).statusCode, 204);
+        assert.equal((await del(`/services/${service}`)).statusCode, 204);
+
+        const deleted = await del(`/teams/${team}`);
+        assert.equal(deleted.statusCode, 204, deleted.body);
+        assertError(await get(`/teams/${team}`), 404, 'not_found');
+        assert.ok(!(await ok('/teams?limit=200')).teams.some((x: Json) => x.id === team));
+        assertError(await del(`/teams/${team}`), 404, 'not_found');
+        assertError(await get('/identity', key.token), 401, 'token_revoked');
+        assert.equal((await post('/teams', { name })).statusCode, 201, 'the name is free again');
       });
 
       test('limit and next_cursor walk every team, newest first, without repeats', async () => {
