@@ -138,7 +138,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const dedup = createDedupService({ store: dedupStore, committer, clock, purgeIntervalMs: 60_000, logger });
   dedup.start();
   const incidentStore = createIncidentStore(db);
-  const incidents = createIncidentService({ db, incidents: incidentStore, router, dedup, committer, clock, ids });
+  const incidents = createIncidentService({ db, incidents: incidentStore, audit, router, dedup, committer, clock, ids });
   const changes = createChangeEventStore(db);
   // Events API writes: a writer thread of their own on an SQLite file, the group committer otherwise.
   const eventWriter = connection.eventWriter ?? createTransactionalEventWriter(committer, { dedup: dedupStore, incidents: incidentStore, changes });

@@ -6,20 +6,25 @@ import type { FilterExplanation } from '../domain/filters/index.js';
 import {
   decideTransition, incidentFieldsFrom, type Incident, type IncidentSource, type IncidentStatus, type Severity, type Transition,
 } from '../domain/incidents/incident.js';
+import type { RequestContext } from '../domain/audit/audit-event.js';
 import type { AlertEvent } from '../domain/events/event.js';
 import type { Service } from '../domain/services/service.js';
 import type { Db } from '../storage/connect.js';
 import type { Settlement } from '../storage/event-writes.js';
+import type { AuditStore } from '../storage/audit-store.js';
 import type { IncidentChanges, IncidentStore } from '../storage/incident-store.js';
 import type { GroupCommitter } from '../storage/group-commit.js';
 import type { Database } from '../storage/schema.js';
 import { isUniqueViolation } from '../storage/unique-violation.js';
 import type { DedupService, Gated, Sender } from './dedup.js';
+import { createAuditWriter } from './audit.js';
 import { paginate } from './paging.js';
 import type { RouteEntry, ServiceRouter } from './routing.js';
 import type { Clock, IdGenerator } from './runtime.js';
 
-type Deps = { db: Db; incidents: IncidentStore; router: ServiceRouter; dedup: DedupService; committer: GroupCommitter; clock: Clock; ids: IdGenerator };
+type Deps = {
+  db: Db; incidents: IncidentStore; audit: AuditStore; router: ServiceRouter; dedup: DedupService; committer: GroupCommitter; clock: Clock; ids: IdGenerator;
+};
 
 export type RoutingAction = 'create' | 'append' | 'resolve' | 'nothing_to_resolve';
 
@@ -56,6 +61,7 @@ const UNFILTERED: FilterExplanation = {
 /** Incidents: routing payloads through every in-scope service's filters, and their lifecycle. */
 export function createIncidentService(deps: Deps) {
   const { db, incidents, router, clock } = deps;
+  const writeAudit = createAuditWriter({ audit: deps.audit, ids: deps.ids, clock });
 
   /** Which services in the actor's reach accept the payload, by id. */
   async function acceptingServices(actor: Actor, payload: unknown, explain: boolean): Promise<Accepting[]> {
@@ -229,11 +235,20 @@ export function createIncidentService(deps: Deps) {
     update: (actor: Actor, id: string, input: { title?: string; description?: string; severity?: Severity }) =>
       change(actor, id, () => input),
 
-    /** Gone for good: a later trigger with its dedup key opens a new incident. */
-    async delete(actor: Actor, id: string): Promise<void> {
+    /**
+     * Gone for good (a later trigger with its dedup key opens a new incident), but not unrecorded:
+     * the audit trail keeps who deleted what, in the same transaction.
+     */
+    async delete(actor: Actor, id: string, ctx: RequestContext): Promise<void> {
       const incident = await visibleIncident(actor, id);
       if (!canIn(actor, 'incidents:write', incidentScope(incident))) throw new LatchkeyError('out_of_scope', 'deleting this incident needs incidents:write on its service');
-      await db.transaction().execute((trx) => incidents.delete(trx, id));
+      await db.transaction().execute(async (trx) => {
+        await incidents.delete(trx, id);
+        await writeAudit(trx, actor, ctx, {
+          action: 'incident.deleted', targetType: 'incident', targetId: id, scope: incidentScope(incident),
+          details: { title: incident.title, status: incident.status, severity: incident.severity, dedup_key: incident.dedupKey, created_at: incident.createdAt.toISOString() },
+        });
+      });
     },
 
     /** triggered → acknowledged → resolved, recording who did each step. */

@@ -107,6 +107,12 @@ for (const db of testDatabases()) {
       const listed = expectStatus(await api.get(`/incidents?service_id=${serviceA.id}&limit=200`), 200).incidents;
       assert.ok(!listed.some((i: Json) => i.id === incident.id), 'not listed any more');
       expectError(await api.del(`/incidents/${incident.id}`, editorA.token), 404, 'not_found');
+      const trail = expectStatus(await api.get(`/audit_events?target_id=${incident.id}`), 200).audit_events;
+      assert.equal(trail.length, 1, 'one audit event: the delete that worked');
+      assert.deepEqual(
+        { action: trail[0].action, target_type: trail[0].target_type, actor: trail[0].actor.id, details: trail[0].details },
+        { action: 'incident.deleted', target_type: 'incident', actor: editorA.id, details: { title: incident.title, status: 'triggered', severity: incident.severity, dedup_key: 'disk-full', created_at: incident.created_at } },
+      );
       const again = await open(serviceA, { dedup_key: 'disk-full' });
       assert.notEqual(again.id, incident.id);
       assert.equal(again.alert_count, 1, 'a new incident, not an alert on the deleted one');

@@ -6,9 +6,10 @@ export type AuditAction =
   | 'api_key.revoked' | 'api_key.debug_expired'
   | 'team.created' | 'team.updated' | 'team.deleted' | 'team.member_set' | 'team.member_removed'
   | 'service.created' | 'service.updated' | 'service.deleted'
-  | 'user.created' | 'user.updated' | 'user.deactivated' | 'user.deleted';
+  | 'user.created' | 'user.updated' | 'user.deactivated' | 'user.deleted'
+  | 'incident.deleted';
 
-export type AuditTargetType = 'api_key' | 'team' | 'service' | 'user';
+export type AuditTargetType = 'api_key' | 'team' | 'service' | 'user' | 'incident';
 
 export type AuditEvent = {
   readonly id: string;

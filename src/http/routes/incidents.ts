@@ -5,7 +5,7 @@ import type { Services } from '../../services.js';
 import { ActorRefSchema, AUTH_ERRORS, Cursor, ErrorResponse, IdParams, iso, isoOrNull, Limit, Nullable, NullableTimestamp, pageSize, Timestamp, Ulid } from '../schemas/common.js';
 import { discarded, DiscardedResponse } from '../dedup.js';
 import { AnyPayload } from '../payload.js';
-import { actorOf } from './context.js';
+import { actorOf, contextOf } from './context.js';
 
 export const IncidentSchema = Type.Object({
   id: Ulid, service_id: Ulid, team_id: Ulid, title: Type.String(), description: Type.String(),
@@ -114,7 +114,7 @@ export const incidentRoutes = (services: Services): FastifyPluginAsyncTypebox =>
     config: { permission: 'incidents:write' },
     schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
-    await incidents.delete(actorOf(request), request.params.id);
+    await incidents.delete(actorOf(request), request.params.id, contextOf(request));
     return reply.code(204).send(null);
   });
 
