@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDebugOn, type ApiKey } from '../domain/api-keys/api-key.js';
-import { redactBody, redactHeaders, truncateBody } from '../domain/api-logs/api-log.js';
+import { redactBody, redactHeaders, redactText, truncateBody } from '../domain/api-logs/api-log.js';
 import type { Services } from '../services.js';
 import { redactUrl } from './redact.js';
 
@@ -43,7 +43,8 @@ export function createApiLogHooks(services: Services) {
     try {
       if (typeof response === 'string') response = redactBody(JSON.parse(response));
     } catch {
-      // not JSON: kept as text
+      // not JSON: kept as text, credential-shaped parts redacted
+      response = redactText(response as string);
     }
     const responseBody = truncateBody(response);
     services.apiLogs.record({

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { asSession, createUser, signIn } from '../support/platform.js';
 
 const HOUR = 3_600_000;
 
@@ -54,6 +55,35 @@ for (const db of testDatabases()) {
       const everything = JSON.stringify(logs);
       assert.equal(everything.includes(key.token), false, 'the token appears nowhere in the logs');
       assert.equal(everything.includes(key.token.slice(4, 20)), false);
+    });
+
+    test('no credential is stored wherever a client put it: a current_password, a token in any string, field name or header', async () => {
+      // Field names alone once decided: current_password and a token pasted into a message, a
+      // Referer or a header Latchkey does not read were stored as sent.
+      const member = await createUser(t, 'member');
+      const session = asSession(t, await signIn(t, member.email));
+      const personal = (await session.post('/users/me/api_keys', { name: 'mine', debug: true })).json() as { token: string; api_key: { id: string } };
+      const other = await newKey();
+      const refused = await call('PATCH', `/api/v1/users/${member.id}`, personal.token, { password: 'a new long password', current_password: 'the present password' });
+      assert.equal(refused.statusCode, 403, refused.body);
+      const sent = await t.request({
+        method: 'POST', url: '/api/v1/incidents', token: personal.token,
+        headers: { referer: `https://console.example/?token=${other.token}`, 'x-auth-token': other.token },
+        payload: { source: 'nowhere', note: `deploy with ${other.token}`, list: [`Bearer ${other.token}`], [other.token]: 1, Current_Password: 'x' },
+      });
+      assert.equal(sent.statusCode, 200, sent.body);
+      const text = await t.request({ method: 'POST', url: '/api/v1/incidents', token: personal.token, headers: { 'content-type': 'text/plain' }, payload: `token ${other.token}` });
+      assert.equal(text.statusCode, 200, text.body);
+      const [plain, incident, patch] = await logsOf(personal.api_key.id);
+      assert.deepEqual(JSON.parse(patch!.request_body), { password: '[REDACTED]', current_password: '[REDACTED]' });
+      assert.deepEqual(JSON.parse(incident!.request_body), {
+        source: 'nowhere', note: 'deploy with [REDACTED]', list: ['Bearer [REDACTED]'], '[REDACTED]': 1, Current_Password: '[REDACTED]',
+      });
+      assert.equal(incident!.headers.referer, 'https://console.example/?token=[REDACTED]');
+      assert.equal(incident!.headers['x-auth-token'], '[REDACTED]');
+      assert.equal(plain!.request_body, 'token [REDACTED]');
+      const everything = JSON.stringify([plain, incident, patch]);
+      for (const secret of [other.token, personal.token, 'the present password']) assert.equal(everything.includes(secret), false, `${secret} stored`);
     });
 
     test('large bodies are truncated and say so; filters by status work', async () => {

@@ -1,4 +1,5 @@
 import type { Scope } from '../access/scope.js';
+import { redactTokenShapes } from '../tokens/format.js';
 
 /** Bodies are kept up to this many characters; the log says when it cut. */
 export const API_LOG_BODY_LIMIT = 8192;
@@ -7,7 +8,19 @@ export const REDACTED = '[REDACTED]';
 /** Headers never stored as sent: credentials and session material. */
 const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'x-csrf-token', 'proxy-authorization', 'x-api-key']);
 /** Body fields that carry credentials (the Events API's routing key above all). */
-const SECRET_FIELDS = new Set(['routing_key', 'token', 'password', 'api_key', 'secret']);
+const SECRET_FIELDS = new Set(['routing_key', 'token', 'password', 'api_key', 'secret', 'csrf_token']);
+
+/** Any password field (`current_password` beside `password`), or one of the credential fields. */
+const isSecretField = (name: string): boolean => {
+  const lower = name.toLowerCase();
+  return SECRET_FIELDS.has(lower) || lower.includes('password');
+};
+
+/**
+ * Text as stored: anything shaped like a Latchkey credential replaced, wherever it stands (a
+ * token pasted into a message, a Referer carrying `?token=`, a header the server does not read).
+ */
+export const redactText = redactTokenShapes;
 
 export type ApiLogEntry = {
   readonly id: string;
@@ -31,17 +44,21 @@ export function redactHeaders(headers: Record<string, string | string[] | undefi
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
-    out[name] = SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED : Array.isArray(value) ? value.join(', ') : value;
+    out[name] = SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED : redactText(Array.isArray(value) ? value.join(', ') : value);
   }
   return out;
 }
 
-/** A copy with credential fields replaced, at any depth (bodies nest at most MAX_PAYLOAD_DEPTH: http/payload.ts). */
+/**
+ * A copy with credential fields replaced, and credential-shaped text in every other string and
+ * field name, at any depth (bodies nest at most MAX_PAYLOAD_DEPTH: http/payload.ts).
+ */
 export function redactBody(value: unknown): unknown {
+  if (typeof value === 'string') return redactText(value);
   if (Array.isArray(value)) return value.map(redactBody);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELDS.has(k.toLowerCase()) ? REDACTED : redactBody(v);
+    for (const [k, v] of Object.entries(value)) out[redactText(k)] = isSecretField(k) ? REDACTED : redactBody(v);
     return out;
   }
   return value;
