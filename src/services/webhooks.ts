@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { compileCidrMatcher, invalidCidrs, type AddressMatcher } from '../domain/access/cidr.js';
+import { compileCidrMatcher, invalidCidrs, ipv4Reached, type AddressMatcher } from '../domain/access/cidr.js';
 import { backoffMs, isRetryable, type ActionOutcome } from '../domain/workflows/workflow.js';
 
 export type WebhookRequest = {
@@ -46,7 +46,13 @@ export function createWebhookCaller(deps: Deps = {}) {
   const configured = deps.deniedCidrs ?? [];
   const invalid = invalidCidrs(configured);
   if (invalid.length > 0) throw new Error(`LATCHKEY_WEBHOOK_DENY_CIDRS: not a CIDR: ${invalid.join(', ')}`);
-  const denied = compileCidrMatcher([...ALWAYS_DENIED_CIDRS, ...configured]);
+  const listed = compileCidrMatcher([...ALWAYS_DENIED_CIDRS, ...configured]);
+  // `127.0.0.0/8` denies `[::1]` too, and a denied IPv4 address is denied behind NAT64's prefix.
+  const denied: AddressMatcher = (ip) => {
+    if (listed(ip)) return true;
+    const v4 = ipv4Reached(ip);
+    return v4 !== undefined && listed(v4);
+  };
   const lookup = guardedLookup(denied);
 
   return async function callWebhook(request: WebhookRequest): Promise<ActionOutcome> {

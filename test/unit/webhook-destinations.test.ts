@@ -68,6 +68,29 @@ describe('webhook destinations', () => {
     assert.equal(receiver.received.length, before, 'the receiver got nothing');
   });
 
+  test('a denied IPv4 range is denied in the IPv6 forms that reach it: 127.0.0.0/8 covers [::1], and NAT64 (64:ff9b::/96) hides nothing', async () => {
+    // The README's own example (10.0.0.0/8,127.0.0.0/8) once left the host reachable at [::1].
+    const loopback6 = createServer((_req, res) => res.writeHead(200).end('reached'));
+    await new Promise<void>((resolve) => loopback6.listen(0, '::1', resolve));
+    const hits = { count: 0 };
+    loopback6.on('request', () => hits.count++);
+    try {
+      const callWebhook = createWebhookCaller({ ...noSleep, deniedCidrs: ['10.0.0.0/8', '127.0.0.0/8'] });
+      const port = (loopback6.address() as AddressInfo).port;
+      for (const url of [`http://[::1]:${port}/`, `http://[0:0:0:0:0:0:0:1]:${port}/`, 'http://[64:ff9b::7f00:1]/', 'http://[64:ff9b::a00:1]/', 'http://[64:ff9b::a9fe:a9fe]/']) {
+        const outcome = await callWebhook(call(url));
+        assert.equal(outcome.status, 'failed', url);
+        assert.equal(outcome.attempts, 1, `${url}: not retried`);
+        assert.match(outcome.detail ?? '', /^not sent: .* where webhooks are not allowed/, url);
+      }
+      assert.equal(hits.count, 0, 'nothing reached the host over IPv6 loopback');
+      // Without the range, [::1] is an ordinary destination.
+      assert.equal((await createWebhookCaller(noSleep)(call(`http://[::1]:${port}/`))).status, 'succeeded');
+    } finally {
+      await new Promise<void>((resolve) => loopback6.close(() => resolve()));
+    }
+  });
+
   test('an invalid configured range stops the server from starting, naming it', () => {
     assert.throws(() => createWebhookCaller({ deniedCidrs: ['10.0.0.0/8', 'intranet'] }), /LATCHKEY_WEBHOOK_DENY_CIDRS: not a CIDR: intranet/);
   });

@@ -56,6 +56,39 @@ export function compileCidrMatcher(list: readonly string[]): AddressMatcher {
   };
 }
 
+/** An IPv6 address as its eight 16-bit groups (a dotted IPv4 tail as the last two); undefined for anything else. */
+function ipv6Groups(ip: string): number[] | undefined {
+  let text = ip.split('%', 1)[0]!;
+  if (isIP(text) !== 6) return undefined;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const first = head === '' ? [] : head.split(':');
+  const last = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? first : [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last];
+  return groups.map((g) => parseInt(g, 16));
+}
+
+/**
+ * The IPv4 address a connection to this IPv6 address reaches, where it reaches one: the loopback
+ * `::1` is the host itself, as 127.0.0.1 is, and an address in the NAT64 well-known prefix
+ * (64:ff9b::/96) is translated by the network to the IPv4 address in its last 32 bits. A
+ * destination denied as IPv4 is denied in these forms too. (IPv4-mapped addresses, ::ffff:a.b.c.d,
+ * every matcher here already takes as IPv4.)
+ */
+export function ipv4Reached(ip: string): string | undefined {
+  const g = ipv6Groups(ip);
+  if (!g) return undefined;
+  if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return '127.0.0.1';
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) {
+    return [g[6]! >> 8, g[6]! & 255, g[7]! >> 8, g[7]! & 255].join('.');
+  }
+  return undefined;
+}
+
 /**
  * The network a per-address limit counts a client by: an IPv4 address itself (an IPv4-mapped IPv6
  * address as IPv4), an IPv6 address by its /64, the block one host or link is given, so a client
