@@ -20,7 +20,7 @@ export type DedupDecision =
 
 /**
  * Per-key deduplication: a body identical (as canonical JSON, on the same route) to one the same
- * key sent within its window is discarded. Claims expire on their own and are purged regularly,
+ * key sent within its window (as the window is now: shortening it takes effect at once) is discarded. Claims expire on their own and are purged regularly,
  * so the state stays bounded by the window, whatever the flood of distinct bodies.
  */
 export function createDedupService(deps: { store: DedupStore; committer: GroupCommitter; clock: Clock; purgeIntervalMs: number; logger: Logger }) {
@@ -69,8 +69,9 @@ export function createDedupService(deps: { store: DedupStore; committer: GroupCo
 
     /** For dry runs: would this body be discarded? Claims nothing. */
     async wouldDiscard(key: DedupKey, route: string, body: unknown): Promise<boolean> {
-      if (key.dedupWindowSeconds === 0) return false;
-      return (await deps.store.peek(key.id, dedupFingerprint(route, body), deps.clock.now())) !== undefined;
+      const wanted = claimFor({ key, route, body });
+      if (!wanted) return false;
+      return (await deps.store.peek(key.id, wanted.fingerprint, wanted.at, wanted.until)) !== undefined;
     },
 
     release: (key: DedupKey, fingerprint: string) => deps.store.release(key.id, fingerprint),

@@ -46,10 +46,14 @@ export class ClaimIndex {
     return this.live;
   }
 
-  /** When the claim on this body was first seen (epoch ms), if it is held and its window has not passed by `now`. */
-  held(keyId: string, fingerprint: string, now: number): number | undefined {
+  /**
+   * When the claim on this body was first seen (epoch ms), if it is held, its window has not
+   * passed by `now`, and it was made after `since` (the start of the key's window as it is now,
+   * which may have been shortened since the claim was made).
+   */
+  held(keyId: string, fingerprint: string, now: number, since = Number.NEGATIVE_INFINITY): number | undefined {
     const slot = this.byKey.get(keyId)?.get(fingerprint);
-    return slot !== undefined && this.expiresAt[slot]! > now ? this.firstSeen[slot] : undefined;
+    return slot !== undefined && this.expiresAt[slot]! > now && this.firstSeen[slot]! > since ? this.firstSeen[slot] : undefined;
   }
 
   /** Holds a claim from `firstSeen` until `expiresAt` (epoch ms), in place of any expired one on the same body. */

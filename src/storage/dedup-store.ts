@@ -7,6 +7,9 @@ export type Claim = { claimed: true } | { claimed: false; firstSeenAt: Date };
 
 export type DedupStore = ReturnType<typeof createDedupStore>;
 
+/** The earliest moment a live claim can have been made at `now`, for a window running to `until`. */
+const windowStart = (now: Date, until: Date): number => 2 * toMs(now) - toMs(until);
+
 /** Rows deleted per statement when purging, so a purge never holds the database for long. */
 const PURGE_CHUNK = 5000;
 
@@ -25,27 +28,34 @@ export function createDedupStore(db: Db, kind: DatabaseKind) {
 
   return {
     /**
-     * Atomically claims a fingerprint for a window: inserts it, or takes over a row whose window
-     * has passed. Of two racing identical requests exactly one gets `claimed: true`.
+     * Atomically claims a fingerprint from `now` until `until` (the key's window now): inserts it,
+     * or takes over a row that is no longer live (see `peek`). Of two racing identical requests
+     * exactly one gets `claimed: true`.
      */
     async claim(keyId: string, fingerprint: string, now: Date, until: Date, ex: Db | Transaction<Database> = db): Promise<Claim> {
       const at = toMs(now);
+      const since = windowStart(now, until);
       const taken = await ex.insertInto('dedup_claims')
         .values({ api_key_id: keyId, fingerprint, first_seen_at: at, expires_at: toMs(until) })
         .onConflict((oc) => oc.columns(['api_key_id', 'fingerprint'])
           .doUpdateSet({ first_seen_at: at, expires_at: toMs(until) })
-          .where('dedup_claims.expires_at', '<=', at))
+          .where((eb) => eb.or([eb('dedup_claims.expires_at', '<=', at), eb('dedup_claims.first_seen_at', '<=', since)])))
         .returning('first_seen_at')
         .executeTakeFirst();
       if (taken) return { claimed: true };
-      const held = await this.peek(keyId, fingerprint, now, ex);
+      const held = await this.peek(keyId, fingerprint, now, until, ex);
       return { claimed: false, firstSeenAt: held ?? now };
     },
 
-    /** When the fingerprint was first seen in a live window, if it is held. */
-    async peek(keyId: string, fingerprint: string, now: Date, ex: Db | Transaction<Database> = db): Promise<Date | undefined> {
+    /**
+     * When the fingerprint was first seen, if its claim is live at `now` for a key whose window
+     * runs to `until`: its own window (set when it was made) has not passed, and it was made
+     * within the key's window as it is now, so a shortened window takes effect at once.
+     */
+    async peek(keyId: string, fingerprint: string, now: Date, until: Date, ex: Db | Transaction<Database> = db): Promise<Date | undefined> {
       const row = await ex.selectFrom('dedup_claims').select('first_seen_at')
-        .where('api_key_id', '=', keyId).where('fingerprint', '=', fingerprint).where('expires_at', '>', toMs(now))
+        .where('api_key_id', '=', keyId).where('fingerprint', '=', fingerprint)
+        .where('expires_at', '>', toMs(now)).where('first_seen_at', '>', windowStart(now, until))
         .executeTakeFirst();
       return row && fromMs(row.first_seen_at);
     },

@@ -97,7 +97,9 @@ readLoggedClaims();
 
 /** Null when the claim is taken (and logged in the running transaction); a discard when the body's claim is held. */
 function claimed(claim: ClaimRow): RowsWritten | null {
-  const firstSeenAt = claims.held(claim.api_key_id, claim.fingerprint, claim.first_seen_at);
+  // The key's window now is the new claim's: a held claim made before it began is stale (the window was shortened).
+  const since = 2 * claim.first_seen_at - claim.expires_at;
+  const firstSeenAt = claims.held(claim.api_key_id, claim.fingerprint, claim.first_seen_at, since);
   if (firstSeenAt !== undefined) return { discarded: true, firstSeenAt };
   loggedInTransaction = Number(statements.logClaim.run(claim.api_key_id, claim.fingerprint, claim.first_seen_at, claim.expires_at).lastInsertRowid);
   claims.add(claim.api_key_id, claim.fingerprint, claim.first_seen_at, claim.expires_at);

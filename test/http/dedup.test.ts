@@ -53,6 +53,29 @@ for (const db of eventDatabases()) {
       assert.equal((await post('/api/v1/incidents', body, short.token)).statusCode, 201);
     });
 
+    test('shortening the window takes effect at once, on the REST routes and the Events API', async () => {
+      // Claims once kept the window they were made with: cut from a day to a minute, a body first
+      // sent an hour before was still discarded, "within this key's 60 s deduplication window".
+      const rest = await newKey({ dedup_window_seconds: 86_400 });
+      const events = (await post('/api/v1/api_keys', { name: 'e', kind: 'events', scope: 'global', dedup_window_seconds: 86_400 })).json() as { token: string; api_key: { id: string } };
+      const body = { source: 'db', title: 'shortened' };
+      const event = { routing_key: events.token, event_action: 'trigger', dedup_key: 'shortened', payload: { summary: 'shortened', source: 'db', severity: 'info' } };
+      assert.equal((await post('/api/v1/incidents', body, rest.token)).statusCode, 201);
+      assert.equal((await post('/v2/enqueue', event)).json().message, 'Event processed');
+      t.clock.advance(3_600_000);
+      assert.equal((await post('/api/v1/incidents', body, rest.token)).json().status, 'discarded', 'within the day');
+      assert.match((await post('/v2/enqueue', event)).json().message, /discarded/i);
+      for (const key of [rest, events]) {
+        assert.equal((await t.request({ method: 'PATCH', url: `/api/v1/api_keys/${key.api_key.id}`, token: t.ownerToken, payload: { dedup_window_seconds: 60 } })).statusCode, 200);
+      }
+      assert.equal((await post('/api/v1/incidents?dry_run=true', body, rest.token)).json().duplicate, false);
+      assert.equal((await post('/api/v1/incidents', body, rest.token)).statusCode, 201, 'first sent an hour ago: outside a 60 s window');
+      assert.equal((await post('/v2/enqueue', event)).json().message, 'Event processed');
+      t.clock.advance(30_000);
+      assert.equal((await post('/api/v1/incidents', body, rest.token)).json().status, 'discarded', 'the new claim holds for the new window');
+      assert.match((await post('/v2/enqueue', event)).json().message, /discarded/i);
+    });
+
     test('a window of 0 switches deduplication off', async () => {
       const off = await newKey({ dedup_window_seconds: 0 });
       const body = { source: 'db', title: 'no dedup' };

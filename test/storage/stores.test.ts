@@ -150,9 +150,19 @@ for (const database of testDatabases()) {
       assert.deepEqual(await dedup.claim('K', 'f1', at(60), at(120)), { claimed: true }, 'an expired claim is taken over');
       await dedup.claim('K', 'f2', at(0), at(30));
       assert.equal(await dedup.purgeExpired(at(100)), 2, 'f2 and K2/f1 had expired');
-      assert.deepEqual(await dedup.peek('K', 'f1', at(100)), at(60));
+      assert.deepEqual(await dedup.peek('K', 'f1', at(100), at(160)), at(60));
       await dedup.release('K', 'f1');
-      assert.equal(await dedup.peek('K', 'f1', at(100)), undefined);
+      assert.equal(await dedup.peek('K', 'f1', at(100), at(160)), undefined);
+    });
+
+    test('dedup claims follow the key\'s window as it is now: a shortened window lets an older claim go at once', async () => {
+      const dedup = createDedupStore(conn.db, conn.kind);
+      assert.deepEqual(await dedup.claim('S', 'f', at(0), at(86_400)), { claimed: true });
+      assert.deepEqual(await dedup.peek('S', 'f', at(100), at(86_500)), at(0), 'live under the long window');
+      assert.equal(await dedup.peek('S', 'f', at(100), at(160)), undefined, 'made more than 60 s ago: not live under a 60 s window');
+      assert.deepEqual(await dedup.claim('S', 'f', at(50), at(110)), { claimed: false, firstSeenAt: at(0) }, 'within the 60 s window still');
+      assert.deepEqual(await dedup.claim('S', 'f', at(100), at(160)), { claimed: true }, 'taken over');
+      assert.deepEqual(await dedup.claim('S', 'f', at(130), at(190)), { claimed: false, firstSeenAt: at(100) });
     });
 
     test('a purge larger than one chunk deletes every expired claim and keeps the live ones', async () => {

@@ -14,6 +14,13 @@ test('a claim is held until its window ends, saying when it was first seen; per 
   assert.equal(claims.held('K', 'other body', T0 + 1), undefined);
 });
 
+test('a claim made before the start of the key\'s window as it is now is not held (the window was shortened)', () => {
+  const claims = new ClaimIndex(10);
+  claims.add('K', 'body', T0, T0 + 86_400_000);
+  assert.equal(claims.held('K', 'body', T0 + 3_600_000, T0 + 3_600_000 - 60_000), undefined);
+  assert.equal(claims.held('K', 'body', T0 + 30_000, T0 + 30_000 - 60_000), T0);
+});
+
 test('an expired claim is taken over in place: one claim held, with the new times', () => {
   const claims = new ClaimIndex(10);
   claims.add('K', 'body', T0, T0 + 1000);
