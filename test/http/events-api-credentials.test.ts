@@ -142,6 +142,22 @@ for (const db of eventDatabases()) {
         assertRefused(await trigger(token), 401, 'token_expired');
       });
 
+      test('a read-only key → 403 read_only_token on both routes, nothing written; made writable, accepted again', async () => {
+        // read_only was shown on integration keys but never applied: a read-only key opened incidents.
+        const { api_key: key, token } = await newKey({ read_only: true });
+        assert.equal(key.read_only, true);
+        const changeCount = async () => json(await call('GET', `/services/${serviceId}/change_events?limit=200`)).change_events.length as number;
+        const before = await incidentCount();
+        const changesBefore = await changeCount();
+        assertRefused(await trigger(token), 403, 'read_only_token');
+        assertRefused(await enqueue({ routing_key: token, event_action: 'resolve', dedup_key: 'any' }), 403, 'read_only_token');
+        assertRefused(await t.request({ method: 'POST', url: '/v2/change/enqueue', payload: { routing_key: token, payload: { summary: 'deploy' } } }), 403, 'read_only_token');
+        assert.equal(await incidentCount(), before);
+        assert.equal(await changeCount(), changesBefore);
+        assert.equal((await call('PATCH', `/api_keys/${key.id}`, { read_only: false })).statusCode, 200);
+        assert.equal((await trigger(token)).statusCode, 202);
+      });
+
       test('allowed_cidrs: events from elsewhere → 403 ip_not_allowed', async () => {
         const { token } = await newKey({ allowed_cidrs: ['10.0.0.0/8', '2001:db8::/32'] });
         assert.equal((await trigger(token, { remoteAddress: '10.1.2.3' })).statusCode, 202);

@@ -33,6 +33,8 @@ function refuse(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, m
 
 const TOO_MANY_FAILURES = 'too many failed authentications from this address: retry later';
 
+const READ_ONLY = 'this integration key is read-only: it may send no events (every Events API call is a write)';
+
 const WRONG_KIND = 'this is a REST API token: the Events API needs an integration key (32 characters starting lke), sent as routing_key';
 
 /**
@@ -74,6 +76,8 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
     request.apiKey = result.key;
     if (result.viaPreviousToken) request.previousDigest = result.digest;
     if (!addressAllowed(result.key, request.ip)) return void refuse(request, reply, 'ip_not_allowed');
+    // Every Events API call writes: a read-only key may make none, as on the REST API (contract §3).
+    if (result.key.readOnly) return void refuse(request, reply, 'read_only_token', READ_ONLY);
     const limit = withinRateLimit(services, result.key, reply, now);
     if (!limit.allowed) return void refuse(request, reply, 'rate_limited', `this integration key is over its rate limit: retry in ${limit.retryAfterSeconds} s`);
     const sender = { key: result.key, route: request.routeOptions.url ?? request.url, body: request.body };
