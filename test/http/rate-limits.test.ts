@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { formatToken } from '../../src/domain/tokens/format.js';
 import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
 
 for (const db of testDatabases()) {
@@ -122,6 +124,28 @@ for (const db of testDatabases()) {
       assert.equal(second.statusCode, 429);
       assert.equal(second.json().code, 'rate_limited');
       assert.equal(second.headers['retry-after'], '10');
+    });
+
+    test('invalid events are no way around the failed-authentication limit: a wrong routing key counts, and past the limit none is looked up', async () => {
+      // Invalid events once had their routing key looked up (HMAC and a database read) whatever the
+      // address had failed, and a wrong one never counted: unlimited token work from anyone.
+      const teamId = (await t.request({ method: 'POST', url: '/api/v1/teams', token: t.ownerToken, payload: { name: 'invalid' } })).json().team.id;
+      const serviceId = (await t.request({ method: 'POST', url: '/api/v1/services', token: t.ownerToken, payload: { team_id: teamId, name: 'db' } })).json().service.id;
+      const { token: routingKey } = await keyWith(null, { kind: 'events', scope: 'service', service_id: serviceId });
+      const address = '203.0.113.9';
+      const send = (payload: object) => t.app.inject({ method: 'POST', url: '/v2/enqueue', remoteAddress: address, payload });
+      const invalid = (key: string) => send({ routing_key: key, event_action: 'explode' });
+      const made = () => formatToken('events', (n) => randomBytes(n));
+      assert.equal((await invalid(routingKey)).statusCode, 400, 'a valid key on an invalid event is no failure');
+      assert.equal((await invalid('')).statusCode, 400, 'nor is a blank one: nothing was offered');
+      assert.equal((await send({ routing_key: routingKey, event_action: 'trigger', payload: { summary: 'ok', source: 's', severity: 'info' } })).statusCode, 202);
+      for (let i = 0; i < 3; i++) assert.equal((await invalid(made())).statusCode, 400, 'still answered as PagerDuty does');
+      const blocked = await send({ routing_key: routingKey, event_action: 'trigger', payload: { summary: 'late', source: 's', severity: 'info' } });
+      assert.equal(blocked.statusCode, 429, 'three made-up keys are three failed authentications');
+      const cached = t.services.cache.size;
+      for (let i = 0; i < 20; i++) assert.equal((await invalid(made())).statusCode, 400);
+      assert.equal(t.services.cache.size, cached, 'past the limit, no routing key was looked up');
+      t.clock.advance(60_000);
     });
   });
 }

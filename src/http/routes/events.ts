@@ -118,12 +118,16 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
   /**
    * An invalid event is still refused as invalid whatever its routing key, as PagerDuty does; but
    * when that key is a usable one, the refusal counts in its usage and, in debug mode, its API log:
-   * a malformed event is just what a debugging sender needs to see.
+   * a malformed event is just what a debugging sender needs to see. Looking the key up is token
+   * work like any other: none for an address past its failed-authentication limit, and a key that
+   * does not verify counts against its address, so invalid events are no way around that limit.
    */
   async function attributeInvalidEvent(request: FastifyRequest): Promise<void> {
     const routingKey = (request.body as { routing_key?: unknown } | null)?.routing_key;
-    if (typeof routingKey !== 'string') return;
+    if (typeof routingKey !== 'string' || routingKey.trim() === '') return;
+    if (!services.authFailures.check(request.ip).allowed) return;
     const result = await services.verifier.verify(routingKey, 'events', services.clock.now());
-    if (result.ok && addressAllowed(result.key, request.ip)) request.apiKey = result.key;
+    if (!result.ok) return recordAuthFailure(services, request);
+    if (addressAllowed(result.key, request.ip)) request.apiKey = result.key;
   }
 };
