@@ -41,7 +41,12 @@ const WRONG_KIND = 'this is a REST API token: the Events API needs an integratio
  * The PagerDuty Events API v2: POST /v2/enqueue and /v2/change/enqueue. The routing key in the
  * body is the credential: validated first (as PagerDuty does), then verified like any token.
  */
+/** A size as an error names it. */
+const sizeOf = (bytes: number) => (bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} bytes`);
+
 export const eventRoutes = (services: Services): FastifyPluginAsync => async (app) => {
+  // PagerDuty's 512 KB, or the server's own limit (LATCHKEY_BODY_LIMIT_BYTES) when that is lower.
+  const bodyLimit = Math.min(MAX_EVENT_BYTES, services.config.bodyLimitBytes);
   const apiLogs = createApiLogHooks(services);
   const knownTokens = createKnownTokens(services.verifier.check);
   app.addHook('onSend', apiLogs.keepResponse);
@@ -49,7 +54,7 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
   app.addHook('onResponse', apiLogs.record);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return invalid(request, reply, [`Event object is larger than ${MAX_EVENT_BYTES / 1024} KB`]);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return invalid(request, reply, [`Event object is larger than ${sizeOf(bodyLimit)}`]);
     if (error.statusCode && error.statusCode < 500) return invalid(request, reply, [error instanceof SyntaxError ? 'Event object is not valid JSON' : error.message]);
     request.log.error({ err: error }, 'event processing failed');
     request.errorCode = 'internal_error';
@@ -93,7 +98,7 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
   }
 
   app.post('/v2/enqueue', {
-    bodyLimit: MAX_EVENT_BYTES,
+    bodyLimit,
     schema: { tags: ['Events API v2'], summary: 'Send an alert event (PagerDuty Events API v2)', security: [], body: Type.Unknown(), response: responses },
   }, async (request, reply) => {
     const admitted = await admit(request, reply, validateAlertEvent(request.body));
@@ -105,7 +110,7 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
   });
 
   app.post('/v2/change/enqueue', {
-    bodyLimit: MAX_EVENT_BYTES,
+    bodyLimit,
     schema: { tags: ['Events API v2'], summary: 'Send a change event (stored on the services it routes to)', security: [], body: Type.Unknown(), response: responses },
   }, async (request, reply) => {
     const admitted = await admit(request, reply, validateChangeEvent(request.body));
