@@ -39,9 +39,11 @@ for (const db of testDatabases()) {
       assert.equal(created.statusCode, 201);
       await t.request({ method: 'GET', url: `/api/v1/roles?token=${key.token}` });
       await call('PATCH', `/api/v1/api_keys/${key.api_key.id}`, key.token, { name: 'x' }); // refused: incident_creator has no api_keys:write
+      await call('GET', '/api/v1/identity', key.token);
       const logs = await logsOf(key.api_key.id);
-      assert.equal(logs.length, 3);
-      const [refused, viaQuery, post] = logs;
+      assert.equal(logs.length, 4);
+      const [identity, refused, viaQuery, post] = logs;
+      assert.equal(JSON.parse(identity!.response_body).api_key.id, key.api_key.id, 'a key object in an answer is kept: it holds no secret');
       assert.equal(post!.method, 'POST');
       assert.equal(post!.status, 201);
       assert.deepEqual(post!.incident_ids, [created.json().incidents[0].id]);

@@ -98,15 +98,6 @@ export function ipv4Reached(ip: string): string | undefined {
 export function clientNetwork(ip: string): string {
   if (!ip.includes(':')) return ip;
   if (ip.startsWith('::ffff:') && ip.includes('.')) return ip.slice(7);
-  const address = ip.split('%', 1)[0]!;
-  if (isIP(address) !== 6) return ip;
-  const [head = '', tail] = address.split('::');
-  const groups = head === '' ? [] : head.split(':');
-  if (groups.length < 4 && tail !== undefined) {
-    const tailGroups = tail === '' ? [] : tail.split(':');
-    // A dotted IPv4 tail (64:ff9b::192.0.2.1) fills two groups.
-    const tailLength = tailGroups.length + (tail.includes('.') ? 1 : 0);
-    groups.push(...Array<string>(8 - groups.length - tailLength).fill('0'), ...tailGroups);
-  }
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  const groups = ipv6Groups(ip);
+  return groups ? `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64` : ip;
 }

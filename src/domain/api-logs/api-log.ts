@@ -58,7 +58,9 @@ export function redactBody(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactBody);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[redactText(k)] = isSecretField(k) ? REDACTED : redactBody(v);
+    // A credential is a value: under a credential's name an object (a key as an answer shows it) is
+    // walked like any other, so only what is secret in it goes.
+    for (const [k, v] of Object.entries(value)) out[redactText(k)] = isSecretField(k) && (v === null || typeof v !== 'object') ? REDACTED : redactBody(v);
     return out;
   }
   return value;

@@ -37,12 +37,13 @@ const READ_ONLY = 'this integration key is read-only: it may send no events (eve
 
 const WRONG_KIND = 'this is a REST API token: the Events API needs an integration key (32 characters starting lke), sent as routing_key';
 
+/** A size as an error names it. */
+const sizeOf = (bytes: number) => (bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} bytes`);
+
 /**
  * The PagerDuty Events API v2: POST /v2/enqueue and /v2/change/enqueue. The routing key in the
  * body is the credential: validated first (as PagerDuty does), then verified like any token.
  */
-/** A size as an error names it. */
-const sizeOf = (bytes: number) => (bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} bytes`);
 
 export const eventRoutes = (services: Services): FastifyPluginAsync => async (app) => {
   // PagerDuty's 512 KB, or the server's own limit (LATCHKEY_BODY_LIMIT_BYTES) when that is lower.
