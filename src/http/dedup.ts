@@ -14,7 +14,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /** The claim this request holds, given back if the request fails. */
-    dedupClaim?: { key: ApiKey; fingerprint: string };
+    dedupClaim?: { key: ApiKey; fingerprint: string; claimedAt: Date };
   }
 }
 
@@ -49,7 +49,7 @@ export function createDedupHooks(services: Services) {
       if (!key) return done();
       services.dedup.claim(key, request.routeOptions.url ?? request.url, request.body).then((decision) => {
         if (!decision.duplicate) {
-          if (decision.fingerprint) request.dedupClaim = { key, fingerprint: decision.fingerprint };
+          if (decision.fingerprint && decision.claimedAt) request.dedupClaim = { key, fingerprint: decision.fingerprint, claimedAt: decision.claimedAt };
           return done();
         }
         // Answered without calling done: the handler never runs.
@@ -65,7 +65,7 @@ export function createDedupHooks(services: Services) {
       const claim = request.dedupClaim;
       if (!claim || reply.statusCode < 400) return done(null, payload);
       request.dedupClaim = undefined;
-      services.dedup.release(claim.key, claim.fingerprint).then(() => done(null, payload), (err: Error) => done(err));
+      services.dedup.release(claim.key, claim.fingerprint, claim.claimedAt).then(() => done(null, payload), (err: Error) => done(err));
     },
   };
 }

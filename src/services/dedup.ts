@@ -15,7 +15,8 @@ export type Sender = { readonly key: DedupKey; readonly route: string; readonly 
 export type Gated<T> = { readonly discarded: true; readonly firstSeenAt: Date } | { readonly discarded: false; readonly result: T };
 
 export type DedupDecision =
-  | { readonly duplicate: false; readonly fingerprint: string | null }
+  /** `claimedAt`: when the claim was made (null with no fingerprint: nothing claimed). */
+  | { readonly duplicate: false; readonly fingerprint: string | null; readonly claimedAt: Date | null }
   | { readonly duplicate: true; readonly fingerprint: string; readonly firstSeenAt: Date };
 
 /**
@@ -32,10 +33,10 @@ export function createDedupService(deps: { store: DedupStore; committer: GroupCo
    */
   async function claimWithin(trx: Transaction, key: DedupKey, route: string, body: unknown): Promise<DedupDecision> {
     const wanted = claimFor({ key, route, body });
-    if (!wanted) return { duplicate: false, fingerprint: null };
+    if (!wanted) return { duplicate: false, fingerprint: null, claimedAt: null };
     const { fingerprint } = wanted;
     const claim = await deps.store.claim(key.id, fingerprint, wanted.at, wanted.until, trx);
-    return claim.claimed ? { duplicate: false, fingerprint } : { duplicate: true, fingerprint, firstSeenAt: claim.firstSeenAt };
+    return claim.claimed ? { duplicate: false, fingerprint, claimedAt: wanted.at } : { duplicate: true, fingerprint, firstSeenAt: claim.firstSeenAt };
   }
 
   /** The claim the sender's body makes from now to the end of its key's window; null when the key does not deduplicate. */
@@ -62,7 +63,7 @@ export function createDedupService(deps: { store: DedupStore; committer: GroupCo
 
     /** A claim of its own, held until `release` (REST routes, whose work commits separately). */
     async claim(key: DedupKey, route: string, body: unknown): Promise<DedupDecision> {
-      if (key.dedupWindowSeconds === 0) return { duplicate: false, fingerprint: null };
+      if (key.dedupWindowSeconds === 0) return { duplicate: false, fingerprint: null, claimedAt: null };
       // Claims share commits with concurrent claims and events.
       return deps.committer.run((trx) => claimWithin(trx, key, route, body));
     },
@@ -74,7 +75,8 @@ export function createDedupService(deps: { store: DedupStore; committer: GroupCo
       return (await deps.store.peek(key.id, wanted.fingerprint, wanted.at, wanted.until)) !== undefined;
     },
 
-    release: (key: DedupKey, fingerprint: string) => deps.store.release(key.id, fingerprint),
+    /** Gives back the claim a failed request made, and only that one. */
+    release: (key: DedupKey, fingerprint: string, claimedAt: Date) => deps.store.release(key.id, fingerprint, claimedAt),
 
     start(): void {
       timer = setInterval(() => {

@@ -60,9 +60,15 @@ export function createDedupStore(db: Db, kind: DatabaseKind) {
       return row && fromMs(row.first_seen_at);
     },
 
-    /** Gives a claim back (the request it admitted failed, so a retry must get through). */
-    async release(keyId: string, fingerprint: string): Promise<void> {
-      await db.deleteFrom('dedup_claims').where('api_key_id', '=', keyId).where('fingerprint', '=', fingerprint).execute();
+    /**
+     * Gives back the claim made at `claimedAt` (the request it admitted failed, so a retry must get
+     * through). A newer claim on the same body, made after this one's window passed, is not this
+     * request's to give back, and stays.
+     */
+    async release(keyId: string, fingerprint: string, claimedAt: Date): Promise<void> {
+      await db.deleteFrom('dedup_claims')
+        .where('api_key_id', '=', keyId).where('fingerprint', '=', fingerprint).where('first_seen_at', '=', toMs(claimedAt))
+        .execute();
     },
 
     /**

@@ -151,7 +151,9 @@ for (const database of testDatabases()) {
       await dedup.claim('K', 'f2', at(0), at(30));
       assert.equal(await dedup.purgeExpired(at(100)), 2, 'f2 and K2/f1 had expired');
       assert.deepEqual(await dedup.peek('K', 'f1', at(100), at(160)), at(60));
-      await dedup.release('K', 'f1');
+      await dedup.release('K', 'f1', at(0));
+      assert.deepEqual(await dedup.peek('K', 'f1', at(100), at(160)), at(60), 'the claim made at 0 was taken over at 60: not that request\'s to give back');
+      await dedup.release('K', 'f1', at(60));
       assert.equal(await dedup.peek('K', 'f1', at(100), at(160)), undefined);
     });
 
