@@ -34,7 +34,7 @@ export function createEventService(deps: {
       const dedupKey = event.dedup_key ?? randomUUID().replace(/-/g, '');
       const claim = deps.dedup.claimFor(sender);
       const write: EventWrite = event.event_action === 'trigger'
-        ? { kind: 'trigger', claim, incidents: await deps.incidents.planTrigger(actor, event, dedupKey) }
+        ? { kind: 'trigger', claim, incidents: await deps.incidents.planTrigger(actor, event, dedupKey), reopens: event.dedup_key !== undefined }
         : { kind: 'settle', claim, ...await deps.incidents.planSettle(actor, dedupKey, event.event_action) };
       return outcomeOf(await deps.writer.write(write), (incidentIds) => ({ dedupKey, incidentIds }));
     },

@@ -157,9 +157,14 @@ export function createIncidentService(deps: Deps) {
         for (const m of matches) out.push(await apply(trx, actor, m, payload, 'api'));
         return out;
       };
+      // A repeat of a body whose incident has been resolved since opens a new one (see gatedWithin).
+      const reopens = async (trx: Transaction<Database>) => {
+        for (const m of matches) if (actionFor(m.resolving, await openIncident(m, trx)) === 'create' && m.fields.dedupKey) return true;
+        return false;
+      };
       // In a group commit: requests arriving together share one transaction and its commit.
       const run = () => deps.committer.run(async (trx) =>
-        sender ? deps.dedup.gatedWithin(trx, sender, applyAll) : { discarded: false as const, result: await applyAll(trx) });
+        sender ? deps.dedup.gatedWithin(trx, sender, applyAll, reopens) : { discarded: false as const, result: await applyAll(trx) });
       // Two triggers racing on one dedup key: the second finds the first's incident on retry.
       const gated = await run().catch((err: unknown) => (isUniqueViolation(err) ? run() : Promise.reject(err)));
       if (gated.discarded) return gated;

@@ -48,6 +48,18 @@ export function createDedupStore(db: Db, kind: DatabaseKind) {
     },
 
     /**
+     * Takes over the live claim first seen at `held` (a repeat that reopens what it repeated: see
+     * DedupService.gatedWithin), from `now` until `until`. False when another request took it over
+     * first: of two racing repeats exactly one renews.
+     */
+    async renew(keyId: string, fingerprint: string, held: Date, now: Date, until: Date, ex: Db | Transaction<Database> = db): Promise<boolean> {
+      const renewed = await ex.updateTable('dedup_claims').set({ first_seen_at: toMs(now), expires_at: toMs(until) })
+        .where('api_key_id', '=', keyId).where('fingerprint', '=', fingerprint).where('first_seen_at', '=', toMs(held))
+        .executeTakeFirst();
+      return renewed.numUpdatedRows > 0n;
+    },
+
+    /**
      * When the fingerprint was first seen, if its claim is live at `now` for a key whose window
      * runs to `until`: its own window (set when it was made) has not passed, and it was made
      * within the key's window as it is now, so a shortened window takes effect at once.

@@ -24,7 +24,7 @@ type ChangeEventRow = Insertable<Database['change_events']>;
 
 /** An EventWrite (event-writes.ts) as the rows it writes: what this thread binds to its statements. */
 export type WriteRows =
-  | { readonly kind: 'trigger'; readonly claim: ClaimRow | null; readonly incidents: readonly IncidentRow[] }
+  | { readonly kind: 'trigger'; readonly claim: ClaimRow | null; readonly incidents: readonly IncidentRow[]; readonly reopens: boolean }
   | { readonly kind: 'settle'; readonly claim: ClaimRow | null; readonly ids: readonly string[]; readonly set: SettlementRow }
   | { readonly kind: 'change'; readonly claim: ClaimRow | null; readonly changes: readonly ChangeEventRow[] };
 /** An EventWritten, the time as epoch milliseconds. */
@@ -95,22 +95,31 @@ function readLoggedClaims(): void {
 // The claims still in the log, before the first batch: later transactions read only what was added since.
 readLoggedClaims();
 
-/** Null when the claim is taken (and logged in the running transaction); a discard when the body's claim is held. */
-function claimed(claim: ClaimRow): RowsWritten | null {
+/** When the live claim on the body was first seen, if one is held. */
+function heldClaim(claim: ClaimRow): number | undefined {
   // The key's window now is the new claim's: a held claim made before it began is stale (the window was shortened).
   const since = 2 * claim.first_seen_at - claim.expires_at;
-  const firstSeenAt = claims.held(claim.api_key_id, claim.fingerprint, claim.first_seen_at, since);
-  if (firstSeenAt !== undefined) return { discarded: true, firstSeenAt };
+  return claims.held(claim.api_key_id, claim.fingerprint, claim.first_seen_at, since);
+}
+
+/** Takes the claim (in place of any held one), logged in the running transaction. */
+function take(claim: ClaimRow): void {
   loggedInTransaction = Number(statements.logClaim.run(claim.api_key_id, claim.fingerprint, claim.first_seen_at, claim.expires_at).lastInsertRowid);
   claims.add(claim.api_key_id, claim.fingerprint, claim.first_seen_at, claim.expires_at);
   madeInTransaction.push(claim);
   latestClaimAt = Math.max(latestClaimAt, claim.first_seen_at);
-  return null;
 }
 
+/** A duplicate trigger that reopens (event-writes.ts): some service it routes to has no incident open with its dedup key. */
+const reopens = (write: WriteRows): boolean =>
+  write.kind === 'trigger' && write.reopens && write.incidents.some((row) => row.dedup_key && !statements.openIncident.get(row.dedup_key, row.service_id));
+
 function apply(write: WriteRows): RowsWritten {
-  const duplicate = write.claim && claimed(write.claim);
-  if (duplicate) return duplicate;
+  if (write.claim) {
+    const firstSeenAt = heldClaim(write.claim);
+    if (firstSeenAt !== undefined && !reopens(write)) return { discarded: true, firstSeenAt };
+    take(write.claim);
+  }
   const incidentIds: string[] = [];
   switch (write.kind) {
     case 'trigger':

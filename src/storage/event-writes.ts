@@ -19,8 +19,12 @@ export type Settlement = { readonly status: 'acknowledged' | 'resolved'; readonl
  * incident open.
  */
 export type EventWrite =
-  /** Each incident is opened, or its alert added to the open incident of its service with its dedup key. */
-  | { readonly kind: 'trigger'; readonly claim: DedupClaim | null; readonly incidents: readonly Incident[] }
+  /**
+   * Each incident is opened, or its alert added to the open incident of its service with its dedup
+   * key. `reopens` (the sender gave the dedup key): a duplicate still opens the incidents that are
+   * no longer open, renewing its claim (DedupService.gatedWithin).
+   */
+  | { readonly kind: 'trigger'; readonly claim: DedupClaim | null; readonly incidents: readonly Incident[]; readonly reopens: boolean }
   /** The incidents (found open when the event was planned) acknowledged or resolved, unless resolved since. */
   | { readonly kind: 'settle'; readonly claim: DedupClaim | null; readonly ids: readonly string[]; readonly settlement: Settlement }
   | { readonly kind: 'change'; readonly claim: DedupClaim | null; readonly changes: readonly StoredChangeEvent[] };
@@ -61,11 +65,21 @@ type Stores = { dedup: DedupStore; incidents: IncidentStore; changes: ChangeEven
  * (event-writer-thread.ts).
  */
 export function createTransactionalEventWriter(committer: GroupCommitter, stores: Stores): EventWriter {
+  /** Whether a trigger would open an incident anew on some service: none open there with its dedup key. */
+  async function someClosed(trx: Transaction, incidents: readonly Incident[]): Promise<boolean> {
+    for (const incident of incidents) if (incident.dedupKey !== null && !(await stores.incidents.findOpen(incident.serviceId, incident.dedupKey, trx))) return true;
+    return false;
+  }
+
   async function apply(trx: Transaction, write: EventWrite): Promise<EventWritten> {
     if (write.claim) {
       const { keyId, fingerprint, at, until } = write.claim;
       const claim = await stores.dedup.claim(keyId, fingerprint, at, until, trx);
-      if (!claim.claimed) return { discarded: true, firstSeenAt: claim.firstSeenAt };
+      if (!claim.claimed) {
+        const renewed = write.kind === 'trigger' && write.reopens && (await someClosed(trx, write.incidents))
+          && (await stores.dedup.renew(keyId, fingerprint, claim.firstSeenAt, at, until, trx));
+        if (!renewed) return { discarded: true, firstSeenAt: claim.firstSeenAt };
+      }
     }
     const incidentIds: string[] = [];
     switch (write.kind) {

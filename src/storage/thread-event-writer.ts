@@ -99,7 +99,7 @@ function toRows(write: EventWrite): WriteRows {
     api_key_id: write.claim.keyId, fingerprint: write.claim.fingerprint, first_seen_at: write.claim.at.getTime(), expires_at: write.claim.until.getTime(),
   };
   switch (write.kind) {
-    case 'trigger': return { kind: 'trigger', claim, incidents: write.incidents.map(incidentToRow) };
+    case 'trigger': return { kind: 'trigger', claim, incidents: write.incidents.map(incidentToRow), reopens: write.reopens };
     case 'settle': return { kind: 'settle', claim, ids: write.ids, set: settlementToRow(write.settlement) };
     case 'change': return { kind: 'change', claim, changes: write.changes.map(changeEventToRow) };
   }

@@ -90,6 +90,46 @@ for (const db of eventDatabases()) {
       assert.equal(await incidentCount(), before + 1);
     });
 
+    test('a repeat whose incident has been resolved since opens a new one: a flapping alert fires again with the same body', async () => {
+      const body = { source: 'db', title: 'flapping', dedup_key: 'flap-rest' };
+      const first = await post('/api/v1/incidents', body);
+      assert.equal(first.statusCode, 201);
+      assert.equal((await post('/api/v1/incidents', body)).json().status, 'discarded', 'while it is open, a repeat is a duplicate');
+      const firstId = first.json().incidents[0].id as string;
+      assert.equal((await post(`/api/v1/incidents/${firstId}/resolve`, {})).statusCode, 200);
+      assert.equal((await post('/api/v1/incidents?dry_run=true', body)).json().duplicate, false, 'the dry run says it would open one');
+      const racing = await Promise.all(Array.from({ length: 4 }, () => post('/api/v1/incidents', body)));
+      assert.deepEqual(racing.map((a) => a.statusCode).sort(), [200, 200, 200, 201], 'racing re-fires open exactly one');
+      const refired = racing.find((a) => a.statusCode === 201)!.json().incidents[0];
+      assert.notEqual(refired.id, firstId);
+      assert.equal(refired.status, 'triggered');
+      assert.equal((await post('/api/v1/incidents', body)).json().status, 'discarded', 'and it holds the claim again');
+
+      const anonymous = { source: 'db', title: 'no dedup key' };
+      const opened = (await post('/api/v1/incidents', anonymous)).json().incidents[0].id as string;
+      await post(`/api/v1/incidents/${opened}/resolve`, {});
+      assert.equal((await post('/api/v1/incidents', anonymous)).json().status, 'discarded', 'without a dedup key nothing says what it repeated: a duplicate');
+    });
+
+    test('on the Events API too, a trigger repeated after its incident was resolved opens a new one', async () => {
+      const service = (await post('/api/v1/services', { team_id: teamId, name: 'flapping' })).json().service.id as string;
+      const events = (await post('/api/v1/api_keys', { name: 'flapping', kind: 'events', scope: 'service', service_id: service })).json() as { token: string };
+      const trigger = { routing_key: events.token, event_action: 'trigger', dedup_key: 'flap-events', payload: { summary: 'flapping', source: 'db', severity: 'error' } };
+      const openOnes = async () => (await t.request({ method: 'GET', url: '/api/v1/incidents?status=triggered&limit=200', token: t.ownerToken })).json().incidents
+        .filter((i: { dedup_key: string }) => i.dedup_key === 'flap-events') as Array<{ id: string }>;
+      assert.equal((await post('/v2/enqueue', trigger)).json().message, 'Event processed');
+      assert.match((await post('/v2/enqueue', trigger)).json().message, /discarded/i);
+      const [first, ...more] = await openOnes();
+      assert.ok(first && more.length === 0, 'one incident open');
+      assert.equal((await post('/v2/enqueue', { ...trigger, event_action: 'resolve', payload: undefined })).json().message, 'Event processed');
+      assert.deepEqual(await openOnes(), []);
+      assert.equal((await post('/v2/enqueue', trigger)).json().message, 'Event processed', 'the re-fire is not discarded');
+      const reopened = await openOnes();
+      assert.equal(reopened.length, 1);
+      assert.notEqual(reopened[0]!.id, first!.id);
+      assert.match((await post('/v2/enqueue', trigger)).json().message, /discarded/i);
+    });
+
     test('a dry run says whether the body would be discarded, and claims nothing', async () => {
       const body = { source: 'db', title: 'dry' };
       const dry = await post('/api/v1/incidents?dry_run=true', body);

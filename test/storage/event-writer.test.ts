@@ -100,10 +100,10 @@ for (const setup of setups) {
 
     test('a trigger opens its incident; another with the same dedup key adds an alert to it, on that service only', async () => {
       const first = incident('S1', 'disk-full');
-      assert.deepEqual(await writer.write({ kind: 'trigger', claim: null, incidents: [first] }), { discarded: false, incidentIds: [first.id] });
+      assert.deepEqual(await writer.write({ kind: 'trigger', reopens: false, claim: null, incidents: [first] }), { discarded: false, incidentIds: [first.id] });
       const again = incident('S1', 'disk-full', T0 + 5000);
       const other = incident('S2', 'disk-full', T0 + 5000);
-      const written = await writer.write({ kind: 'trigger', claim: null, incidents: [again, other] });
+      const written = await writer.write({ kind: 'trigger', reopens: false, claim: null, incidents: [again, other] });
       assert.deepEqual(written, { discarded: false, incidentIds: [first.id, other.id] }, 'the open one on S1, a new one on S2');
       const open = await row(first.id);
       assert.equal(open.alert_count, 2);
@@ -115,23 +115,39 @@ for (const setup of setups) {
 
     test('a claimed body is discarded within its window, saying when it was first seen; nothing is written for it', async () => {
       const fresh = incident('S1', 'claimed-1');
-      assert.equal((await writer.write({ kind: 'trigger', claim: claim('fp-1'), incidents: [fresh] })).discarded, false);
+      assert.equal((await writer.write({ kind: 'trigger', reopens: false, claim: claim('fp-1'), incidents: [fresh] })).discarded, false);
       const repeat = incident('S1', 'claimed-2');
-      assert.deepEqual(await writer.write({ kind: 'trigger', claim: claim('fp-1', T0 + 1000), incidents: [repeat] }), { discarded: true, firstSeenAt: new Date(T0) });
+      assert.deepEqual(await writer.write({ kind: 'trigger', reopens: false, claim: claim('fp-1', T0 + 1000), incidents: [repeat] }), { discarded: true, firstSeenAt: new Date(T0) });
       assert.equal(await conn.db.selectFrom('incidents').select('id').where('id', '=', repeat.id).executeTakeFirst(), undefined);
       const later = incident('S1', 'claimed-3');
-      assert.equal((await writer.write({ kind: 'trigger', claim: claim('fp-1', T0 + 600_000), incidents: [later] })).discarded, false, 'past the window, taken again');
+      assert.equal((await writer.write({ kind: 'trigger', reopens: false, claim: claim('fp-1', T0 + 600_000), incidents: [later] })).discarded, false, 'past the window, taken again');
+    });
+
+    test('a repeat of a trigger that carried its dedup key opens a new incident once the one it opened is resolved; not while it is open', async () => {
+      const first = incident('S1', 'flapping');
+      assert.equal((await writer.write({ kind: 'trigger', reopens: true, claim: claim('fp-flap'), incidents: [first] })).discarded, false);
+      const whileOpen = incident('S1', 'flapping');
+      assert.deepEqual(await writer.write({ kind: 'trigger', reopens: true, claim: claim('fp-flap', T0 + 1000), incidents: [whileOpen] }), { discarded: true, firstSeenAt: new Date(T0) });
+      assert.equal((await row(first.id)).alert_count, 1, 'a discarded repeat adds no alert');
+      await writer.write({ kind: 'settle', claim: null, ids: [first.id], settlement: settling('resolved', T0 + 2000) });
+      const plain = incident('S1', 'flapping');
+      assert.equal((await writer.write({ kind: 'trigger', reopens: false, claim: claim('fp-flap', T0 + 2500), incidents: [plain] })).discarded, true, 'without its own dedup key a repeat stays a duplicate');
+      const refired = incident('S1', 'flapping', T0 + 3000);
+      assert.deepEqual(await writer.write({ kind: 'trigger', reopens: true, claim: claim('fp-flap', T0 + 3000), incidents: [refired] }), { discarded: false, incidentIds: [refired.id] });
+      assert.equal((await row(refired.id)).status, 'triggered');
+      const again = incident('S1', 'flapping');
+      assert.deepEqual(await writer.write({ kind: 'trigger', reopens: true, claim: claim('fp-flap', T0 + 4000), incidents: [again] }), { discarded: true, firstSeenAt: new Date(T0 + 3000) }, 'the renewed claim holds from the re-fire');
     });
 
     test('two identical bodies racing each other: exactly one is written', async () => {
       const [a, b] = [incident('S1', 'race-a'), incident('S1', 'race-b')];
-      const outcomes = await Promise.all([a, b].map((i) => writer.write({ kind: 'trigger', claim: claim('fp-race'), incidents: [i] })));
+      const outcomes = await Promise.all([a, b].map((i) => writer.write({ kind: 'trigger', reopens: false, claim: claim('fp-race'), incidents: [i] })));
       assert.deepEqual(outcomes.map((o) => o.discarded).sort(), [false, true]);
     });
 
     test('acknowledge and resolve change what is still open; an incident resolved meanwhile is left as it was', async () => {
       const target = incident('S1', 'settle');
-      await writer.write({ kind: 'trigger', claim: null, incidents: [target] });
+      await writer.write({ kind: 'trigger', reopens: false, claim: null, incidents: [target] });
       assert.deepEqual(await writer.write({ kind: 'settle', claim: null, ids: [target.id], settlement: settling('acknowledged', T0 + 1000) }), { discarded: false, incidentIds: [target.id] });
       const acknowledged = await row(target.id);
       assert.equal(acknowledged.status, 'acknowledged');
@@ -145,7 +161,7 @@ for (const setup of setups) {
       assert.equal(Number((await row(target.id)).resolved_at), T0 + 2000, 'resolving again changes nothing');
       // Resolved, it no longer holds its dedup key: the next trigger opens a new incident.
       const next = incident('S1', 'settle');
-      assert.deepEqual(await writer.write({ kind: 'trigger', claim: null, incidents: [next] }), { discarded: false, incidentIds: [next.id] });
+      assert.deepEqual(await writer.write({ kind: 'trigger', reopens: false, claim: null, incidents: [next] }), { discarded: false, incidentIds: [next.id] });
     });
 
     test('change events are stored', async () => {
@@ -161,16 +177,16 @@ for (const setup of setups) {
       const good = Array.from({ length: 20 }, (_, i) => incident('S1', `together-${i}`));
       const bad = incident('NO-SUCH-SERVICE', 'together-bad');
       const outcomes = await Promise.allSettled([
-        ...good.slice(0, 10).map((i) => writer.write({ kind: 'trigger', claim: null, incidents: [i] })),
-        writer.write({ kind: 'trigger', claim: claim('fp-bad'), incidents: [bad] }),
-        ...good.slice(10).map((i) => writer.write({ kind: 'trigger', claim: null, incidents: [i] })),
+        ...good.slice(0, 10).map((i) => writer.write({ kind: 'trigger', reopens: false, claim: null, incidents: [i] })),
+        writer.write({ kind: 'trigger', reopens: false, claim: claim('fp-bad'), incidents: [bad] }),
+        ...good.slice(10).map((i) => writer.write({ kind: 'trigger', reopens: false, claim: null, incidents: [i] })),
       ]);
       assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 20);
       assert.match(String((outcomes[10] as PromiseRejectedResult).reason), /FOREIGN KEY|foreign key/);
       const stored = await conn.db.selectFrom('incidents').select('id').where('dedup_key', 'like', 'together-%').execute();
       assert.equal(stored.length, 20);
       const retry = incident('S1', 'together-retry');
-      assert.equal((await writer.write({ kind: 'trigger', claim: claim('fp-bad'), incidents: [retry] })).discarded, false, 'the failed write left no claim behind');
+      assert.equal((await writer.write({ kind: 'trigger', reopens: false, claim: claim('fp-bad'), incidents: [retry] })).discarded, false, 'the failed write left no claim behind');
     });
   });
 }
@@ -191,10 +207,10 @@ describe('the writer thread', () => {
 
   test('syncs the log itself before answering, and writes arriving together share syncs', async () => {
     const writer = conn.eventWriter!;
-    await writer.write({ kind: 'trigger', claim: null, incidents: [incident('S1', 'warm-up')] });
+    await writer.write({ kind: 'trigger', reopens: false, claim: null, incidents: [incident('S1', 'warm-up')] });
     const before = { writer: writer.syncs, serving: conn.durability.syncs };
     assert.ok(before.writer >= 1, 'the first answered write was synced');
-    await Promise.all(Array.from({ length: 100 }, (_, i) => writer.write({ kind: 'trigger', claim: null, incidents: [incident('S1', `shared-${i}`)] })));
+    await Promise.all(Array.from({ length: 100 }, (_, i) => writer.write({ kind: 'trigger', reopens: false, claim: null, incidents: [incident('S1', `shared-${i}`)] })));
     const syncs = writer.syncs - before.writer;
     assert.ok(syncs >= 1 && syncs < 100, `100 writes took ${syncs} fdatasyncs`);
     assert.equal(conn.durability.syncs, before.serving, 'the serving connection synced nothing for them');
@@ -203,14 +219,14 @@ describe('the writer thread', () => {
   test('a transaction on the serving connection that reads, waits, then writes is not failed by a thread commit meanwhile', async () => {
     const incidents = createIncidentStore(conn.db);
     // The thread running already (it starts at its first write), so it can commit within the wait below.
-    await conn.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [incident('S1', 'warm-up-gap')] });
+    await conn.eventWriter!.write({ kind: 'trigger', reopens: false, claim: null, incidents: [incident('S1', 'warm-up-gap')] });
     let threaded: Promise<unknown> = Promise.resolve();
     await conn.db.transaction().execute(async (trx) => {
       assert.equal(await incidents.findOpen('S1', 'gap-served', trx), undefined);
       // The thread writes while this transaction is between its read and its write. Begun deferred,
       // the transaction would then fail at its write (SQLITE_BUSY: its snapshot is stale); begun
       // immediate, it holds the write lock, and the thread waits its turn.
-      threaded = conn.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [incident('S1', 'gap-threaded')] });
+      threaded = conn.eventWriter!.write({ kind: 'trigger', reopens: false, claim: null, incidents: [incident('S1', 'gap-threaded')] });
       await new Promise((resolve) => setTimeout(resolve, 50));
       await incidents.insert(trx, incident('S1', 'gap-served'));
     });
@@ -220,14 +236,14 @@ describe('the writer thread', () => {
   });
 
   test('while another connection holds the write lock past busy_timeout, a batch fails at once, not job by job; then writing resumes', async () => {
-    await conn.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [incident('S1', 'before-lock')] });
+    await conn.eventWriter!.write({ kind: 'trigger', reopens: false, claim: null, incidents: [incident('S1', 'before-lock')] });
     const holder = new SQLite(join(dir, 'latchkey.db'));
     holder.exec('begin immediate');
     const started = performance.now();
     let elapsedMs: number;
     try {
       const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) =>
-        conn.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [incident('S1', `locked-${i}`)] })));
+        conn.eventWriter!.write({ kind: 'trigger', reopens: false, claim: null, incidents: [incident('S1', `locked-${i}`)] })));
       elapsedMs = performance.now() - started;
       assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected', 'rejected', 'rejected']);
       assert.match(String((outcomes[0] as PromiseRejectedResult).reason), /locked|busy/i);
@@ -238,7 +254,7 @@ describe('the writer thread', () => {
     // One busy_timeout (5 s) for the batch; job by job would be six of them.
     assert.ok(elapsedMs < 20_000, `the locked batch took ${Math.round(elapsedMs)} ms to fail`);
     const after = incident('S1', 'after-lock');
-    assert.deepEqual(await conn.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [after] }), { discarded: false, incidentIds: [after.id] });
+    assert.deepEqual(await conn.eventWriter!.write({ kind: 'trigger', reopens: false, claim: null, incidents: [after] }), { discarded: false, incidentIds: [after.id] });
   });
 
   test('with durability normal (LATCHKEY_SQLITE_SYNCHRONOUS=normal) the thread commits and answers without syncing', async () => {
@@ -248,7 +264,7 @@ describe('the writer thread', () => {
       await migrateToLatest(normal.db);
       await seedServices(normal, ['S1']);
       const written = incident('S1', 'normal');
-      assert.deepEqual(await normal.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [written] }), { discarded: false, incidentIds: [written.id] });
+      assert.deepEqual(await normal.eventWriter!.write({ kind: 'trigger', reopens: false, claim: null, incidents: [written] }), { discarded: false, incidentIds: [written.id] });
       assert.equal(normal.eventWriter!.syncs, 0);
       assert.equal((await normal.db.selectFrom('incidents').select('id').execute()).length, 1, 'committed: the serving connection reads it');
     } finally {
@@ -261,7 +277,7 @@ describe('the writer thread', () => {
     const closing = connect(`sqlite:${file}`);
     await migrateToLatest(closing.db);
     await seedServices(closing, ['S1']);
-    const writes = Array.from({ length: 30 }, (_, i) => closing.eventWriter!.write({ kind: 'trigger', claim: null, incidents: [incident('S1', `closing-${i}`)] }));
+    const writes = Array.from({ length: 30 }, (_, i) => closing.eventWriter!.write({ kind: 'trigger', reopens: false, claim: null, incidents: [incident('S1', `closing-${i}`)] }));
     await closing.close();
     assert.equal((await Promise.allSettled(writes)).filter((o) => o.status === 'fulfilled').length, 30);
     const reopened = connect(`sqlite:${file}`);
@@ -290,7 +306,7 @@ describe("the writer thread's deduplication claims: held in its memory, logged i
   }
   const keyClaim = (keyId: string, fingerprint: string, at = T0, windowMs = 600_000): DedupClaim =>
     ({ keyId, fingerprint, at: new Date(at), until: new Date(at + windowMs) });
-  const trigger = (writer: EventWriter, c: DedupClaim) => writer.write({ kind: 'trigger', claim: c, incidents: [incident('S1', `claimed-${n}`, c.at.getTime())] });
+  const trigger = (writer: EventWriter, c: DedupClaim) => writer.write({ kind: 'trigger', reopens: false, claim: c, incidents: [incident('S1', `claimed-${n}`, c.at.getTime())] });
   const logged = async (conn: Connection) => (await conn.db.selectFrom('dedup_claim_log').select(['api_key_id', 'fingerprint']).orderBy('id').execute());
 
   test('a claim survives a restart: the reopened file discards the duplicate and says when the first was seen', async () => {

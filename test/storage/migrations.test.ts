@@ -174,7 +174,7 @@ describe("upgrading an SQLite file whose writer thread made claims in dedup_clai
       acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, resolvedBy: null, alertCount: 1, lastPayload: {},
     };
     const repeat = await conn.eventWriter!.write({
-      kind: 'trigger', claim: { keyId: 'K', fingerprint: 'f-live', at: new Date(now), until: new Date(now + 600_000) }, incidents: [incident],
+      kind: 'trigger', reopens: false, claim: { keyId: 'K', fingerprint: 'f-live', at: new Date(now), until: new Date(now + 600_000) }, incidents: [incident],
     });
     assert.deepEqual(repeat, { discarded: true, firstSeenAt: new Date(now - 60_000) });
   });

@@ -76,7 +76,9 @@ export const incidentRoutes = (services: Services): FastifyPluginAsyncTypebox =>
       const key = request.apiKey;
       return {
         status: 'dry_run' as const,
-        duplicate: key ? await services.dedup.wouldDiscard(key, request.routeOptions.url!, request.body) : false,
+        // A repeat that would open a new incident with its dedup key (the old one resolved) is not discarded.
+        duplicate: key && !decisions.some((d) => d.action === 'create' && d.fields.dedupKey)
+          ? await services.dedup.wouldDiscard(key, request.routeOptions.url!, request.body) : false,
         services: decisions.map((d) => ({
           service_id: d.entry.service.id, service_name: d.entry.service.name, action: d.action,
           title: d.fields.title, severity: d.fields.severity, dedup_key: d.fields.dedupKey, decided_by: [...d.explanation],
