@@ -1,4 +1,4 @@
-import type { Config } from './config/index.js';
+import { sqliteFile, type Config } from './config/index.js';
 import { createTokenDigester } from './domain/tokens/digest.js';
 import { clientNetwork } from './domain/access/cidr.js';
 import { createApiKeyStore } from './storage/api-key-store.js';
@@ -15,6 +15,8 @@ import { createCatalogService } from './services/catalog.js';
 import { createLocalInvalidationBus, type InvalidationBus } from './services/invalidation.js';
 import { createKeyCache } from './services/key-cache.js';
 import { createRedisInvalidationBus } from './services/redis-invalidation.js';
+import { createFileInvalidationBus } from './services/file-invalidation.js';
+import { createPgInvalidationBus } from './services/pg-invalidation.js';
 import { connectSharedLimits, createRedisBuckets, createRedisFailures } from './services/redis-limits.js';
 import { createIdGenerator, cryptoRandom, systemClock, type Clock, type Random } from './services/runtime.js';
 import { loadSecret } from './services/secret.js';
@@ -88,9 +90,14 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const cache = createKeyCache({
     clock, positiveTtlMs: config.cacheTtlMs, negativeTtlMs: config.negativeCacheTtlMs, maxEntries: config.cacheMaxEntries,
   });
+  // Key changes reach every process that caches keys (other servers, and the server when the CLI
+  // changes a key): through Redis when it is set, else through the database's own means, NOTIFY on
+  // PostgreSQL, a file beside an SQLite file (whose processes share one host).
+  const databaseFile = sqliteFile(config.databaseUrl);
   const invalidation: InvalidationBus = config.redisUrl
     ? await createRedisInvalidationBus(config.redisUrl, logger)
-    : createLocalInvalidationBus();
+    : connection.kind === 'postgres' ? await createPgInvalidationBus(config.databaseUrl, options.schema, logger)
+      : databaseFile ? createFileInvalidationBus(`${databaseFile}-changes`, logger) : createLocalInvalidationBus();
   const router = createServiceRouter({ catalog });
   const userAccess = createUserAccessCache({ users, clock, ttlMs: config.cacheTtlMs, maxEntries: config.cacheMaxEntries });
   invalidation.subscribe((m) => {

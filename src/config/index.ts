@@ -105,8 +105,13 @@ export function loadConfig(env: Env = process.env): Config {
 
 /** Where the embedded default keeps its generated secret: beside the SQLite file. */
 export function defaultSecretFile(databaseUrl: string): string | null {
+  const file = sqliteFile(databaseUrl);
+  return file && `${file.replace(/\.db$/, '')}.secret`;
+}
+
+/** The SQLite database file the URL names; null for PostgreSQL and for SQLite in memory. */
+export function sqliteFile(databaseUrl: string): string | null {
   if (!databaseUrl.startsWith('sqlite:')) return null;
   const file = databaseUrl.slice('sqlite:'.length);
-  if (file === ':memory:') return null;
-  return `${file.replace(/\.db$/, '')}.secret`;
+  return file === ':memory:' ? null : file;
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../src/config/index.js';
+import { buildApp } from '../../src/http/app.js';
 import { createServices } from '../../src/services.js';
 import { NO_REQUEST } from '../../src/domain/audit/audit-event.js';
 import { OPERATOR } from '../../src/services/setup.js';
@@ -86,6 +87,24 @@ describe('operator CLI', () => {
     assert.equal(revoked.code, 0, revoked.stderr);
     const result = await inspect((s) => s.verifier.verify(token, 'rest', new Date()));
     assert.deepEqual([result.ok, !result.ok && result.code], [false, 'token_revoked']);
+  });
+
+  test('a key the CLI revokes is refused by a running server on its very next request, though the server had it cached', async () => {
+    const services = await createServices(loadConfig(env));
+    const app = await buildApp(services);
+    try {
+      const created = await cli('keys', 'create', '--name', 'leaked', '--scope', 'global', '--role', 'viewer', '--json');
+      const { api_key: key, token } = JSON.parse(created.stdout) as { api_key: { id: string }; token: string };
+      const identity = () => app.inject({ method: 'GET', url: '/api/v1/identity', headers: { authorization: `Bearer ${token}` } });
+      for (let i = 0; i < 3; i++) assert.equal((await identity()).statusCode, 200, 'the server verified the key and holds it in its cache');
+      assert.equal((await cli('keys', 'revoke', key.id)).code, 0);
+      const refused = await identity();
+      assert.equal(refused.statusCode, 401);
+      assert.equal(refused.json().error.code, 'token_revoked');
+    } finally {
+      await app.close();
+      await services.close();
+    }
   });
 
   test('unknown roles, commands and ids are refused with a message', async () => {

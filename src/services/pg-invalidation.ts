@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { createLocalInvalidationBus, type Invalidation, type InvalidationBus } from './invalidation.js';
+
+type Logger = { warn(obj: unknown, msg?: string): void };
+
+/** How long to wait before listening again after the connection is lost. */
+const RECONNECT_MS = 1000;
+
+/**
+ * Key changes between processes sharing one PostgreSQL database (servers, the CLI) without Redis:
+ * NOTIFY on a channel of the database (one per schema), which PostgreSQL delivers to every
+ * connection listening on it as soon as the notifying transaction commits. Delivery is at most
+ * once, so a process that loses its listening connection drops its whole cache, and again once it
+ * listens anew, rather than trust what it holds.
+ */
+export async function createPgInvalidationBus(url: string, schema: string | undefined, logger: Logger): Promise<InvalidationBus> {
+  const local = createLocalInvalidationBus();
+  const instance = randomUUID();
+  const channel = `latchkey_changes${schema ? `_${schema}` : ''}`.slice(0, 63);
+  let client: pg.Client | undefined;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+
+  async function listen(): Promise<void> {
+    const next = new pg.Client({ connectionString: url });
+    next.on('notification', ({ payload }) => {
+      if (payload === undefined) return;
+      try {
+        const { from, ...message } = JSON.parse(payload) as Invalidation & { from?: string };
+        if (from !== instance) local.publish(message);
+      } catch {
+        local.publish({ all: true });
+      }
+    });
+    next.on('error', (err: Error) => lost(next, err));
+    next.on('end', () => lost(next, new Error('connection ended')));
+    await next.connect();
+    await next.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+    client = next;
+  }
+
+  function lost(which: pg.Client, err: Error): void {
+    if (closed || client !== which) return;
+    client = undefined;
+    which.end().catch(() => {});
+    logger.warn({ err: err.message }, 'lost the PostgreSQL connection that hears of key changes; dropping every cached key and listening again');
+    local.publish({ all: true });
+    const again = () => {
+      retry = undefined;
+      if (closed) return;
+      listen().then(() => local.publish({ all: true }), () => (retry = setTimeout(again, RECONNECT_MS)));
+    };
+    retry = setTimeout(again, RECONNECT_MS);
+  }
+
+  await listen();
+
+  return {
+    publish(message) {
+      local.publish(message);
+      const payload = JSON.stringify({ ...message, from: instance });
+      if (!client) return logger.warn({}, 'could not tell other processes of a key change: not listening; they keep it until their cache TTL');
+      client.query('SELECT pg_notify($1, $2)', [channel, payload]).catch((err: Error) => {
+        logger.warn({ err: err.message }, 'could not tell other processes of a key change; they keep it until their cache TTL');
+      });
+    },
+    subscribe: (handler) => local.subscribe(handler),
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/index.js';
+import { NO_REQUEST } from '../../src/domain/audit/audit-event.js';
+import { createServices, type Services } from '../../src/services.js';
+import type { Invalidation } from '../../src/services/invalidation.js';
+import { OPERATOR } from '../../src/services/setup.js';
+import { isolatedDatabase, testDatabases } from '../support/database.js';
+
+/** Resolves when `services` receives an invalidation matching `wanted`. */
+function received(services: Services, wanted: (m: Invalidation) => boolean): Promise<void> {
+  return new Promise((resolve) => services.invalidation.subscribe((m) => wanted(m) && resolve()));
+}
+
+// Without Redis, processes sharing a database hear of key changes through the database's own means:
+// a file beside an SQLite file, NOTIFY on PostgreSQL.
+const places = [
+  { name: 'an SQLite file', open: async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-shared-'));
+    return { env: { LATCHKEY_DATABASE_URL: `sqlite:${join(dir, 'shared.db')}` }, schema: undefined, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  } },
+  ...testDatabases().filter((d) => d.name === 'postgres').map((d) => ({ name: 'PostgreSQL', open: async () => {
+    const place = await isolatedDatabase(d);
+    return { env: { LATCHKEY_DATABASE_URL: d.url }, schema: place.schema, drop: place.drop };
+  } })),
+];
+
+for (const place of places) {
+  describe(`two processes sharing ${place.name}, without Redis`, () => {
+    let a: Services;
+    let b: Services;
+    let drop: () => Promise<void>;
+
+    before(async () => {
+      const opened = await place.open();
+      drop = opened.drop;
+      const config = loadConfig(opened.env);
+      const options = { secret: randomBytes(32), ...(opened.schema && { schema: opened.schema }) };
+      a = await createServices(config, options);
+      b = await createServices(config, options);
+    });
+    after(async () => {
+      await a.close();
+      await b.close();
+      await drop();
+    });
+
+    test('a key revoked by one is refused by the other, which had it cached', { timeout: 10_000 }, async () => {
+      const { token, apiKey } = await a.setup.init({ email: 'owner@example.com', password: 'correct horse battery staple' });
+      assert.equal((await b.verifier.verify(token, 'rest', new Date())).ok, true, 'b now holds the key in its cache');
+      const delivered = received(b, (m) => m.keyId === apiKey.id);
+      await a.apiKeys.revoke(OPERATOR, apiKey.id, NO_REQUEST);
+      await delivered;
+      const result = await b.verifier.verify(token, 'rest', new Date());
+      assert.deepEqual([result.ok, !result.ok && result.code], [false, 'token_revoked']);
+    });
+
+    test('a key disabled by one is refused by the other', { timeout: 10_000 }, async () => {
+      const { token, apiKey } = await a.apiKeys.create(OPERATOR, { name: 'two', scope: 'global' }, NO_REQUEST);
+      assert.equal((await b.verifier.verify(token, 'rest', new Date())).ok, true);
+      const delivered = received(b, (m) => m.keyId === apiKey.id);
+      await a.apiKeys.setEnabled(OPERATOR, apiKey.id, false, NO_REQUEST);
+      await delivered;
+      const result = await b.verifier.verify(token, 'rest', new Date());
+      assert.deepEqual([result.ok, !result.ok && result.code], [false, 'token_disabled']);
+    });
+  });
+}
