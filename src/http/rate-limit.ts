@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKey } from '../domain/api-keys/api-key.js';
+import type { ErrorCode } from '../domain/errors.js';
 import type { Services } from '../services.js';
 import { setAttemptLimitHeaders } from './errors.js';
 import { SESSION_COOKIE } from './routes/session.js';
@@ -32,12 +33,16 @@ export function authFailuresExceeded(services: Services, request: FastifyRequest
 }
 
 /**
- * Whether a refused request offered anything to check. A request with no token and no session
- * cookie (a signed-out console asking whether it is signed in) guesses nothing, so it does not count
- * against its address: behind one NAT, page loads would otherwise lock everyone out.
+ * Whether a refused request could have been a guess: a token Latchkey does not know (malformed,
+ * mistyped or made up), or a session id nobody holds. Nothing else counts against its address:
+ * a request with no credential at all (a signed-out console asking whether it is signed in)
+ * guesses nothing; a token Latchkey knows but refuses (revoked, expired, disabled, rotated out,
+ * of the wrong kind, of a deactivated user) was genuine once, which no guesser can come by.
+ * Behind one NAT, page loads or a forgotten monitor still sending its revoked key would otherwise
+ * lock everyone out.
  */
-function presentedCredential(request: FastifyRequest): boolean {
-  return request.errorCode !== 'missing_token' || request.cookies?.[SESSION_COOKIE] !== undefined;
+export function couldBeGuess(code: ErrorCode | undefined, request: FastifyRequest): boolean {
+  return code === 'invalid_token' || (code === 'missing_token' && request.cookies?.[SESSION_COOKIE] !== undefined);
 }
 
 export function recordAuthFailure(services: Services, request: FastifyRequest): void {
@@ -67,7 +72,7 @@ export function createRateLimitHooks(services: Services, refuse: (request: Fasti
     },
 
     countFailures(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-      if (reply.statusCode === 401 && presentedCredential(request)) recordAuthFailure(services, request);
+      if (reply.statusCode === 401 && couldBeGuess(request.errorCode, request)) recordAuthFailure(services, request);
       done();
     },
   };

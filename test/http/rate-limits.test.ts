@@ -92,6 +92,24 @@ for (const db of testDatabases()) {
       t.clock.advance(15 * 60_000);
     });
 
+    test('a key Latchkey knows but refuses (revoked, disabled) is no guess: a monitor still sending one never locks out its address', async () => {
+      const { token } = await keyWith(null);
+      const address = '198.51.100.40';
+      const revoked = (await t.request({ method: 'POST', url: '/api/v1/api_keys', token: t.ownerToken, payload: { name: 'old', scope: 'global' } })).json() as { token: string; api_key: { id: string } };
+      const disabled = (await t.request({ method: 'POST', url: '/api/v1/api_keys', token: t.ownerToken, payload: { name: 'paused', scope: 'global' } })).json() as { token: string; api_key: { id: string } };
+      assert.equal((await t.request({ method: 'DELETE', url: `/api/v1/api_keys/${revoked.api_key.id}`, token: t.ownerToken })).statusCode, 204);
+      assert.equal((await t.request({ method: 'POST', url: `/api/v1/api_keys/${disabled.api_key.id}/disable`, token: t.ownerToken })).statusCode, 200);
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await call('/api/v1/identity', revoked.token, address)).json().error.code, 'token_revoked');
+        assert.equal((await call('/api/v1/identity', disabled.token, address)).json().error.code, 'token_disabled');
+      }
+      assert.equal((await call('/api/v1/identity', token, address)).statusCode, 200, 'ten refusals of known keys, and the address is not blocked');
+      const unknown = 'lkg_' + 'B'.repeat(36);
+      for (let i = 0; i < 3; i++) assert.equal((await call('/api/v1/identity', unknown, address)).json().error.code, 'invalid_token');
+      assert.equal((await call('/api/v1/identity', token, address)).statusCode, 429, 'three unknown tokens are three guesses');
+      t.clock.advance(60_000);
+    });
+
     test('a request offering no credential is refused without counting against its address; a stale session cookie counts', async () => {
       const { token } = await keyWith(null);
       const address = '198.51.100.20';

@@ -8,7 +8,7 @@ import { addressAllowed } from '../address.js';
 import { createApiLogHooks } from '../api-logs.js';
 import { answerWhenDurable } from '../durability.js';
 import { createKnownTokens } from '../known-tokens.js';
-import { authFailuresExceeded, recordAuthFailure, withinRateLimit } from '../rate-limit.js';
+import { authFailuresExceeded, couldBeGuess, recordAuthFailure, withinRateLimit } from '../rate-limit.js';
 import { MESSAGES, STATUS_BY_CODE } from '../errors.js';
 
 /** PagerDuty's answer shape, with Latchkey's error code alongside for refusals. */
@@ -75,7 +75,7 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
     const now = services.clock.now();
     const result = await services.verifier.verifyChecked(checked, 'events', now);
     if (!result.ok) {
-      recordAuthFailure(services, request);
+      if (couldBeGuess(result.code, request)) recordAuthFailure(services, request);
       if (result.key) services.recorder.record({ keyId: result.key.id, ip: request.ip, outcome: result.code });
       return void refuse(request, reply, result.code, result.code === 'wrong_token_kind' ? WRONG_KIND : undefined);
     }
@@ -125,15 +125,18 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
    * An invalid event is still refused as invalid whatever its routing key, as PagerDuty does; but
    * when that key is a usable one, the refusal counts in its usage and, in debug mode, its API log:
    * a malformed event is just what a debugging sender needs to see. Looking the key up is token
-   * work like any other: none for an address past its failed-authentication limit, and a key that
-   * does not verify counts against its address, so invalid events are no way around that limit.
+   * work like any other: none for an address past its failed-authentication limit, and a key
+   * Latchkey does not know counts against its address, so invalid events are no way around that limit.
    */
   async function attributeInvalidEvent(request: FastifyRequest): Promise<void> {
     const routingKey = (request.body as { routing_key?: unknown } | null)?.routing_key;
     if (typeof routingKey !== 'string' || routingKey.trim() === '') return;
     if (!services.authFailures.check(request.ip).allowed) return;
     const result = await services.verifier.verify(routingKey, 'events', services.clock.now());
-    if (!result.ok) return recordAuthFailure(services, request);
+    if (!result.ok) {
+      if (couldBeGuess(result.code, request)) recordAuthFailure(services, request);
+      return;
+    }
     if (addressAllowed(result.key, request.ip)) request.apiKey = result.key;
   }
 };
