@@ -9,6 +9,9 @@ import {
 import type { CatalogStore } from '../storage/catalog-store.js';
 import type { Db } from '../storage/connect.js';
 import type { WorkflowChanges, WorkflowStore } from '../storage/workflow-store.js';
+import type { AuditStore } from '../storage/audit-store.js';
+import type { RequestContext } from '../domain/audit/audit-event.js';
+import { createAuditWriter } from './audit.js';
 import type { IncidentService } from './incidents.js';
 import { filterFromInput } from './filter-input.js';
 import { paginate } from './paging.js';
@@ -18,6 +21,7 @@ import type { WebhookCaller } from './webhooks.js';
 type Deps = {
   db: Db;
   workflows: WorkflowStore;
+  audit: AuditStore;
   catalog: CatalogStore;
   incidents: IncidentService;
   callWebhook: WebhookCaller;
@@ -36,9 +40,21 @@ export type WorkflowInput = {
 
 const scopeOf = (teamId: string | null): Scope => (teamId ? { type: 'team', teamId } : { type: 'global' });
 
+/**
+ * A workflow's actions as the audit trail records them: a webhook by its host only, since a
+ * webhook URL often carries its own secret (a chat tool's incoming-webhook path).
+ */
+const auditedActions = (actions: readonly WorkflowAction[]) =>
+  actions.map((a) => (a.type === 'webhook' ? { type: a.type, host: new URL(a.url).host } : a));
+
+const audited = (w: Workflow) => ({ name: w.name, description: w.description, filter: w.filter, actions: auditedActions(w.actions), enabled: w.enabled });
+
 /** Automation: workflows (global or per team) run on requests sent with global keys. */
 export function createWorkflowService(deps: Deps) {
   const { db, workflows, clock } = deps;
+  const writeAudit = createAuditWriter({ audit: deps.audit, ids: deps.ids, clock });
+  const workflowAudit = (action: 'workflow.created' | 'workflow.updated' | 'workflow.deleted', w: Workflow, details: Record<string, unknown>) =>
+    ({ action, targetType: 'workflow' as const, targetId: w.id, scope: scopeOf(w.teamId), details });
   // Compiled filters by workflow version: compiling (re2js patterns above all) once per change,
   // not once per request. Old versions fall out when the map outgrows the catalogue.
   const compiled = new Map<string, CompiledFilter>();
@@ -110,7 +126,7 @@ export function createWorkflowService(deps: Deps) {
   }
 
   return {
-    async create(actor: Actor, input: WorkflowInput & { name: string; actions: WorkflowAction[] }): Promise<Workflow> {
+    async create(actor: Actor, input: WorkflowInput & { name: string; actions: WorkflowAction[] }, ctx: RequestContext): Promise<Workflow> {
       const teamId = input.team_id ?? null;
       if (teamId && !(await deps.catalog.findTeam(teamId))) {
         if (!reachFor(actor, 'workflows:write').global) throw new LatchkeyError('out_of_scope', 'this change needs workflows:write in that team');
@@ -122,7 +138,10 @@ export function createWorkflowService(deps: Deps) {
         id: deps.ids(), teamId, name: input.name, description: input.description ?? '', filter: filterFromInput('filter', input.filter ?? null),
         actions: await checkActions(input.actions, teamId), enabled: input.enabled ?? true, createdAt: now, updatedAt: now,
       };
-      await db.transaction().execute((trx) => workflows.insert(trx, workflow));
+      await db.transaction().execute(async (trx) => {
+        await workflows.insert(trx, workflow);
+        await writeAudit(trx, actor, ctx, workflowAudit('workflow.created', workflow, { team_id: teamId, ...audited(workflow) }));
+      });
       return workflow;
     },
 
@@ -136,7 +155,7 @@ export function createWorkflowService(deps: Deps) {
       return paginate(rows, limit);
     },
 
-    async update(actor: Actor, id: string, input: WorkflowInput): Promise<Workflow> {
+    async update(actor: Actor, id: string, input: WorkflowInput, ctx: RequestContext): Promise<Workflow> {
       const workflow = await visibleWorkflow(actor, id);
       requireWrite(actor, workflow.teamId);
       const changes: WorkflowChanges = {
@@ -146,14 +165,26 @@ export function createWorkflowService(deps: Deps) {
         ...(input.actions !== undefined && { actions: await checkActions(input.actions, workflow.teamId) }),
         ...(input.enabled !== undefined && { enabled: input.enabled }),
       };
-      await db.transaction().execute((trx) => workflows.update(trx, id, { ...changes, updatedAt: clock.now() }));
+      const updated: Workflow = { ...workflow, ...changes };
+      const before = audited(workflow);
+      const after = audited(updated);
+      const fields = (Object.keys(after) as Array<keyof typeof after>).filter((f) => JSON.stringify(before[f]) !== JSON.stringify(after[f]));
+      await db.transaction().execute(async (trx) => {
+        await workflows.update(trx, id, { ...changes, updatedAt: clock.now() });
+        await writeAudit(trx, actor, ctx, workflowAudit('workflow.updated', workflow, {
+          from: Object.fromEntries(fields.map((f) => [f, before[f]])), to: Object.fromEntries(fields.map((f) => [f, after[f]])),
+        }));
+      });
       return (await workflows.findById(id))!;
     },
 
-    async delete(actor: Actor, id: string): Promise<void> {
+    async delete(actor: Actor, id: string, ctx: RequestContext): Promise<void> {
       const workflow = await visibleWorkflow(actor, id);
       requireWrite(actor, workflow.teamId);
-      await db.transaction().execute((trx) => workflows.delete(trx, id));
+      await db.transaction().execute(async (trx) => {
+        await workflows.delete(trx, id);
+        await writeAudit(trx, actor, ctx, workflowAudit('workflow.deleted', workflow, { team_id: workflow.teamId, ...audited(workflow) }));
+      });
     },
 
     /**

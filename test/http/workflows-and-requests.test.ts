@@ -106,6 +106,24 @@ for (const db of testDatabases()) {
       expectStatus(await api.del(`/workflows/${global.id}`), 204);
     });
 
+    test('the audit trail records who created, changed and deleted a workflow; a webhook by its host, never its URL', async () => {
+      const secretPath = '/services/T000/B000/very-secret-webhook-token';
+      const created = await workflow({ team_id: teamA, filter: when('audited'), actions: [{ type: 'webhook', url: `https://hooks.example.com${secretPath}` }] }, editorA);
+      expectStatus(await api.patch(`/workflows/${created.id}`, { enabled: false, description: 'paused' }, editorA), 200);
+      expectStatus(await api.del(`/workflows/${created.id}`, editorA), 204);
+      const trail = expectStatus(await api.get(`/audit_events?target_id=${created.id}`), 200).audit_events as Json[];
+      assert.deepEqual(trail.map((e) => [e.action, e.target_type]), [['workflow.deleted', 'workflow'], ['workflow.updated', 'workflow'], ['workflow.created', 'workflow']]);
+      const [deleted, updated, made] = trail;
+      assert.deepEqual(made!.details.actions, [{ type: 'webhook', host: 'hooks.example.com' }]);
+      assert.equal(made!.details.team_id, teamA);
+      assert.deepEqual(updated!.details, { from: { description: '', enabled: true }, to: { description: 'paused', enabled: false } });
+      assert.equal(deleted!.details.name, created.name);
+      assert.ok(trail.every((e) => e.actor.type === 'api_key'));
+      assert.equal(JSON.stringify(trail).includes('very-secret'), false, 'the webhook URL is not in the trail');
+      const teamView = expectStatus(await api.get(`/audit_events?target_id=${created.id}`, (await issueKey(t, { scope: 'team', team_id: teamA, roles: ['admin'] })).token), 200).audit_events;
+      assert.equal(teamView.length, 3, 'the team sees its workflow’s trail');
+    });
+
     test('invalid filters and actions are refused: 400, pointing at the problem', async () => {
       const actions = [{ type: 'create_incident', service_id: serviceA.id }];
       const bad = expectError(await api.post('/workflows', { name: 'x', filter: { any: [{ path: 'a', op: 'gt', value: [] }] }, actions }), 400, 'invalid_filter');

@@ -7,9 +7,10 @@ export type AuditAction =
   | 'team.created' | 'team.updated' | 'team.deleted' | 'team.member_set' | 'team.member_removed'
   | 'service.created' | 'service.updated' | 'service.deleted'
   | 'user.created' | 'user.updated' | 'user.deactivated' | 'user.deleted'
-  | 'incident.deleted';
+  | 'incident.deleted'
+  | 'workflow.created' | 'workflow.updated' | 'workflow.deleted';
 
-export type AuditTargetType = 'api_key' | 'team' | 'service' | 'user' | 'incident';
+export type AuditTargetType = 'api_key' | 'team' | 'service' | 'user' | 'incident' | 'workflow';
 
 export type AuditEvent = {
   readonly id: string;

@@ -5,7 +5,7 @@ import type { Services } from '../../services.js';
 import { ActorRefSchema, AUTH_ERRORS, Cursor, ErrorResponse, IdParams, iso, Limit, Nullable, pageSize, Timestamp, Ulid } from '../schemas/common.js';
 import { DiscardedResponse } from '../dedup.js';
 import { AnyPayload } from '../payload.js';
-import { actorOf } from './context.js';
+import { actorOf, contextOf } from './context.js';
 
 const ActionSchema = Type.Union([
   Type.Object({ type: Type.Literal('create_incident'), service_id: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
@@ -74,7 +74,7 @@ export const workflowRoutes = (services: Services): FastifyPluginAsyncTypebox =>
   app.post('/workflows', {
     config: { permission: 'workflows:write' },
     schema: { tags, body: Type.Object({ team_id: Type.Optional(Nullable(Type.String({ maxLength: 64 }))), name: Name, actions: Actions, ...Editable }, { additionalProperties: false }), response: { 201: WorkflowResponse, ...errors } },
-  }, async (request, reply) => reply.code(201).send({ workflow: presentWorkflow(await workflows.create(actorOf(request), request.body)) }));
+  }, async (request, reply) => reply.code(201).send({ workflow: presentWorkflow(await workflows.create(actorOf(request), request.body, contextOf(request))) }));
 
   app.get('/workflows/:id', {
     config: { permission: 'workflows:read' },
@@ -84,13 +84,13 @@ export const workflowRoutes = (services: Services): FastifyPluginAsyncTypebox =>
   app.patch('/workflows/:id', {
     config: { permission: 'workflows:write' },
     schema: { tags, params: IdParams, body: Type.Object({ name: Type.Optional(Name), actions: Type.Optional(Actions), ...Editable }, { additionalProperties: false, minProperties: 1 }), response: { 200: WorkflowResponse, ...errors } },
-  }, async (request) => ({ workflow: presentWorkflow(await workflows.update(actorOf(request), request.params.id, request.body)) }));
+  }, async (request) => ({ workflow: presentWorkflow(await workflows.update(actorOf(request), request.params.id, request.body, contextOf(request))) }));
 
   app.delete('/workflows/:id', {
     config: { permission: 'workflows:write' },
     schema: { tags, params: IdParams, response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
-    await workflows.delete(actorOf(request), request.params.id);
+    await workflows.delete(actorOf(request), request.params.id, contextOf(request));
     return reply.code(204).send(null);
   });
 
