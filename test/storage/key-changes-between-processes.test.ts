@@ -16,21 +16,28 @@ function received(services: Services, wanted: (m: Invalidation) => boolean): Pro
   return new Promise((resolve) => services.invalidation.subscribe((m) => wanted(m) && resolve()));
 }
 
-// Without Redis, processes sharing a database hear of key changes through the database's own means:
-// a file beside an SQLite file, NOTIFY on PostgreSQL.
-const places = [
-  { name: 'an SQLite file', open: async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'latchkey-shared-'));
-    return { env: { LATCHKEY_DATABASE_URL: `sqlite:${join(dir, 'shared.db')}` }, schema: undefined, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  } },
-  ...testDatabases().filter((d) => d.name === 'postgres').map((d) => ({ name: 'PostgreSQL', open: async () => {
+type Place = { env: Record<string, string>; schema?: string | undefined; drop(): Promise<void> };
+
+function sqliteFile(env: Record<string, string> = {}): Place {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-shared-'));
+  return { env: { LATCHKEY_DATABASE_URL: `sqlite:${join(dir, 'shared.db')}`, ...env }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+// Processes sharing a database hear of each other's key changes through Redis when it is set, else
+// through the database's own means: a file beside an SQLite file, NOTIFY on PostgreSQL.
+// (.ci/run sets TEST_DATABASE_URL and TEST_REDIS_URL when the local servers answer.)
+const redisUrl = process.env.TEST_REDIS_URL;
+const places: Array<{ name: string; open(): Promise<Place> }> = [
+  { name: 'an SQLite file, without Redis', open: async () => sqliteFile() },
+  ...testDatabases().filter((d) => d.name === 'postgres').map((d) => ({ name: 'PostgreSQL, without Redis', open: async () => {
     const place = await isolatedDatabase(d);
     return { env: { LATCHKEY_DATABASE_URL: d.url }, schema: place.schema, drop: place.drop };
   } })),
+  ...(redisUrl ? [{ name: 'an SQLite file and Redis', open: async () => sqliteFile({ LATCHKEY_REDIS_URL: redisUrl }) }] : []),
 ];
 
 for (const place of places) {
-  describe(`two processes sharing ${place.name}, without Redis`, () => {
+  describe(`two processes sharing ${place.name}`, () => {
     let a: Services;
     let b: Services;
     let drop: () => Promise<void>;
