@@ -98,7 +98,21 @@ function route() {
   replace(main, view);
   const render = id ? DETAIL[section] : SECTIONS.find(([hash]) => hash === section)?.[3];
   if (!render) return replace(view, notice(`There is no page "${location.hash}".`));
-  Promise.resolve(render(view, ctx, id && decodeURIComponent(id))).catch((err) => replace(view, errorBox(err)));
+  Promise.resolve(render(view, ctx, id && decodeURIComponent(id))).catch((err) => replace(view, id && err && err.status === 404 ? notFound(section, err) : errorBox(err)));
+}
+
+/**
+ * A detail page whose record the API does not find (deleted since, as an audit trail link may
+ * lead to, or out of the user's sight: the API answers both alike): said plainly, with the way back.
+ */
+function notFound(section, err) {
+  const [hash, label, permission] = SECTIONS.find(([h]) => h === (PARENT[section] ?? section)) ?? [];
+  return [
+    el('div', { class: 'toolbar' }, el('h1', { id: 'not-found' }, 'Not found'),
+      hash && (!permission || ctx.can(permission)) ? el('a', { href: `#/${hash}` }, `← ${label}`) : null),
+    errorBox(err),
+    notice('Nothing to show here: it may have been deleted, or it is not yours to see.'),
+  ];
 }
 
 whenSignedOut((err) => showSignIn(err));

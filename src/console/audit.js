@@ -6,11 +6,21 @@ const detailsText = (details) => {
   return text === '{}' ? '' : text;
 };
 
+/** Target types with a screen of their own: the console's detail route for each (app.js DETAIL). */
+const TARGET_ROUTES = { api_key: 'keys', incident: 'incidents', workflow: 'workflows' };
+
+/** A target links to its screen; one deleted since then leads to that screen's not-found message. */
+const target = (e) => {
+  const text = `${e.target_type} ${e.target_id}`;
+  const route = TARGET_ROUTES[e.target_type];
+  return route ? el('a', { href: `#/${route}/${encodeURIComponent(e.target_id)}` }, text) : text;
+};
+
 const columns = [
   { label: 'At', cell: (e) => time(e.at) },
   { label: 'Action', cell: (e) => el('code', { class: 'action' }, e.action) },
   { label: 'Actor', cell: (e) => `${e.actor.name} (${e.actor.type})` },
-  { label: 'Target', cell: (e) => (e.target_type === 'api_key' ? el('a', { href: `#/keys/${encodeURIComponent(e.target_id)}` }, `api_key ${e.target_id}`) : `${e.target_type} ${e.target_id}`) },
+  { label: 'Target', cell: target },
   { label: 'From', cell: (e) => e.ip ?? '—' },
   { label: 'Details', cell: (e) => el('code', { class: 'details' }, detailsText(e.details)) },
 ];

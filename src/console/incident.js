@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { attempt, badge, changedFields, el, facts, field, replace, select, submitChanges, time } from './dom.js';
+import { attempt, badge, changedFields, confirmDialog, el, facts, field, replace, select, submitChanges, time } from './dom.js';
 
 const SEVERITIES = ['critical', 'error', 'warning', 'info'];
 const actorText = (a) => (a ? `${a.name} (${a.type})` : '—');
@@ -21,7 +21,7 @@ function editForm({ path, incident, onSaved }) {
   return form;
 }
 
-/** One incident: every field, its last payload, acknowledge/resolve, and title/severity edits. */
+/** One incident: every field, its last payload, acknowledge/resolve, title/severity edits and delete. */
 export async function renderIncident(view, ctx, id) {
   const path = `/incidents/${encodeURIComponent(id)}`;
   const { incident: first } = await api.get(path);
@@ -39,13 +39,22 @@ export async function renderIncident(view, ctx, id) {
       });
       return button;
     };
+    const remove = () => {
+      const button = el('button', { type: 'button', class: 'danger', id: 'incident-delete' }, 'Delete incident…');
+      button.addEventListener('click', async () => {
+        if (!(await confirmDialog(`Delete the incident "${incident.title}"? It is gone for good; the audit trail keeps who deleted it.`, 'Delete'))) return;
+        if (await attempt(errors, () => api.del(path).then(() => true), button)) ctx.go('#/incidents');
+      });
+      return button;
+    };
     const open = incident.status !== 'resolved';
     replace(view,
       el('div', { class: 'toolbar' }, el('h1', { id: 'incident-title' }, incident.title),
         el('span', { id: 'incident-status' }, badge(incident.status)), badge(incident.severity),
         canWrite && incident.status === 'triggered' ? transition('acknowledge', 'Acknowledge') : null,
         canWrite && open ? transition('resolve', 'Resolve') : null,
-        el('a', { href: '#/incidents' }, '← all incidents')),
+        el('a', { href: '#/incidents' }, '← all incidents'),
+        canWrite ? remove() : null),
       errors,
       el('div', { class: 'columns' },
         el('div', { class: 'stack' },

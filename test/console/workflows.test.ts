@@ -110,6 +110,38 @@ describe('console: workflows and automation requests', { timeout: 180_000 }, () 
     w.expectNoScriptErrors();
   });
 
+  test('the audit trail links workflow events to the workflow: its screen while it lives, a plain not-found once deleted', async () => {
+    const w = await world.get();
+    const created = await ownerCall(w, 'POST', '/workflows', { name: 'audited', actions: [{ type: 'webhook', url: 'https://hooks.example.com/d' }] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.workflow.id;
+    const page = await w.signedIn();
+    const eventsOf = async (wanted: string) => {
+      await page.goto(`${w.latchkey.origin}/#/audit`);
+      await page.locator('#audit-list table').waitFor();
+      await page.fill('input[name=target_id]', id);
+      await page.click('form.filters button[type=submit]');
+      await eventually(`the workflow's events are ${wanted}`, async () => (await page.locator('#audit-list td code.action').allInnerTexts()).join(' ') === wanted);
+      const links = page.locator('#audit-list td a');
+      assert.deepEqual(await links.allInnerTexts(), wanted.split(' ').map(() => `workflow ${id}`));
+      for (const href of await links.evaluateAll((as) => as.map((a) => a.getAttribute('href')))) assert.equal(href, `#/workflows/${id}`);
+      return links;
+    };
+
+    await (await eventsOf('workflow.created')).first().click();
+    await page.locator('#workflow-name', { hasText: 'audited' }).waitFor();
+    assert.equal(new URL(page.url()).hash, `#/workflows/${id}`);
+
+    assert.equal((await ownerCall(w, 'DELETE', `/workflows/${id}`)).status, 204);
+    await (await eventsOf('workflow.deleted workflow.created')).first().click();
+    await page.locator('#not-found').waitFor();
+    const view = await page.locator('.view').innerText();
+    assert.match(view, /not_found: workflow not found/);
+    assert.match(view, /may have been deleted/);
+    assert.equal(await page.locator('.view a', { hasText: '← Workflows' }).getAttribute('href'), '#/workflows');
+    w.expectNoScriptErrors();
+  });
+
   test('a viewer reads workflows but is offered no create, edit or delete; a forced create is refused', async () => {
     const w = await world.get();
     const created = await ownerCall(w, 'POST', '/workflows', { name: 'read me', actions: [{ type: 'webhook', url: 'https://hooks.example.com/b' }] });
