@@ -55,16 +55,17 @@ export function createDedupService(deps: { store: DedupStore; committer: GroupCo
      * Claims the sender's body in `trx`, then runs `work` there unless it is a duplicate: claim and
      * work commit together, so a duplicate does nothing and a failure leaves no claim behind.
      *
-     * A duplicate `reopens` what it repeated when what that opened is over: a trigger whose
-     * incident has been resolved since opens a new one (a flapping alert fires again with the same
-     * body), so it renews the claim and runs. `reopens` reads in `trx`; of two racing repeats one
-     * renews, and the other finds the incident the first opened.
+     * A duplicate `actsAnew` when what it repeated is over and it has something new to act on: a
+     * trigger whose incident has been resolved since opens a new one (a flapping alert fires again
+     * with the same body), and a resolve repeated once that new one is open resolves it (the alert
+     * clears again with the same body), so it renews the claim and runs. `actsAnew` reads in `trx`;
+     * of two racing repeats one renews, and the other finds what the first did.
      */
-    async gatedWithin<T>(trx: Transaction, sender: Sender, work: (trx: Transaction) => Promise<T>, reopens?: (trx: Transaction) => Promise<boolean>): Promise<Gated<T>> {
+    async gatedWithin<T>(trx: Transaction, sender: Sender, work: (trx: Transaction) => Promise<T>, actsAnew?: (trx: Transaction) => Promise<boolean>): Promise<Gated<T>> {
       const claim = await claimWithin(trx, sender.key, sender.route, sender.body);
       if (claim.duplicate) {
         const wanted = claimFor(sender)!;
-        const renewed = reopens && (await reopens(trx))
+        const renewed = actsAnew && (await actsAnew(trx))
           && (await deps.store.renew(wanted.keyId, wanted.fingerprint, claim.firstSeenAt, wanted.at, wanted.until, trx));
         if (!renewed) return { discarded: true, firstSeenAt: claim.firstSeenAt };
       }

@@ -46,6 +46,16 @@ function actionFor(resolving: boolean, open: Incident | undefined): RoutingActio
   return open ? 'append' : 'create';
 }
 
+/**
+ * Whether a repeat of a body (a duplicate within its window) still acts, because what it repeated
+ * is over: it would open an incident with its dedup key (the one it opened has been resolved since),
+ * or resolve one (opened since it last resolved). Adding to the incident still open is what a
+ * duplicate is; a body without a dedup key names nothing it repeats.
+ */
+export function repeatActs(action: RoutingAction, dedupKey: string | null): boolean {
+  return (action === 'create' && dedupKey !== null) || action === 'resolve';
+}
+
 export type RoutingOutcome = {
   status: 'created' | 'resolved' | 'no_match';
   incidents: Incident[];
@@ -157,14 +167,15 @@ export function createIncidentService(deps: Deps) {
         for (const m of matches) out.push(await apply(trx, actor, m, payload, 'api'));
         return out;
       };
-      // A repeat of a body whose incident has been resolved since opens a new one (see gatedWithin).
-      const reopens = async (trx: Transaction<Database>) => {
-        for (const m of matches) if (actionFor(m.resolving, await openIncident(m, trx)) === 'create' && m.fields.dedupKey) return true;
+      // A repeat acts anew (see gatedWithin) where it would open an incident with its dedup key (the
+      // one it opened has been resolved since) or resolve one (opened since it last resolved).
+      const actsAnew = async (trx: Transaction<Database>) => {
+        for (const m of matches) if (repeatActs(actionFor(m.resolving, await openIncident(m, trx)), m.fields.dedupKey)) return true;
         return false;
       };
       // In a group commit: requests arriving together share one transaction and its commit.
       const run = () => deps.committer.run(async (trx) =>
-        sender ? deps.dedup.gatedWithin(trx, sender, applyAll, reopens) : { discarded: false as const, result: await applyAll(trx) });
+        sender ? deps.dedup.gatedWithin(trx, sender, applyAll, actsAnew) : { discarded: false as const, result: await applyAll(trx) });
       // Two triggers racing on one dedup key: the second finds the first's incident on retry.
       const gated = await run().catch((err: unknown) => (isUniqueViolation(err) ? run() : Promise.reject(err)));
       if (gated.discarded) return gated;

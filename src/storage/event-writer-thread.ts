@@ -13,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import type { Insertable } from 'kysely';
 import { ClaimIndex } from './claim-index.js';
-import type { ClaimCounts, SettlementRow } from './event-writes.js';
+import { awaitsSettlement, type ClaimCounts, type SettlementRow } from './event-writes.js';
 import { walFileOf, walSyncFailure } from './durability.js';
 import { configureConnection, isLockTimeout, SAFETY_CHECKPOINT_PAGES } from './sqlite-settings.js';
 import type { Database } from './schema.js';
@@ -63,6 +63,7 @@ const statements = {
   loggedSince: db.prepare<[number], LoggedClaim>('select id, api_key_id, fingerprint, first_seen_at, expires_at from dedup_claim_log where id > ? order by id'),
   // `status != 'resolved'` literally, as the partial index's condition is written (see incident-store.ts).
   openIncident: db.prepare<[string, string], { id: string }>(`select id from incidents where dedup_key = ? and service_id = ? and status != 'resolved'`),
+  statusOf: db.prepare<[string], { status: string }>('select status from incidents where id = ?'),
   addAlert: db.prepare<[string, number, string]>('update incidents set alert_count = alert_count + 1, last_payload = ?, updated_at = ? where id = ?'),
   insertIncident: db.prepare<[IncidentRow]>(insertInto('incidents', INCIDENT_COLUMNS)),
   settle: db.prepare(`update incidents set status = @status, updated_at = @updated_at,
@@ -110,14 +111,22 @@ function take(claim: ClaimRow): void {
   latestClaimAt = Math.max(latestClaimAt, claim.first_seen_at);
 }
 
-/** A duplicate trigger that reopens (event-writes.ts): some service it routes to has no incident open with its dedup key. */
-const reopens = (write: WriteRows): boolean =>
-  write.kind === 'trigger' && write.reopens && write.incidents.some((row) => row.dedup_key && !statements.openIncident.get(row.dedup_key, row.service_id));
+/**
+ * A duplicate that still acts (event-writes.ts): a trigger that reopens, some service it routes to
+ * having no incident open with its dedup key; a settlement some incident it was planned for still awaits.
+ */
+function actsAnew(write: WriteRows): boolean {
+  if (write.kind === 'trigger') return write.reopens && write.incidents.some((row) => row.dedup_key && !statements.openIncident.get(row.dedup_key, row.service_id));
+  return write.kind === 'settle' && write.ids.some((id) => {
+    const incident = statements.statusOf.get(id);
+    return incident !== undefined && awaitsSettlement(incident.status, write.set.status);
+  });
+}
 
 function apply(write: WriteRows): RowsWritten {
   if (write.claim) {
     const firstSeenAt = heldClaim(write.claim);
-    if (firstSeenAt !== undefined && !reopens(write)) return { discarded: true, firstSeenAt };
+    if (firstSeenAt !== undefined && !actsAnew(write)) return { discarded: true, firstSeenAt };
     take(write.claim);
   }
   const incidentIds: string[] = [];

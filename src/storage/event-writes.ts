@@ -25,7 +25,11 @@ export type EventWrite =
    * no longer open, renewing its claim (DedupService.gatedWithin).
    */
   | { readonly kind: 'trigger'; readonly claim: DedupClaim | null; readonly incidents: readonly Incident[]; readonly reopens: boolean }
-  /** The incidents (found open when the event was planned) acknowledged or resolved, unless resolved since. */
+  /**
+   * The incidents (found open when the event was planned) acknowledged or resolved, unless resolved
+   * since. A duplicate still settles those that still await it (opened since the body was first
+   * sent: a flapping alert's repeated resolve), renewing its claim.
+   */
   | { readonly kind: 'settle'; readonly claim: DedupClaim | null; readonly ids: readonly string[]; readonly settlement: Settlement }
   | { readonly kind: 'change'; readonly claim: DedupClaim | null; readonly changes: readonly StoredChangeEvent[] };
 
@@ -58,6 +62,10 @@ export type SettlementRow = Pick<Database['incidents'], 'acknowledged_at' | 'ack
 
 type Stores = { dedup: DedupStore; incidents: IncidentStore; changes: ChangeEventStore };
 
+/** Whether an incident in `status` awaits a settlement to `to`: acknowledging changes a triggered one, resolving any open one. */
+export const awaitsSettlement = (status: string, to: Settlement['status']): boolean =>
+  status === 'triggered' || (to === 'resolved' && status === 'acknowledged');
+
 /**
  * Event writes through Kysely, batched by the group committer with whatever else it commits:
  * PostgreSQL (whose commit is its flush), and SQLite where no writer thread runs (in memory, or a
@@ -71,12 +79,27 @@ export function createTransactionalEventWriter(committer: GroupCommitter, stores
     return false;
   }
 
+  /** Whether some incident a settlement was planned for still awaits it. */
+  async function someAwaiting(trx: Transaction, ids: readonly string[], to: Settlement['status']): Promise<boolean> {
+    for (const id of ids) {
+      const incident = await stores.incidents.findById(id, trx);
+      if (incident && awaitsSettlement(incident.status, to)) return true;
+    }
+    return false;
+  }
+
+  /** Whether a duplicate still acts (DedupService.gatedWithin): a trigger that would open anew, a settlement still awaited. */
+  async function actsAnew(trx: Transaction, write: EventWrite): Promise<boolean> {
+    if (write.kind === 'trigger') return write.reopens && someClosed(trx, write.incidents);
+    return write.kind === 'settle' && someAwaiting(trx, write.ids, write.settlement.status);
+  }
+
   async function apply(trx: Transaction, write: EventWrite): Promise<EventWritten> {
     if (write.claim) {
       const { keyId, fingerprint, at, until } = write.claim;
       const claim = await stores.dedup.claim(keyId, fingerprint, at, until, trx);
       if (!claim.claimed) {
-        const renewed = write.kind === 'trigger' && write.reopens && (await someClosed(trx, write.incidents))
+        const renewed = (await actsAnew(trx, write))
           && (await stores.dedup.renew(keyId, fingerprint, claim.firstSeenAt, at, until, trx));
         if (!renewed) return { discarded: true, firstSeenAt: claim.firstSeenAt };
       }

@@ -130,6 +130,44 @@ for (const db of eventDatabases()) {
       assert.match((await post('/v2/enqueue', trigger)).json().message, /discarded/i);
     });
 
+    test('a flapping alert resolved, fired again and resolved again ends resolved: the repeated resolve is not discarded', async () => {
+      // Alertmanager sends a flapping alert's resolve with the same body each time, as it does its re-fire.
+      const service = (await post('/api/v1/services', { team_id: teamId, name: 'flapping resolves' })).json().service.id as string;
+      const events = (await post('/api/v1/api_keys', { name: 'flapping resolves', kind: 'events', scope: 'service', service_id: service })).json() as { token: string };
+      const trigger = { routing_key: events.token, event_action: 'trigger', dedup_key: 'flap-resolves', payload: { summary: 'flapping', source: 'db', severity: 'error' } };
+      const resolve = { routing_key: events.token, event_action: 'resolve', dedup_key: 'flap-resolves' };
+      const openOnes = async () => (await t.request({ method: 'GET', url: `/api/v1/incidents?service_id=${service}&limit=200`, token: t.ownerToken })).json().incidents
+        .filter((i: { status: string }) => i.status !== 'resolved') as Array<{ id: string }>;
+      for (const event of [trigger, resolve, trigger]) assert.equal((await post('/v2/enqueue', event)).json().message, 'Event processed');
+      assert.equal((await openOnes()).length, 1, 'the re-fire opened a new incident');
+      assert.equal((await post('/v2/enqueue', resolve)).json().message, 'Event processed', 'the repeated resolve is not discarded');
+      assert.deepEqual(await openOnes(), [], 'the re-fired incident is resolved');
+      assert.match((await post('/v2/enqueue', resolve)).json().message, /discarded/i, 'with nothing open to resolve, a repeat is a duplicate again');
+      const acknowledge = { ...resolve, event_action: 'acknowledge' };
+      for (const event of [trigger, acknowledge, resolve, trigger]) assert.equal((await post('/v2/enqueue', event)).json().message, 'Event processed');
+      assert.equal((await post('/v2/enqueue', acknowledge)).json().message, 'Event processed', 'a repeated acknowledge acknowledges the incident opened since');
+      const [acknowledged] = await openOnes();
+      assert.equal((await t.request({ method: 'GET', url: `/api/v1/incidents/${acknowledged!.id}`, token: t.ownerToken })).json().incident.status, 'acknowledged');
+      assert.match((await post('/v2/enqueue', acknowledge)).json().message, /discarded/i, 'already acknowledged: a duplicate');
+
+      // On /incidents, a payload matching the service's resolve filter, repeated.
+      const resolving = (await post('/api/v1/services', {
+        team_id: teamId, name: 'flapping rest', api_filter: { path: 'source', op: 'equals', value: 'flap-rest-resolve' },
+        resolve_filter: { path: 'state', op: 'equals', value: 'ok' }, field_mapping: { dedup_key: 'alert' },
+      })).json().service.id as string;
+      const fired = { source: 'flap-rest-resolve', alert: 'a1', state: 'firing' };
+      const cleared = { source: 'flap-rest-resolve', alert: 'a1', state: 'ok' };
+      const openOn = async () => (await t.request({ method: 'GET', url: `/api/v1/incidents?service_id=${resolving}&limit=200`, token: t.ownerToken })).json().incidents
+        .filter((i: { status: string }) => i.status !== 'resolved') as Array<{ id: string }>;
+      assert.equal((await post('/api/v1/incidents', fired)).json().status, 'created');
+      assert.equal((await post('/api/v1/incidents', cleared)).json().status, 'resolved');
+      assert.equal((await post('/api/v1/incidents', fired)).json().status, 'created', 're-fired');
+      assert.equal((await post('/api/v1/incidents?dry_run=true', cleared)).json().duplicate, false, 'the dry run says the repeated resolve would act');
+      assert.equal((await post('/api/v1/incidents', cleared)).json().status, 'resolved', 'the repeated resolve is not discarded');
+      assert.deepEqual(await openOn(), []);
+      assert.equal((await post('/api/v1/incidents', cleared)).json().status, 'discarded', 'nothing open: a duplicate again');
+    });
+
     test('a dry run says whether the body would be discarded, and claims nothing', async () => {
       const body = { source: 'db', title: 'dry' };
       const dry = await post('/api/v1/incidents?dry_run=true', body);

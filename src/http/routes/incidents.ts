@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { INCIDENT_STATUSES, SEVERITIES, type Incident } from '../../domain/incidents/incident.js';
 import type { Services } from '../../services.js';
+import { repeatActs } from '../../services/incidents.js';
 import { ActorRefSchema, AUTH_ERRORS, Cursor, ErrorResponse, IdParams, iso, isoOrNull, Limit, Nullable, NullableTimestamp, pageSize, Timestamp, Ulid } from '../schemas/common.js';
 import { discarded, DiscardedResponse } from '../dedup.js';
 import { AnyPayload } from '../payload.js';
@@ -76,8 +77,8 @@ export const incidentRoutes = (services: Services): FastifyPluginAsyncTypebox =>
       const key = request.apiKey;
       return {
         status: 'dry_run' as const,
-        // A repeat that would open a new incident with its dedup key (the old one resolved) is not discarded.
-        duplicate: key && !decisions.some((d) => d.action === 'create' && d.fields.dedupKey)
+        // A repeat that would open a new incident with its dedup key (the old one resolved), or resolve one, is not discarded.
+        duplicate: key && !decisions.some((d) => repeatActs(d.action, d.fields.dedupKey))
           ? await services.dedup.wouldDiscard(key, request.routeOptions.url!, request.body) : false,
         services: decisions.map((d) => ({
           service_id: d.entry.service.id, service_name: d.entry.service.name, action: d.action,
