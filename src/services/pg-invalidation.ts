@@ -19,6 +19,8 @@ export async function createPgInvalidationBus(url: string, schema: string | unde
   const instance = randomUUID();
   const channel = `latchkey_changes${schema ? `_${schema}` : ''}`.slice(0, 63);
   let client: pg.Client | undefined;
+  // A connection still being made (listening again after a loss): ended at once if the bus closes meanwhile.
+  let connecting: pg.Client | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
 
@@ -35,8 +37,18 @@ export async function createPgInvalidationBus(url: string, schema: string | unde
     });
     next.on('error', (err: Error) => lost(next, err));
     next.on('end', () => lost(next, new Error('connection ended')));
-    await next.connect();
-    await next.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+    connecting = next;
+    try {
+      await next.connect();
+      await next.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+    } catch (err) {
+      await next.end().catch(() => {});
+      throw err;
+    } finally {
+      connecting = undefined;
+    }
+    // Closed while LISTEN was on its way: nothing is to hear anything any more.
+    if (closed) return void (await next.end().catch(() => {}));
     client = next;
   }
 
@@ -49,7 +61,9 @@ export async function createPgInvalidationBus(url: string, schema: string | unde
     const again = () => {
       retry = undefined;
       if (closed) return;
-      listen().then(() => local.publish({ all: true }), () => (retry = setTimeout(again, RECONNECT_MS)));
+      listen().then(() => !closed && local.publish({ all: true }), () => {
+        if (!closed) retry = setTimeout(again, RECONNECT_MS);
+      });
     };
     retry = setTimeout(again, RECONNECT_MS);
   }
@@ -69,7 +83,7 @@ export async function createPgInvalidationBus(url: string, schema: string | unde
     async close() {
       closed = true;
       clearTimeout(retry);
-      await client?.end().catch(() => {});
+      await Promise.all([client, connecting].map((c) => c?.end().catch(() => {})));
     },
   };
 }
