@@ -248,6 +248,8 @@ export function createApiKeyService(deps: Deps) {
       };
       const persist = async (trx: Transaction<Database>) => {
         await keys.insert(trx, apiKey, record);
+        // The team may have been deleted since it was looked up (see CatalogStore.findTeam).
+        if (scope.type === 'team' && !(await deps.catalog.findTeam(scope.teamId, trx))) throw notFound('team');
         await writeAudit(trx, actor, ctx, keyAudit('api_key.created', apiKey, {
           name: apiKey.name, kind, scope: scope.type, roles, read_only: apiKey.readOnly, expires_at: expiresAt,
         }));

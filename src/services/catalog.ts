@@ -118,12 +118,14 @@ export function createCatalogService(deps: Deps) {
     async deleteTeam(actor: Actor, id: string, ctx: RequestContext): Promise<void> {
       const team = await visibleTeam(actor, id);
       requireIn(actor, 'teams:write', { type: 'global' });
-      const dependents = await catalog.teamDependents(id);
-      if (dependents.services + dependents.keys + dependents.incidents + dependents.workflows > 0) {
-        throw new LatchkeyError('conflict', `team "${team.name}" still has ${dependents.services} services, ${dependents.keys} live API keys, ${dependents.incidents} incidents and ${dependents.workflows} workflows`, dependents);
-      }
       await db.transaction().execute(async (trx) => {
+        // Marked deleted first, then counted: what joined the team before the mark is counted (on
+        // PostgreSQL the mark waits for it to commit), and what comes after finds it deleted.
         await catalog.deleteTeam(trx, team, clock.now());
+        const dependents = await catalog.teamDependents(id, trx);
+        if (dependents.services + dependents.keys + dependents.incidents + dependents.workflows > 0) {
+          throw new LatchkeyError('conflict', `team "${team.name}" still has ${dependents.services} services, ${dependents.keys} live API keys, ${dependents.incidents} incidents and ${dependents.workflows} workflows`, dependents);
+        }
         await writeAudit(trx, actor, ctx, { action: 'team.deleted', targetType: 'team', targetId: id, scope: teamScope(id), details: { name: team.name } });
       });
     },
@@ -145,6 +147,8 @@ export function createCatalogService(deps: Deps) {
       };
       await db.transaction().execute(async (trx) => {
         await catalog.insertService(trx, service);
+        // The team may have been deleted since it was looked up (see CatalogStore.findTeam).
+        if (!(await catalog.findTeam(team.id, trx))) throw notFound('team');
         await writeAudit(trx, actor, ctx, { action: 'service.created', targetType: 'service', targetId: service.id, scope: serviceScope(service), details: { name: service.name } });
       }).catch(conflictOnDuplicate(`team "${team.name}" has a service named "${input.name}"`));
       serviceChanged(service.id);

@@ -246,6 +246,8 @@ export function createUserService(deps: Deps) {
       await db.transaction().execute(async (trx) => {
         const changed = role ? (await users.setMembership(trx, teamId, userId, role, clock.now()), true) : await users.removeMembership(trx, teamId, userId);
         if (!changed) throw notFound('membership');
+        // The team may have been deleted since it was looked up (see CatalogStore.findTeam).
+        if (role && !(await deps.catalog.findTeam(teamId, trx))) throw notFound('team');
         await writeAudit(trx, actor, ctx, {
           action: role ? 'team.member_set' : 'team.member_removed', targetType: 'team', targetId: teamId, scope, details: { user_id: userId, ...(role && { role }) },
         });

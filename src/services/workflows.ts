@@ -140,6 +140,8 @@ export function createWorkflowService(deps: Deps) {
       };
       await db.transaction().execute(async (trx) => {
         await workflows.insert(trx, workflow);
+        // The team may have been deleted since it was looked up (see CatalogStore.findTeam).
+        if (teamId && !(await deps.catalog.findTeam(teamId, trx))) throw notFound('team');
         await writeAudit(trx, actor, ctx, workflowAudit('workflow.created', workflow, { team_id: teamId, ...audited(workflow) }));
       });
       return workflow;

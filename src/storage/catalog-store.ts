@@ -45,8 +45,13 @@ export function createCatalogStore(db: Db) {
       }).execute();
     },
 
-    async findTeam(id: string): Promise<Team | undefined> {
-      const row = await db.selectFrom('teams').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+    /**
+     * A team that has not been deleted. Read in the transaction that adds something to the team,
+     * after the insert (whose foreign key check waits for a delete of the team that is committing):
+     * a deleted team's row stays, so the foreign key alone no longer refuses what joins it.
+     */
+    async findTeam(id: string, ex: Db | Transaction<Database> = db): Promise<Team | undefined> {
+      const row = await ex.selectFrom('teams').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
       return row && rowToTeam(row);
     },
 
@@ -99,9 +104,9 @@ export function createCatalogStore(db: Db) {
     },
 
     /** What still lives in a team: it can be deleted only when nothing does. */
-    async teamDependents(id: string): Promise<{ services: number; keys: number; incidents: number; workflows: number }> {
+    async teamDependents(id: string, ex: Db | Transaction<Database> = db): Promise<{ services: number; keys: number; incidents: number; workflows: number }> {
       const count = async (table: 'services' | 'api_keys' | 'incidents' | 'workflows') => {
-        let q = db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('team_id', '=', id);
+        let q = ex.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('team_id', '=', id);
         if (table === 'services') q = q.where('deleted_at', 'is', null);
         if (table === 'api_keys') q = q.where('state', '!=', 'revoked');
         return Number((await q.executeTakeFirstOrThrow()).n);
