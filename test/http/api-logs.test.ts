@@ -88,6 +88,18 @@ for (const db of testDatabases()) {
       for (const secret of [other.token, personal.token, 'the present password']) assert.equal(everything.includes(secret), false, `${secret} stored`);
     });
 
+    test('a password sent in a list or an object is redacted all the same', async () => {
+      // Only an object under a credential's name is walked (the api_key an answer shows); a password
+      // a client wrapped in a list or an object was stored as sent.
+      const key = await newKey({ debug: true });
+      const sent = await call('POST', '/api/v1/incidents', key.token, {
+        source: 'nowhere', password: ['hunter2 in a list'], current_password: { value: 'hunter2 in an object' }, secret: [['deep hunter2']],
+      });
+      assert.equal(sent.statusCode, 200, sent.body);
+      const [logged] = await logsOf(key.api_key.id);
+      assert.deepEqual(JSON.parse(logged!.request_body), { source: 'nowhere', password: '[REDACTED]', current_password: '[REDACTED]', secret: '[REDACTED]' });
+    });
+
     test('large bodies are truncated and say so; filters by status work', async () => {
       const key = await newKey({ debug: true });
       await call('POST', '/api/v1/incidents', key.token, { source: 'nowhere', blob: 'x'.repeat(20_000) });

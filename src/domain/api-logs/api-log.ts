@@ -17,6 +17,14 @@ const isSecretField = (name: string): boolean => {
 };
 
 /**
+ * The key object an answer shows (`{"api_key":{…}}`): under a credential's name, yet no credential
+ * itself, so it is walked like any other object and only what is secret in it goes. Anything else
+ * under a credential's name is the credential, whatever its shape (a password sent in a list).
+ */
+const isKeyObject = (name: string, value: unknown): boolean =>
+  name.toLowerCase() === 'api_key' && value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
  * Text as stored: anything shaped like a Latchkey credential replaced, wherever it stands (a
  * token pasted into a message, a Referer carrying `?token=`, a header the server does not read).
  */
@@ -58,9 +66,7 @@ export function redactBody(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactBody);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    // A credential is a value: under a credential's name an object (a key as an answer shows it) is
-    // walked like any other, so only what is secret in it goes.
-    for (const [k, v] of Object.entries(value)) out[redactText(k)] = isSecretField(k) && (v === null || typeof v !== 'object') ? REDACTED : redactBody(v);
+    for (const [k, v] of Object.entries(value)) out[redactText(k)] = isSecretField(k) && !isKeyObject(k, v) ? REDACTED : redactBody(v);
     return out;
   }
   return value;
