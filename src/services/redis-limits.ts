@@ -7,10 +7,13 @@ type Logger = { warn(obj: unknown, msg?: string): void };
 
 /**
  * The connection instances share their limits through: commands fail at once while it is away
- * (no offline queue), and each instance then limits alone.
+ * (no offline queue), and each instance then limits alone. Its own errors are left unsaid: a lost
+ * Redis is logged where the commands fail, once per outage (outageLog), where ioredis would print
+ * an unhandled error event to stderr at every attempt to reconnect.
  */
 export async function connectSharedLimits(url: string): Promise<Redis> {
   const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  redis.on('error', () => {});
   await redis.connect();
   return redis;
 }

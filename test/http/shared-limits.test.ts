@@ -11,8 +11,9 @@ import { buildApp } from '../../src/http/app.js';
 import { createServices, type Services } from '../../src/services.js';
 import { createAttemptLimiter } from '../../src/services/attempt-limiter.js';
 import { createRateLimiter } from '../../src/services/rate-limiter.js';
-import { createRedisBuckets, createRedisFailures } from '../../src/services/redis-limits.js';
+import { connectSharedLimits, createRedisBuckets, createRedisFailures } from '../../src/services/redis-limits.js';
 import { createTestClock } from '../support/harness.js';
+import { startRelay } from '../support/relay.js';
 
 /** Polls until `check` holds: a shared count lands a Redis round trip after the answer that counted it. */
 async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
@@ -164,6 +165,31 @@ if (redisUrl) {
       } finally {
         unreachable.disconnect();
       }
+    });
+
+    test('Redis lost mid-run is logged once, through the logger: the connection writes nothing of its own', { timeout: 10_000 }, async () => {
+      // Without a listener for its errors, ioredis printed "[ioredis] Unhandled error event" to stderr
+      // at every reconnection attempt (every 2 s at most) for as long as Redis was away.
+      const target = new URL(redisUrl);
+      const relay = await startRelay(target.hostname, Number(target.port || 6379));
+      const redis = await connectSharedLimits(`redis://127.0.0.1:${relay.port}`);
+      const warnings: unknown[] = [];
+      const printed: string[] = [];
+      const write = process.stderr.write;
+      process.stderr.write = ((chunk: string | Uint8Array) => printed.push(String(chunk)) > 0) as typeof process.stderr.write;
+      try {
+        const failures = createRedisFailures(redis, `test-${randomBytes(4).toString('hex')}`, { warn: (obj) => warnings.push(obj) });
+        await failures.count('k', 60_000);
+        await relay.close();
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        await assert.rejects(failures.count('k', 60_000));
+        await assert.rejects(failures.count('k', 60_000));
+      } finally {
+        process.stderr.write = write;
+        redis.disconnect();
+      }
+      assert.equal(warnings.length, 1);
+      assert.deepEqual(printed.filter((line) => line.includes('ioredis')), []);
     });
 
     test('a shared count larger than the local one is taken in, with the shared window’s end', async () => {

@@ -1,46 +1,16 @@
 import assert from 'node:assert/strict';
-import { createServer, connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { createPgInvalidationBus } from '../../src/services/pg-invalidation.js';
 import { testDatabases } from '../support/database.js';
-
-/**
- * A TCP relay to PostgreSQL whose connections can be cut, and whose new connections can be held
- * back a while: a lost network, and a slow one to come back.
- */
-async function startRelay(target: URL) {
-  const sockets = new Set<Socket>();
-  let holdMs = 0;
-  const server = createServer((client) => {
-    sockets.add(client);
-    setTimeout(() => {
-      const upstream = connectTcp(Number(target.port || 5432), target.hostname);
-      sockets.add(upstream);
-      client.pipe(upstream).pipe(client);
-      const end = () => [client, upstream].forEach((s) => s.destroy());
-      client.on('error', end).on('close', end);
-      upstream.on('error', end).on('close', end);
-    }, holdMs);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    holdNewConnections: (ms: number) => void (holdMs = ms),
-    cut: () => sockets.forEach((s) => s.destroy()),
-    close: () => new Promise<void>((resolve) => {
-      sockets.forEach((s) => s.destroy());
-      server.close(() => resolve());
-    }),
-  };
-}
+import { startRelay } from '../support/relay.js';
 
 const postgres = testDatabases().find((d) => d.name === 'postgres');
 if (postgres) {
   describe('key changes between processes through PostgreSQL NOTIFY', () => {
     test('a bus closed while it is listening again after a lost connection leaves no connection behind', { timeout: 10_000 }, async () => {
       const target = new URL(postgres.url);
-      const relay = await startRelay(target);
+      const relay = await startRelay(target.hostname, Number(target.port || 5432));
       const application = `latchkey-bus-${process.pid}`;
       const url = `postgres://${target.username}@127.0.0.1:${relay.port}${target.pathname}?application_name=${application}`;
       const connectionsLeft = async () => {
