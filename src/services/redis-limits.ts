@@ -6,13 +6,20 @@ import type { SharedBuckets } from './rate-limiter.js';
 type Logger = { warn(obj: unknown, msg?: string): void };
 
 /**
+ * How long a command may wait for Redis's answer. A Redis that answers nothing (a peer gone without
+ * a word, a stalled server) is away too: without a bound, a sync waiting on it never settled, no
+ * later sync ran, and nothing was logged.
+ */
+const COMMAND_TIMEOUT_MS = 1000;
+
+/**
  * The connection instances share their limits through: commands fail at once while it is away
- * (no offline queue), and each instance then limits alone. Its own errors are left unsaid: a lost
+ * (no offline queue) or within COMMAND_TIMEOUT_MS, and each instance then limits alone. Its own errors are left unsaid: a lost
  * Redis is logged where the commands fail, once per outage (outageLog), where ioredis would print
  * an unhandled error event to stderr at every attempt to reconnect.
  */
 export async function connectSharedLimits(url: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: COMMAND_TIMEOUT_MS });
   redis.on('error', () => {});
   await redis.connect();
   return redis;

@@ -192,6 +192,29 @@ if (redisUrl) {
       assert.deepEqual(printed.filter((line) => line.includes('ioredis')), []);
     });
 
+    test('a Redis that stops answering holds up no sync for long, and is logged once', { timeout: 10_000 }, async () => {
+      // Commands had no timeout: a sync waiting on a Redis that answered nothing (a peer gone without a
+      // word, a stalled server) never settled, so no later sync ran, and nothing was logged.
+      const target = new URL(redisUrl);
+      const relay = await startRelay(target.hostname, Number(target.port || 6379));
+      const redis = await connectSharedLimits(`redis://127.0.0.1:${relay.port}`);
+      const warnings: unknown[] = [];
+      try {
+        const limiter = createRateLimiter({ clock: createTestClock(), maxKeys: 10, shared: createRedisBuckets(redis, { warn: (obj) => warnings.push(obj) }) });
+        const key = `test-${randomBytes(4).toString('hex')}`;
+        limiter.take(key, 60);
+        await limiter.sync();
+        relay.freeze();
+        limiter.take(key, 60);
+        const settled = await Promise.race([limiter.sync().then(() => true), new Promise((resolve) => setTimeout(resolve, 3000, false))]);
+        assert.equal(settled, true, 'the sync settles');
+        assert.equal(warnings.length, 1);
+      } finally {
+        redis.disconnect();
+        await relay.close();
+      }
+    });
+
     test('a shared count larger than the local one is taken in, with the shared window’s end', async () => {
       const redis = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
       await redis.connect();
