@@ -124,7 +124,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const catalogService = createCatalogService({ db, catalog, audit, router, invalidation, clock, ids });
   // Instances sharing a database share their limits too: a key's rate limit and the failure counts.
   const sharedLimits = config.redisUrl ? await connectSharedLimits(config.redisUrl) : undefined;
-  const shared = (namespace: string) => sharedLimits && createRedisFailures(sharedLimits, namespace, logger);
+  const shared = (namespace: string) => sharedLimits && createRedisFailures(sharedLimits, namespace, logger, digest);
   const sessions = createSessionService({
     users, sessions: createSessionStore(db), digest, secret, clock,
     accountAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAccount, windowMs: 15 * 60_000, shared: shared('sign-in-account') }),

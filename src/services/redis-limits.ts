@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { TokenDigester } from '../domain/tokens/digest.js';
 import type { SharedFailures } from './attempt-limiter.js';
 import type { SharedBuckets } from './rate-limiter.js';
 
@@ -47,11 +47,13 @@ return { failures, redis.call('PTTL', KEYS[1]) }`;
 
 /**
  * Failure counts in Redis. Keys name a digest of what is counted (an email, a client network),
- * never the thing itself, and expire with their window.
+ * never the thing itself, and expire with their window. The digest is keyed (`digest`: the server's
+ * HMAC, which every instance sharing the database shares): an unkeyed hash of an IPv4 address is
+ * undone by hashing all 2³² of them, and of an email by hashing a list of addresses.
  */
-export function createRedisFailures(redis: Redis, namespace: string, logger: Logger): SharedFailures {
+export function createRedisFailures(redis: Redis, namespace: string, logger: Logger, digest: TokenDigester): SharedFailures {
   const log = outageLog(logger, `the ${namespace} failure counts`);
-  const keyOf = (key: string) => `latchkey:failures:${namespace}:${createHash('sha256').update(key).digest('base64url')}`;
+  const keyOf = (key: string) => `latchkey:failures:${namespace}:${digest(`latchkey:failures:${namespace}:${key}`)}`;
   return {
     async count(key, windowMs) {
       try {

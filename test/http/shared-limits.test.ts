@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { createServices, type Services } from '../../src/services.js';
 import { createAttemptLimiter } from '../../src/services/attempt-limiter.js';
 import { createRateLimiter } from '../../src/services/rate-limiter.js';
 import { connectSharedLimits, createRedisBuckets, createRedisFailures } from '../../src/services/redis-limits.js';
+import { createTokenDigester } from '../../src/domain/tokens/digest.js';
 import { createTestClock } from '../support/harness.js';
 import { startRelay } from '../support/relay.js';
 
@@ -26,6 +27,8 @@ async function eventually(check: () => Promise<boolean>, what: string): Promise<
 
 // A /64 of its own for every run, so counts left in Redis by an earlier run within the window do not meet this one.
 const randomNetwork = () => `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+
+const digest = createTokenDigester(randomBytes(32));
 
 // Runs where Redis is reachable: .ci/run sets TEST_REDIS_URL when the local server answers.
 const redisUrl = process.env.TEST_REDIS_URL;
@@ -118,6 +121,25 @@ if (redisUrl) {
       assert.equal((await identity(a, limited, at)).statusCode, 429, 'a hears the shared bucket is spent');
     });
 
+    test('Redis holds no email or address in a form anyone can hash back: its keys are keyed digests', { timeout: 10_000 }, async () => {
+      // An unkeyed SHA-256 of an IPv4 address is undone by hashing all 2³² of them, of an email by
+      // hashing a list of them; the keys are now HMACs under the server's secret.
+      const address = `198.51.100.${1 + (randomBytes(1)[0]! % 250)}`;
+      const email = `someone-${randomBytes(4).toString('hex')}@example.com`;
+      assert.equal((await a.app.inject({ method: 'POST', url: '/api/v1/session', remoteAddress: address, payload: { email, password: 'a wrong guess' } })).statusCode, 401);
+      assert.equal((await identity(a, 'lkg_' + 'B'.repeat(36), address)).statusCode, 401);
+      const redis = new Redis(redisUrl);
+      try {
+        const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+        await eventually(async () => (await redis.keys('latchkey:failures:sign-in-account:*')).length > 0, 'the failures are counted in Redis');
+        for (const [namespace, counted] of [['sign-in-account', email], ['sign-in-address', address], ['authentication', address]] as const) {
+          assert.equal(await redis.exists(`latchkey:failures:${namespace}:${sha256(counted)}`), 0, `${namespace}: ${counted} found by hashing it`);
+        }
+      } finally {
+        redis.disconnect();
+      }
+    });
+
     test('failed sign-ins for one account are counted across instances', { timeout: 20_000 }, async () => {
       const at = `${randomNetwork()}::1`;
       for (const [instance, guess] of [[a, 'guess 1'], [a, 'guess 2'], [b, 'guess 3']] as const) {
@@ -140,7 +162,7 @@ if (redisUrl) {
       const warnings: unknown[] = [];
       try {
         const limiter = createAttemptLimiter({
-          clock: createTestClock(), limit: 2, windowMs: 60_000, shared: createRedisFailures(unreachable, 'test', { warn: (obj) => warnings.push(obj) }),
+          clock: createTestClock(), limit: 2, windowMs: 60_000, shared: createRedisFailures(unreachable, 'test', { warn: (obj) => warnings.push(obj) }, digest),
         });
         await limiter.fail('198.51.100.1');
         assert.equal(limiter.check('198.51.100.1').allowed, true);
@@ -178,7 +200,7 @@ if (redisUrl) {
       const write = process.stderr.write;
       process.stderr.write = ((chunk: string | Uint8Array) => printed.push(String(chunk)) > 0) as typeof process.stderr.write;
       try {
-        const failures = createRedisFailures(redis, `test-${randomBytes(4).toString('hex')}`, { warn: (obj) => warnings.push(obj) });
+        const failures = createRedisFailures(redis, `test-${randomBytes(4).toString('hex')}`, { warn: (obj) => warnings.push(obj) }, digest);
         await failures.count('k', 60_000);
         await relay.close();
         await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -221,8 +243,8 @@ if (redisUrl) {
       try {
         const namespace = `test-${randomBytes(4).toString('hex')}`;
         const clock = createTestClock();
-        const mine = createAttemptLimiter({ clock, limit: 3, windowMs: 60_000, shared: createRedisFailures(redis, namespace, console) });
-        const theirs = createAttemptLimiter({ clock, limit: 3, windowMs: 60_000, shared: createRedisFailures(redis, namespace, console) });
+        const mine = createAttemptLimiter({ clock, limit: 3, windowMs: 60_000, shared: createRedisFailures(redis, namespace, console, digest) });
+        const theirs = createAttemptLimiter({ clock, limit: 3, windowMs: 60_000, shared: createRedisFailures(redis, namespace, console, digest) });
         await theirs.fail('k');
         await theirs.fail('k');
         await mine.fail('k');
@@ -231,7 +253,7 @@ if (redisUrl) {
         assert.ok(!refused.allowed && refused.retryAfterSeconds <= 60 && refused.retryAfterSeconds >= 59);
         assert.equal(theirs.check('k').allowed, true, 'the other has not heard yet');
         mine.reset('k'); // a right password: the account's count starts again everywhere
-        const later = createAttemptLimiter({ clock, limit: 3, windowMs: 60_000, shared: createRedisFailures(redis, namespace, console) });
+        const later = createAttemptLimiter({ clock, limit: 3, windowMs: 60_000, shared: createRedisFailures(redis, namespace, console, digest) });
         await eventually(async () => {
           await later.fail('k');
           return later.check('k').allowed;
