@@ -97,7 +97,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const invalidation: InvalidationBus = config.redisUrl
     ? await createRedisInvalidationBus(config.redisUrl, logger)
     : connection.kind === 'postgres' ? await createPgInvalidationBus(config.databaseUrl, options.schema, logger)
-      : databaseFile ? createFileInvalidationBus(`${databaseFile}-changes`, logger) : createLocalInvalidationBus();
+      : databaseFile ? createFileInvalidationBus(`${databaseFile}-changes`, logger, databaseFile) : createLocalInvalidationBus();
   const router = createServiceRouter({ catalog });
   const userAccess = createUserAccessCache({ users, clock, ttlMs: config.cacheTtlMs, maxEntries: config.cacheMaxEntries });
   invalidation.subscribe((m) => {

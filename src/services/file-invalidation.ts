@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, watch, writeSync, ftruncateSync, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fchownSync, fstatSync, openSync, readSync, statSync, watch, writeSync, ftruncateSync, type FSWatcher } from 'node:fs';
 import { createLocalInvalidationBus, type Invalidation, type InvalidationBus } from './invalidation.js';
 
 type Logger = { warn(obj: unknown, msg?: string): void };
@@ -16,10 +16,10 @@ const MAX_BYTES = 1_048_576;
  * that finds the file shorter than where it had read to (restarted by a publisher) or a line it
  * cannot read drops its whole cache rather than trust it.
  */
-export function createFileInvalidationBus(path: string, logger: Logger): InvalidationBus {
+export function createFileInvalidationBus(path: string, logger: Logger, databaseFile: string): InvalidationBus {
   const local = createLocalInvalidationBus();
   const instance = randomUUID();
-  const appendFd = openSync(path, 'a', 0o600);
+  const appendFd = openBeside(path, databaseFile);
   const readFd = openSync(path, 'r');
   let readTo = fstatSync(readFd).size;
   let partial = '';
@@ -77,4 +77,22 @@ export function createFileInvalidationBus(path: string, logger: Logger): Invalid
       closeSync(readFd);
     },
   };
+}
+
+/**
+ * Opens the file for appending, creating it as SQLite creates the files it keeps beside a database:
+ * with the database file's permissions and, in a process running as root (the CLI run with sudo),
+ * its owner. Created 0600 by whoever came first, it kept a server running as the database's owner
+ * (or as another member of its group) from starting at all.
+ */
+function openBeside(path: string, databaseFile: string): number {
+  const creating = !existsSync(path);
+  const database = statSync(databaseFile);
+  const fd = openSync(path, 'a', database.mode & 0o666);
+  if (creating) {
+    // The mode given to open is narrowed by the umask; the database file's is what others rely on.
+    fchmodSync(fd, database.mode & 0o666);
+    if (process.getuid?.() === 0) fchownSync(fd, database.uid, database.gid);
+  }
+  return fd;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -21,11 +21,13 @@ function next(bus: ReturnType<typeof createFileInvalidationBus>): Promise<Invali
 
 describe('key changes between processes through a file beside the SQLite database', () => {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-changes-'));
-  const path = join(dir, 'latchkey.db-changes');
+  const database = join(dir, 'latchkey.db');
+  writeFileSync(database, '');
+  const path = `${database}-changes`;
   const warnings: unknown[] = [];
   const logger = { warn: (obj: unknown) => warnings.push(obj) };
-  const a = createFileInvalidationBus(path, logger);
-  const b = createFileInvalidationBus(path, logger);
+  const a = createFileInvalidationBus(path, logger, database);
+  const b = createFileInvalidationBus(path, logger, database);
   after(async () => {
     await a.close();
     await b.close();
@@ -56,5 +58,25 @@ describe('key changes between processes through a file beside the SQLite databas
     a.publish({ userId: 'U1' });
     assert.deepEqual(await after, { userId: 'U1' });
     assert.deepEqual(warnings, []);
+  });
+
+  test('the file is made as SQLite makes its own beside the database: its permissions and, by root, its owner', async () => {
+    // Made 0600 by whichever process came first, so the CLI run with sudo left a file the server,
+    // running as the database's owner, could not open: it would not start.
+    const shared = mkdtempSync(join(tmpdir(), 'latchkey-owner-'));
+    try {
+      const file = join(shared, 'latchkey.db');
+      writeFileSync(file, '');
+      chmodSync(file, 0o660);
+      const root = process.getuid?.() === 0;
+      if (root) chownSync(file, 65534, 65534);
+      const bus = createFileInvalidationBus(`${file}-changes`, logger, file);
+      await bus.close();
+      const made = statSync(`${file}-changes`);
+      assert.equal((made.mode & 0o777).toString(8), '660');
+      if (root) assert.deepEqual([made.uid, made.gid], [65534, 65534]);
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+    }
   });
 });
