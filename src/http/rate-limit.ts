@@ -52,7 +52,7 @@ export function recordAuthFailure(services: Services, request: FastifyRequest): 
 /**
  * The REST API's traffic gates, as onRequest/onResponse hooks around authentication: an address
  * with too many failed authentications is refused before any token work; an authenticated key
- * over its limit is refused after its allow-list check; every 401 counts as a failure.
+ * over its limit is refused after its allow-list check; a 401 that could be a guess (couldBeGuess) counts as a failure.
  */
 export function createRateLimitHooks(services: Services, refuse: (request: FastifyRequest, reply: FastifyReply, retryAfter: number, message: string) => void) {
   return {
