@@ -12,11 +12,11 @@ import { createUserStore } from './storage/user-store.js';
 import { createApiKeyService } from './services/api-keys.js';
 import { createAuditService } from './services/audit.js';
 import { createCatalogService } from './services/catalog.js';
-import { createLocalInvalidationBus, type InvalidationBus } from './services/invalidation.js';
+import { createInvalidationBus, type ChannelOpener, type InvalidationBus } from './services/invalidation.js';
 import { createKeyCache } from './services/key-cache.js';
-import { createRedisInvalidationBus } from './services/redis-invalidation.js';
-import { createFileInvalidationBus } from './services/file-invalidation.js';
-import { createPgInvalidationBus } from './services/pg-invalidation.js';
+import { openRedisChangeChannel } from './services/redis-invalidation.js';
+import { openFileChangeChannel } from './services/file-invalidation.js';
+import { openPgChangeChannel } from './services/pg-invalidation.js';
 import { connectSharedLimits, createRedisBuckets, createRedisFailures } from './services/redis-limits.js';
 import { createIdGenerator, cryptoRandom, systemClock, type Clock, type Random } from './services/runtime.js';
 import { loadSecret } from './services/secret.js';
@@ -91,13 +91,16 @@ export async function createServices(config: Config, options: ServiceOptions = {
     clock, positiveTtlMs: config.cacheTtlMs, negativeTtlMs: config.negativeCacheTtlMs, maxEntries: config.cacheMaxEntries,
   });
   // Key changes reach every process that caches keys (other servers, and the server when the CLI
-  // changes a key): through Redis when it is set, else through the database's own means, NOTIFY on
-  // PostgreSQL, a file beside an SQLite file (whose processes share one host).
+  // changes a key) through the database's own means, NOTIFY on PostgreSQL and a file beside an
+  // SQLite file (whose processes share one host), and through Redis too when it is set: a process
+  // started without the Redis URL (a CLI run without it) is still heard.
   const databaseFile = sqliteFile(config.databaseUrl);
-  const invalidation: InvalidationBus = config.redisUrl
-    ? await createRedisInvalidationBus(config.redisUrl, logger)
-    : connection.kind === 'postgres' ? await createPgInvalidationBus(config.databaseUrl, options.schema, logger)
-      : databaseFile ? createFileInvalidationBus(`${databaseFile}-changes`, logger, databaseFile) : createLocalInvalidationBus();
+  const channels: ChannelOpener[] = [];
+  if (connection.kind === 'postgres') channels.push((deliver) => openPgChangeChannel(config.databaseUrl, options.schema, deliver, logger));
+  else if (databaseFile) channels.push((deliver) => openFileChangeChannel(`${databaseFile}-changes`, databaseFile, deliver, logger));
+  const redisUrl = config.redisUrl;
+  if (redisUrl) channels.push((deliver) => openRedisChangeChannel(redisUrl, deliver, logger));
+  const invalidation: InvalidationBus = await createInvalidationBus(channels);
   const router = createServiceRouter({ catalog });
   const userAccess = createUserAccessCache({ users, clock, ttlMs: config.cacheTtlMs, maxEntries: config.cacheMaxEntries });
   invalidation.subscribe((m) => {

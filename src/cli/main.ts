@@ -28,9 +28,8 @@ Usage: latchkey <command> [options]   (npm run cli -- <command> …)
   keys revoke ID
         Revoke a key; its token stops working on the very next request.
 
-The database, secret and Redis come from LATCHKEY_DATABASE_URL, LATCHKEY_SECRET(_FILE) and
-LATCHKEY_REDIS_URL, as for the server: run it with the server's environment, so a running server
-hears of its key changes at once.`;
+The database and secret come from LATCHKEY_DATABASE_URL and LATCHKEY_SECRET(_FILE), as for the
+server; a running server hears of the CLI's key changes at once, through the database.`;
 
 type Out = { json: boolean };
 

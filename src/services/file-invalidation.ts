@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fchmodSync, fchownSync, fstatSync, openSync, readSync, statSync, watch, writeSync, ftruncateSync, type FSWatcher } from 'node:fs';
-import { createLocalInvalidationBus, type Invalidation, type InvalidationBus } from './invalidation.js';
+import type { ChangeChannel, Deliver, Invalidation } from './invalidation.js';
 
 type Logger = { warn(obj: unknown, msg?: string): void };
 
@@ -16,8 +16,7 @@ const MAX_BYTES = 1_048_576;
  * that finds the file shorter than where it had read to (restarted by a publisher) or a line it
  * cannot read drops its whole cache rather than trust it.
  */
-export function createFileInvalidationBus(path: string, logger: Logger, databaseFile: string): InvalidationBus {
-  const local = createLocalInvalidationBus();
+export function openFileChangeChannel(path: string, databaseFile: string, deliver: Deliver, logger: Logger): ChangeChannel {
   const instance = randomUUID();
   const appendFd = openBeside(path, databaseFile);
   const readFd = openSync(path, 'r');
@@ -29,7 +28,7 @@ export function createFileInvalidationBus(path: string, logger: Logger, database
     if (size < readTo) {
       readTo = 0;
       partial = '';
-      local.publish({ all: true });
+      deliver({ all: true });
     }
     if (size === readTo) return;
     const chunk = Buffer.alloc(size - readTo);
@@ -41,9 +40,9 @@ export function createFileInvalidationBus(path: string, logger: Logger, database
       if (line === '') continue;
       try {
         const { from, ...message } = JSON.parse(line) as Invalidation & { from?: string };
-        if (from !== instance) local.publish(message);
+        if (from !== instance) deliver(message);
       } catch {
-        local.publish({ all: true });
+        deliver({ all: true });
       }
     }
   }
@@ -53,7 +52,7 @@ export function createFileInvalidationBus(path: string, logger: Logger, database
       readNew();
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'could not read key changes from other processes; dropping every cached key');
-      local.publish({ all: true });
+      deliver({ all: true });
     }
   });
   watcher.on('error', (err: Error) => {
@@ -61,8 +60,7 @@ export function createFileInvalidationBus(path: string, logger: Logger, database
   });
 
   return {
-    publish(message) {
-      local.publish(message);
+    send(message) {
       try {
         if (fstatSync(appendFd).size > MAX_BYTES) ftruncateSync(appendFd, 0);
         writeSync(appendFd, JSON.stringify({ ...message, from: instance }) + '\n');
@@ -70,7 +68,6 @@ export function createFileInvalidationBus(path: string, logger: Logger, database
         logger.warn({ err: (err as Error).message }, 'could not tell other processes of a key change; they keep it until their cache TTL');
       }
     },
-    subscribe: (handler) => local.subscribe(handler),
     async close() {
       watcher.close();
       closeSync(appendFd);

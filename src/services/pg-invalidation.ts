@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { createLocalInvalidationBus, type Invalidation, type InvalidationBus } from './invalidation.js';
+import type { ChangeChannel, Deliver, Invalidation } from './invalidation.js';
 
 type Logger = { warn(obj: unknown, msg?: string): void };
 
@@ -8,14 +8,13 @@ type Logger = { warn(obj: unknown, msg?: string): void };
 const RECONNECT_MS = 1000;
 
 /**
- * Key changes between processes sharing one PostgreSQL database (servers, the CLI) without Redis:
- * NOTIFY on a channel of the database (one per schema), which PostgreSQL delivers to every
+ * Key changes between processes sharing one PostgreSQL database (servers, the CLI): NOTIFY on a
+ * channel of the database (one per schema), which PostgreSQL delivers to every
  * connection listening on it as soon as the notifying transaction commits. Delivery is at most
  * once, so a process that loses its listening connection drops its whole cache, and again once it
  * listens anew, rather than trust what it holds.
  */
-export async function createPgInvalidationBus(url: string, schema: string | undefined, logger: Logger): Promise<InvalidationBus> {
-  const local = createLocalInvalidationBus();
+export async function openPgChangeChannel(url: string, schema: string | undefined, deliver: Deliver, logger: Logger): Promise<ChangeChannel> {
   const instance = randomUUID();
   const channel = `latchkey_changes${schema ? `_${schema}` : ''}`.slice(0, 63);
   let client: pg.Client | undefined;
@@ -30,9 +29,9 @@ export async function createPgInvalidationBus(url: string, schema: string | unde
       if (payload === undefined) return;
       try {
         const { from, ...message } = JSON.parse(payload) as Invalidation & { from?: string };
-        if (from !== instance) local.publish(message);
+        if (from !== instance) deliver(message);
       } catch {
-        local.publish({ all: true });
+        deliver({ all: true });
       }
     });
     next.on('error', (err: Error) => lost(next, err));
@@ -57,11 +56,11 @@ export async function createPgInvalidationBus(url: string, schema: string | unde
     client = undefined;
     which.end().catch(() => {});
     logger.warn({ err: err.message }, 'lost the PostgreSQL connection that hears of key changes; dropping every cached key and listening again');
-    local.publish({ all: true });
+    deliver({ all: true });
     const again = () => {
       retry = undefined;
       if (closed) return;
-      listen().then(() => !closed && local.publish({ all: true }), () => {
+      listen().then(() => !closed && deliver({ all: true }), () => {
         if (!closed) retry = setTimeout(again, RECONNECT_MS);
       });
     };
@@ -71,15 +70,13 @@ export async function createPgInvalidationBus(url: string, schema: string | unde
   await listen();
 
   return {
-    publish(message) {
-      local.publish(message);
+    send(message) {
       const payload = JSON.stringify({ ...message, from: instance });
       if (!client) return logger.warn({}, 'could not tell other processes of a key change: not listening; they keep it until their cache TTL');
       client.query('SELECT pg_notify($1, $2)', [channel, payload]).catch((err: Error) => {
         logger.warn({ err: err.message }, 'could not tell other processes of a key change; they keep it until their cache TTL');
       });
     },
-    subscribe: (handler) => local.subscribe(handler),
     async close() {
       closed = true;
       clearTimeout(retry);

@@ -1,20 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createLocalInvalidationBus, type Invalidation, type InvalidationBus } from './invalidation.js';
+import type { ChangeChannel, Deliver, Invalidation } from './invalidation.js';
 
 const CHANNEL = 'latchkey:invalidate';
 
 type Logger = { warn(obj: unknown, msg?: string): void };
 
 /**
- * Broadcasts key changes to every instance sharing the database. Delivery is at most once, so
- * after a lost connection each instance drops its whole cache rather than trust what it holds.
+ * Key changes between every process sharing the database, through Redis pub/sub. Delivery is at
+ * most once, so after a lost connection each process drops its whole cache rather than trust what
+ * it holds.
  */
-export async function createRedisInvalidationBus(url: string, logger: Logger): Promise<InvalidationBus> {
-  const local = createLocalInvalidationBus();
+export async function openRedisChangeChannel(url: string, deliver: Deliver, logger: Logger): Promise<ChangeChannel> {
   const instance = randomUUID();
   const pub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
   const sub = new Redis(url, { lazyConnect: true });
+  // The publishing connection's own errors are reported where a publish fails, once per change:
+  // unheard, ioredis would print every attempt to reconnect to stderr.
+  pub.on('error', () => {});
   await Promise.all([pub.connect(), sub.connect()]);
   await sub.subscribe(CHANNEL);
 
@@ -23,27 +26,25 @@ export async function createRedisInvalidationBus(url: string, logger: Logger): P
     connected = false;
   });
   sub.on('ready', () => {
-    if (!connected) local.publish({ all: true });
+    if (!connected) deliver({ all: true });
     connected = true;
   });
   sub.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis invalidation channel error'));
   sub.on('message', (_channel: string, text: string) => {
     try {
       const { from, ...message } = JSON.parse(text) as Invalidation & { from?: string };
-      if (from !== instance) local.publish(message);
+      if (from !== instance) deliver(message);
     } catch {
-      local.publish({ all: true });
+      deliver({ all: true });
     }
   });
 
   return {
-    publish(message) {
-      local.publish(message);
+    send(message) {
       pub.publish(CHANNEL, JSON.stringify({ ...message, from: instance })).catch((err: Error) => {
         logger.warn({ err: err.message }, 'could not broadcast a key change; other instances keep it until their cache TTL');
       });
     },
-    subscribe: (handler) => local.subscribe(handler),
     async close() {
       sub.disconnect();
       await pub.quit().catch(() => pub.disconnect());

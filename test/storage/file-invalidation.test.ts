@@ -2,12 +2,17 @@ import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, chownSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { createFileInvalidationBus } from '../../src/services/file-invalidation.js';
-import type { Invalidation } from '../../src/services/invalidation.js';
+import { after, before, describe, test } from 'node:test';
+import { openFileChangeChannel } from '../../src/services/file-invalidation.js';
+import { createInvalidationBus, type Invalidation, type InvalidationBus } from '../../src/services/invalidation.js';
+
+type Logger = { warn(obj: unknown): void };
+
+/** A process's bus whose one channel to the others is the file beside `database`. */
+const fileBus = (database: string, logger: Logger) => createInvalidationBus([(deliver) => openFileChangeChannel(`${database}-changes`, database, deliver, logger)]);
 
 /** Resolves with the next message `bus` delivers to its subscribers; fails after two seconds. */
-function next(bus: ReturnType<typeof createFileInvalidationBus>): Promise<Invalidation> {
+function next(bus: InvalidationBus): Promise<Invalidation> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no message within 2 s')), 2000);
     let done = false;
@@ -26,8 +31,12 @@ describe('key changes between processes through a file beside the SQLite databas
   const path = `${database}-changes`;
   const warnings: unknown[] = [];
   const logger = { warn: (obj: unknown) => warnings.push(obj) };
-  const a = createFileInvalidationBus(path, logger, database);
-  const b = createFileInvalidationBus(path, logger, database);
+  let a: InvalidationBus;
+  let b: InvalidationBus;
+  before(async () => {
+    a = await fileBus(database, logger);
+    b = await fileBus(database, logger);
+  });
   after(async () => {
     await a.close();
     await b.close();
@@ -70,7 +79,7 @@ describe('key changes between processes through a file beside the SQLite databas
       chmodSync(file, 0o660);
       const root = process.getuid?.() === 0;
       if (root) chownSync(file, 65534, 65534);
-      const bus = createFileInvalidationBus(`${file}-changes`, logger, file);
+      const bus = await fileBus(file, logger);
       await bus.close();
       const made = statSync(`${file}-changes`);
       assert.equal((made.mode & 0o777).toString(8), '660');

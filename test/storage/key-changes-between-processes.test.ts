@@ -16,15 +16,16 @@ function received(services: Services, wanted: (m: Invalidation) => boolean): Pro
   return new Promise((resolve) => services.invalidation.subscribe((m) => wanted(m) && resolve()));
 }
 
-type Place = { env: Record<string, string>; schema?: string | undefined; drop(): Promise<void> };
+/** `onlyA`: settings the first process has and the second not (a CLI run without the server's Redis URL). */
+type Place = { env: Record<string, string>; onlyA?: Record<string, string>; schema?: string | undefined; drop(): Promise<void> };
 
 function sqliteFile(env: Record<string, string> = {}): Place {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-shared-'));
   return { env: { LATCHKEY_DATABASE_URL: `sqlite:${join(dir, 'shared.db')}`, ...env }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-// Processes sharing a database hear of each other's key changes through Redis when it is set, else
-// through the database's own means: a file beside an SQLite file, NOTIFY on PostgreSQL.
+// Processes sharing a database hear of each other's key changes through the database's own means (a
+// file beside an SQLite file, NOTIFY on PostgreSQL) and through Redis when it is set.
 // (.ci/run sets TEST_DATABASE_URL and TEST_REDIS_URL when the local servers answer.)
 const redisUrl = process.env.TEST_REDIS_URL;
 const places: Array<{ name: string; open(): Promise<Place> }> = [
@@ -33,7 +34,10 @@ const places: Array<{ name: string; open(): Promise<Place> }> = [
     const place = await isolatedDatabase(d);
     return { env: { LATCHKEY_DATABASE_URL: d.url }, schema: place.schema, drop: place.drop };
   } })),
-  ...(redisUrl ? [{ name: 'an SQLite file and Redis', open: async () => sqliteFile({ LATCHKEY_REDIS_URL: redisUrl }) }] : []),
+  ...(redisUrl ? [
+    { name: 'an SQLite file and Redis', open: async () => sqliteFile({ LATCHKEY_REDIS_URL: redisUrl }) },
+    { name: 'an SQLite file, Redis set for one of them only', open: async () => ({ ...sqliteFile(), onlyA: { LATCHKEY_REDIS_URL: redisUrl } }) },
+  ] : []),
 ];
 
 for (const place of places) {
@@ -45,10 +49,9 @@ for (const place of places) {
     before(async () => {
       const opened = await place.open();
       drop = opened.drop;
-      const config = loadConfig(opened.env);
       const options = { secret: randomBytes(32), ...(opened.schema && { schema: opened.schema }) };
-      a = await createServices(config, options);
-      b = await createServices(config, options);
+      a = await createServices(loadConfig({ ...opened.env, ...opened.onlyA }), options);
+      b = await createServices(loadConfig(opened.env), options);
     });
     after(async () => {
       await a.close();

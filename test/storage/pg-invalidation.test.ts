@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pg from 'pg';
-import { createPgInvalidationBus } from '../../src/services/pg-invalidation.js';
+import { createInvalidationBus } from '../../src/services/invalidation.js';
+import { openPgChangeChannel } from '../../src/services/pg-invalidation.js';
 import { testDatabases } from '../support/database.js';
 import { startRelay } from '../support/relay.js';
 
@@ -23,7 +24,7 @@ if (postgres) {
         }
       };
       try {
-        const bus = await createPgInvalidationBus(url, 'closing', { warn() {} });
+        const bus = await createInvalidationBus([(deliver) => openPgChangeChannel(url, 'closing', deliver, { warn() {} })]);
         relay.holdNewConnections(300);
         relay.cut();
         // Past the second the bus waits before listening again: its new connection is on its way.
