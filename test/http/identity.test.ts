@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { permissionsOfRoles, sortPermissions } from '../../src/domain/access/permissions.js';
+import { permissionsOfRoles, sortPermissions, PERMISSIONS, type Permission, type RoleName } from '../../src/domain/access/permissions.js';
 import { NO_REQUEST } from '../../src/domain/audit/audit-event.js';
 import { sessionActor } from '../../src/domain/users/access.js';
 import { OPERATOR } from '../../src/services/setup.js';
 import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { asSession, createService, createTeam, createUser, expectError, expectStatus, signIn } from '../support/platform.js';
 
 // Responses are read as loose JSON: tests check what a client would see.
 type Json = any;
@@ -92,6 +93,68 @@ for (const db of testDatabases()) {
 
       await t.services.users.update(OPERATOR, user.id, { role: 'admin' }, NO_REQUEST);
       assert.deepEqual((await ok(token)).permissions, sortPermissions(permissionsOfRoles(['admin'])));
+    });
+
+    const ofRoles = (...roles: RoleName[]) => sortPermissions(permissionsOfRoles(roles));
+
+    test('grants say where each permission holds: everywhere for a global key, its team for a team key, its service for a service key', async () => {
+      const team = await createTeam(t);
+      const service = (await createService(t, team)).id as string;
+
+      const global = await ok((await issue({ roles: ['viewer'] })).token);
+      assert.deepEqual(global.grants, [{ scope: 'global', permissions: ofRoles('viewer') }]);
+
+      const teamToken = (await issue({ scope: 'team', team_id: team, roles: ['incident_editor'] })).token;
+      const teamKey = await ok(teamToken);
+      assert.deepEqual(teamKey.grants, [{ scope: 'team', team_ids: [team], permissions: ofRoles('incident_editor') }]);
+      assert.deepEqual(teamKey.permissions, ofRoles('incident_editor'), 'permissions stays the flat list it was');
+
+      const serviceKey = await ok((await issue({ scope: 'service', service_id: service, roles: ['services_editor'] })).token);
+      assert.deepEqual(serviceKey.grants, [{ scope: 'service', service_ids: [service], permissions: ofRoles('services_editor') }]);
+
+      // Asked again, on the cached path (the key's actor and its grants are remembered): the same answer.
+      assert.deepEqual((await ok(teamToken)).grants, teamKey.grants);
+    });
+
+    test("a signed-in viewer who manages one team: the account role's permissions everywhere, a manager's in that team only", async () => {
+      const [teamA, teamB] = [await createTeam(t), await createTeam(t)];
+      const user = await createUser(t, 'viewer');
+      assert.equal((await t.request({ method: 'PUT', url: `/api/v1/teams/${teamA}/members/${user.id}`, token: t.ownerToken, payload: { role: 'manager' } })).statusCode, 204);
+      const session = asSession(t, await signIn(t, user.email));
+      const body = expectStatus(await session.get('/identity'), 200);
+      const manager = sortPermissions([
+        ...permissionsOfRoles(['incident_editor', 'services_editor']), 'teams:write', 'api_keys:read', 'api_keys:write', 'api_logs:read', 'audit:read',
+      ] as Permission[]);
+      assert.equal(body.api_key, null);
+      assert.equal(body.user.id, user.id);
+      assert.deepEqual(body.grants, [
+        { scope: 'global', permissions: ofRoles('viewer') },
+        { scope: 'team', team_ids: [teamA], permissions: manager },
+      ]);
+      assert.deepEqual(body.permissions, sortPermissions(new Set([...ofRoles('viewer'), ...manager])), 'the flat list is the union');
+      // What the grants say is what the API decides: teams:write in team A, not in team B.
+      expectStatus(await session.patch(`/teams/${teamA}`, { description: 'mine' }), 200);
+      expectError(await session.patch(`/teams/${teamB}`, { description: 'not mine' }), 403, 'out_of_scope');
+
+      // A personal token of theirs holds its roles only where the user does.
+      const token = expectStatus(await session.post('/users/me/api_keys', { name: 'mine', roles: ['incident_editor'] }), 201).token as string;
+      assert.deepEqual((await ok(token)).grants, [
+        { scope: 'global', permissions: ofRoles('viewer') },
+        { scope: 'team', team_ids: [teamA], permissions: ofRoles('incident_editor') },
+      ]);
+
+      const owner = expectStatus(await asSession(t, await signIn(t, 'owner@example.com', 'correct horse battery staple')).get('/identity'), 200);
+      assert.deepEqual(owner.grants, [{ scope: 'global', permissions: sortPermissions(PERMISSIONS) }]);
+    });
+
+    test('/openapi.json documents grants in the identity response', async () => {
+      const spec = JSON.parse((await t.request({ method: 'GET', url: '/openapi.json' })).body);
+      const schema = spec.paths['/api/v1/identity'].get.responses['200'].content['application/json'].schema;
+      assert.ok(schema.required.includes('grants'));
+      const item = schema.properties.grants.items;
+      assert.deepEqual(Object.keys(item.properties), ['scope', 'team_ids', 'service_ids', 'permissions']);
+      assert.deepEqual(item.properties.scope.enum, ['global', 'team', 'service']);
+      assert.deepEqual([...item.required].sort(), ['permissions', 'scope']);
     });
 
     test('authentication outcomes are counted in /metrics', async () => {
