@@ -33,12 +33,26 @@ const PARENT = { services: 'catalog', teams: 'catalog' };
 
 let ctx = null;
 
-/** What the signed-in user may do (from GET /identity); the server still decides every call. */
+/**
+ * What the signed-in user may do (from GET /identity); the server still decides every call.
+ * `can(permission)`: held anywhere, for what is not one team's or one service's (a nav section, a list).
+ * `canIn(permission, { teamId, serviceId })`: held where a resource lives. A global grant covers
+ * everything; a team grant that team's resources, its services' included; a service grant that
+ * service's. Neither id (a global key or workflow, a new team): a global grant only.
+ */
 function contextFor(session, identity) {
   const permissions = new Set(identity.permissions);
+  const grants = identity.grants.map((g) => ({
+    global: g.scope === 'global',
+    teams: new Set(g.team_ids ?? []),
+    services: new Set(g.service_ids ?? []),
+    permissions: new Set(g.permissions),
+  }));
+  const covers = (g, { teamId, serviceId }) => g.global || (teamId != null && g.teams.has(teamId)) || (serviceId != null && g.services.has(serviceId));
   return {
     user: session.user,
     can: (permission) => permissions.has(permission),
+    canIn: (permission, place = {}) => grants.some((g) => g.permissions.has(permission) && covers(g, place)),
     isAccountAdmin: session.user.role === 'owner' || session.user.role === 'admin',
     go: (hash) => {
       if (location.hash === hash) route();

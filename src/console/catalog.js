@@ -2,7 +2,10 @@ import { api } from './api.js';
 import { attempt, el, field, replace, select, table, time } from './dom.js';
 import { listAll } from './lookups.js';
 
-/** Teams and services: lists, and create forms for those who may write. */
+/**
+ * Teams and services: lists, and create forms for those who may write. A new team needs teams:write
+ * everywhere; a new service services:write in its team, so the form offers only those teams.
+ */
 export async function renderCatalog(view, ctx) {
   const [teams, services] = await Promise.all([
     listAll('/teams', 'teams'),
@@ -10,6 +13,7 @@ export async function renderCatalog(view, ctx) {
   ]);
   const teamName = new Map(teams.map((t) => [t.id, t.name]));
   const refresh = () => ctx.go(location.hash);
+  const serviceTeams = teams.filter((t) => ctx.canIn('services:write', { teamId: t.id }));
 
   const teamColumns = [
     { label: 'Name', cell: (t) => el('a', { href: `#/teams/${encodeURIComponent(t.id)}` }, t.name) },
@@ -27,9 +31,9 @@ export async function renderCatalog(view, ctx) {
   replace(view,
     el('div', { class: 'columns' },
       el('div', { class: 'panel' }, el('h1', {}, 'Teams'), table(teamColumns, teams, { empty: 'No teams yet.' }),
-        ctx.can('teams:write') ? teamForm(refresh) : null),
+        ctx.canIn('teams:write', {}) ? teamForm(refresh) : null),
       el('div', { class: 'panel wide' }, el('h1', {}, 'Services'), table(serviceColumns, services, { empty: 'No services yet.' }),
-        ctx.can('services:write') && teams.length > 0 ? serviceForm(teams) : null)));
+        serviceTeams.length > 0 ? serviceForm(serviceTeams) : null)));
 }
 
 function teamForm(onCreated) {

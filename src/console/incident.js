@@ -21,13 +21,17 @@ function editForm({ path, incident, onSaved }) {
   return form;
 }
 
-/** One incident: every field, its last payload, acknowledge/resolve, title/severity edits and delete. */
+/** One incident: every field, its last payload; acknowledge/resolve, title/severity edits and delete for those with incidents:write where it lives. */
 export async function renderIncident(view, ctx, id) {
   const path = `/incidents/${encodeURIComponent(id)}`;
   const { incident: first } = await api.get(path);
-  const service = ctx.can('services:read') ? await api.get(`/services/${encodeURIComponent(first.service_id)}`).then((r) => r.service.name, () => first.service_id) : first.service_id;
-  const team = ctx.can('teams:read') ? await api.get(`/teams/${encodeURIComponent(first.team_id)}`).then((r) => r.team.name, () => first.team_id) : first.team_id;
-  const canWrite = ctx.can('incidents:write');
+  // An incident lives in its service, and so in the service's team: what the user may do here is what they hold there.
+  const place = { teamId: first.team_id, serviceId: first.service_id };
+  const readsService = ctx.canIn('services:read', place);
+  const readsTeam = ctx.canIn('teams:read', { teamId: first.team_id });
+  const service = readsService ? await api.get(`/services/${encodeURIComponent(first.service_id)}`).then((r) => r.service.name, () => first.service_id) : first.service_id;
+  const team = readsTeam ? await api.get(`/teams/${encodeURIComponent(first.team_id)}`).then((r) => r.team.name, () => first.team_id) : first.team_id;
+  const canWrite = ctx.canIn('incidents:write', place);
   const errors = el('div', { class: 'slot', id: 'incident-errors' });
 
   const show = (incident) => {
@@ -62,8 +66,8 @@ export async function renderIncident(view, ctx, id) {
             ['ID', el('code', {}, incident.id)],
             ['Title', incident.title], ['Description', incident.description || '—'],
             ['Severity', incident.severity], ['Status', incident.status],
-            ['Service', ctx.can('services:read') ? el('a', { href: `#/services/${encodeURIComponent(incident.service_id)}` }, service) : service],
-            ['Team', ctx.can('teams:read') ? el('a', { href: `#/teams/${encodeURIComponent(incident.team_id)}` }, team) : team],
+            ['Service', readsService ? el('a', { href: `#/services/${encodeURIComponent(incident.service_id)}` }, service) : service],
+            ['Team', readsTeam ? el('a', { href: `#/teams/${encodeURIComponent(incident.team_id)}` }, team) : team],
             ['Dedup key', incident.dedup_key ? el('code', {}, incident.dedup_key) : '—'],
             ['Alerts', String(incident.alert_count)], ['Source', incident.source],
             ['Created', when(incident.created_at, incident.created_by)], ['Updated', time(incident.updated_at)],

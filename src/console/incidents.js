@@ -3,20 +3,19 @@ import { attempt, badge, el, replace, select, time } from './dom.js';
 import { loadCatalog } from './lookups.js';
 import { pagedList } from './paged.js';
 
-/** Incidents by status, with acknowledge and resolve for those who may write. */
+/** Incidents by status, with acknowledge and resolve on those the user may change (incidents:write where each lives). */
 export async function renderIncidents(view, ctx) {
   const catalog = await loadCatalog(ctx);
   const status = select('status', [['', 'any status'], ['triggered', 'triggered'], ['acknowledged', 'acknowledged'], ['resolved', 'resolved']], '');
   const list = el('div', { class: 'list', id: 'incident-list' });
   const errors = el('div', { class: 'slot' });
-  const canWrite = ctx.can('incidents:write');
 
   const transition = async (incident, action, button) => {
     const done = await attempt(errors, () => api.post(`/incidents/${encodeURIComponent(incident.id)}/${action}`), button);
     if (done) await refresh();
   };
   const actions = (i) => {
-    if (!canWrite || i.status === 'resolved') return '';
+    if (i.status === 'resolved' || !ctx.canIn('incidents:write', { teamId: i.team_id, serviceId: i.service_id })) return '';
     return el('span', { class: 'row-actions' },
       i.status === 'triggered' ? el('button', { type: 'button', class: 'small', onclick: (e) => transition(i, 'acknowledge', e.currentTarget) }, 'Acknowledge') : null,
       el('button', { type: 'button', class: 'small', onclick: (e) => transition(i, 'resolve', e.currentTarget) }, 'Resolve'));

@@ -42,13 +42,14 @@ export function keyActivity(ctx, key) {
   void loadUsage();
 
   const logs = el('div', { id: 'key-logs' });
-  if (ctx.can('api_logs:read')) {
+  // Logs are read where the key lives: its team or service, or everywhere for a global key or a personal token.
+  if (ctx.canIn('api_logs:read', { teamId: key.team_id, serviceId: key.service_id })) {
     void pagedList(logs, {
       columns: logColumns, empty: key.debug.enabled ? 'No requests logged yet.' : 'No logs: debug is off for this key (switch it on in Settings to log every request for 48 hours).',
       path: '/api_logs', query: { api_key_id: key.id }, field: 'api_logs', limit: 20,
     });
   } else {
-    logs.append(el('p', { class: 'muted' }, 'Reading debug logs needs the api_logs:read permission.'));
+    logs.append(el('p', { class: 'muted' }, `Reading debug logs needs the api_logs:read permission ${key.team_id ? 'in this key’s team or service' : 'everywhere'}.`));
   }
   return el('div', { class: 'columns' },
     el('div', { class: 'panel' }, el('div', { class: 'toolbar' }, el('h2', {}, 'Usage by day'), days), usage),

@@ -48,12 +48,33 @@ function previousToken(key) {
     ]));
 }
 
+/**
+ * What the user may do to this key; the API decides every call, this hides what it would refuse.
+ * Revoking a key of a team or service needs api_keys:write there, a global key's everywhere.
+ * Changing it (edit, rotate, disable, enable) also needs every permission the key holds, held there
+ * (contract §3 rule 2; the rule on privileged roles is left to the API). A personal token is changed
+ * only by its own user; someone else's may at most be revoked, by a user who manages keys everywhere
+ * (unless its user is an owner or admin, which only the API knows).
+ */
+function keyControls(ctx, key) {
+  if (!key.owner_user_id) {
+    const place = { teamId: key.team_id, serviceId: key.service_id };
+    const revoke = ctx.canIn('api_keys:write', place);
+    return { change: revoke && key.permissions.every((p) => ctx.canIn(p, place)), revoke };
+  }
+  if (key.owner_user_id === ctx.user.id) {
+    const revoke = ctx.can('api_keys:write');
+    return { change: revoke && key.permissions.every((p) => ctx.can(p)), revoke };
+  }
+  return { change: false, revoke: ctx.canIn('api_keys:write', {}) };
+}
+
 export async function renderKeyDetail(view, ctx, id) {
   const path = `/api_keys/${encodeURIComponent(id)}`;
   const [catalog, roles, first] = await Promise.all([loadCatalog(ctx), loadRoles(), api.get(path)]);
   const errors = el('div', { class: 'slot', id: 'key-errors' });
   const body = el('div', { class: 'stack' });
-  const canWrite = ctx.can('api_keys:write');
+  const may = keyControls(ctx, first.api_key);
 
   const show = (key) => {
     const live = key.status !== 'revoked';
@@ -66,24 +87,24 @@ export async function renderKeyDetail(view, ctx, id) {
     const toggle = key.status === 'disabled'
       ? action('Enable', (b) => change(b, () => api.post(`${path}/enable`)), { id: 'enable' })
       : action('Disable', (b) => change(b, () => api.post(`${path}/disable`)), { id: 'disable' });
-    const actions = canWrite && live
+    const actions = (may.change || may.revoke) && live
       ? el('div', { class: 'actions panel' },
-        el('span', { class: 'group' }, field('Grace (s, 0–3600)', grace),
+        may.change ? el('span', { class: 'group' }, field('Grace (s, 0–3600)', grace),
           action('Rotate', async (b) => {
             const issued = await attempt(errors, () => api.post(`${path}/rotate`, { grace_period_seconds: Number(grace.value || 0) }), b);
             if (!issued) return;
             show(issued.api_key);
             await showSecretOnce('New token issued', issued.api_key, issued.token);
-          }, { id: 'rotate' })),
-        toggle,
-        action('Revoke…', async (b) => {
+          }, { id: 'rotate' })) : null,
+        may.change ? toggle : null,
+        may.revoke ? action('Revoke…', async (b) => {
           if (!(await confirmDialog(`Revoke "${key.name}"? Its token stops working at once, and this cannot be undone.`, 'Revoke'))) return;
           const revoked = await attempt(errors, async () => {
             await api.del(path);
             return (await api.get(path)).api_key;
           }, b);
           if (revoked) show(revoked);
-        }, { id: 'revoke', class: 'danger' }))
+        }, { id: 'revoke', class: 'danger' }) : null)
       : null;
     replace(body,
       el('div', { class: 'toolbar' }, el('h1', {}, key.name), badge(key.status), el('a', { href: '#/keys' }, '← all keys')),
@@ -91,7 +112,7 @@ export async function renderKeyDetail(view, ctx, id) {
       actions, errors, previousToken(key),
       el('div', { class: 'columns' },
         el('div', { class: 'panel' }, el('h2', {}, 'Details'), keyFacts(key, catalog)),
-        canWrite && live ? keyEditForm({ key, roles, path, onSaved: show }) : null),
+        may.change && live ? keyEditForm({ key, roles, path, onSaved: show }) : null),
       keyActivity(ctx, key));
   };
 

@@ -13,18 +13,39 @@ export function roleCheckboxes(roles, checked = []) {
 }
 
 /**
- * The create form for an API key (`personal`: a personal token at /users/me/api_keys, which has
- * no kind or scope). On success the secret is shown once, then `onCreated(apiKey)` runs.
+ * Where the user may make a key, by `may(place)` (ctx.canIn for api_keys:write): a global key needs it
+ * everywhere, a team key in its team, a service key in its service or the service's team.
  */
-export function keyCreateForm({ catalog, roles, personal = false, onCreated }) {
+export function keyPlaces(catalog, may) {
+  const services = catalog.services.filter((s) => may({ teamId: s.team_id, serviceId: s.id }));
+  const serviceTeams = new Set(services.map((s) => s.team_id));
+  const keyTeams = catalog.teams.filter((t) => may({ teamId: t.id }));
+  const global = may({});
+  return {
+    global, teams: keyTeams, services,
+    /** Teams to choose from: those of team keys, and those whose services may have keys (the service picker's filter). */
+    pickerTeams: catalog.teams.filter((t) => serviceTeams.has(t.id) || keyTeams.includes(t)),
+    /** Anywhere at all. */
+    any: global || keyTeams.length > 0 || services.length > 0,
+  };
+}
+
+/**
+ * The create form for an API key (`personal`: a personal token at /users/me/api_keys, which has
+ * no kind or scope). `places` (from keyPlaces) limits the scopes, teams and services offered to
+ * where the user may make keys; none: all of `catalog`. On success the secret is shown once, then
+ * `onCreated(apiKey)` runs.
+ */
+export function keyCreateForm({ catalog, roles, personal = false, places = keyPlaces(catalog, () => true), onCreated }) {
   const name = el('input', { name: 'name', required: true, maxlength: 200 });
   const description = el('input', { name: 'description', maxlength: 2000 });
   const kind = select('kind', [['rest', 'rest (REST API)'], ['events', 'events (integration key)']], 'rest');
-  const scope = select('scope', [['global', 'global'], ['team', 'team'], ['service', 'service']], 'global');
-  const team = select('team_id', [['', '— choose a team —'], ...catalog.teams.map((t) => [t.id, t.name])], '');
+  const scopes = [places.global && 'global', places.teams.length > 0 && 'team', places.services.length > 0 && 'service'].filter(Boolean);
+  const scope = select('scope', scopes.map((s) => [s, s]), scopes[0]);
+  const team = select('team_id', [['', '— choose a team —'], ...places.pickerTeams.map((t) => [t.id, t.name])], '');
   const service = el('select', { name: 'service_id' });
   const fillServices = () => {
-    const shown = catalog.services.filter((s) => !team.value || s.team_id === team.value);
+    const shown = places.services.filter((s) => !team.value || s.team_id === team.value);
     service.replaceChildren(el('option', { value: '' }, '— choose a service —'), ...shown.map((s) => el('option', { value: s.id }, `${s.name} (${catalog.teamName(s.team_id)})`)));
   };
   fillServices();

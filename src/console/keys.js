@@ -1,5 +1,5 @@
 import { badge, el, replace, select, time } from './dom.js';
-import { keyCreateForm } from './key-form.js';
+import { keyCreateForm, keyPlaces } from './key-form.js';
 import { loadCatalog, loadRoles } from './lookups.js';
 import { pagedList } from './paged.js';
 
@@ -29,10 +29,12 @@ export async function renderKeyList(view, ctx) {
   for (const filter of [scope, status, kind]) filter.addEventListener('change', refresh);
 
   const createSlot = el('div', {});
-  const newKey = el('button', { type: 'button', class: 'primary', id: 'new-key', hidden: !ctx.can('api_keys:write') }, 'New API key');
+  // Offered where the user may make keys: everywhere, or in the teams (and services) they manage keys of.
+  const places = keyPlaces(catalog, (place) => ctx.canIn('api_keys:write', place));
+  const newKey = el('button', { type: 'button', class: 'primary', id: 'new-key', hidden: !places.any }, 'New API key');
   newKey.addEventListener('click', () => {
     if (createSlot.firstChild) return replace(createSlot);
-    replace(createSlot, keyCreateForm({ catalog, roles, onCreated: (key) => ctx.go(`#/keys/${encodeURIComponent(key.id)}`) }));
+    replace(createSlot, keyCreateForm({ catalog, roles, places, onCreated: (key) => ctx.go(`#/keys/${encodeURIComponent(key.id)}`) }));
   });
 
   replace(view,

@@ -22,11 +22,13 @@ export function serviceActivity(ctx, service) {
   const id = encodeURIComponent(service.id);
   const changes = el('div', { class: 'list', id: 'change-events' });
   const keys = el('div', { class: 'list', id: 'service-keys' });
+  // Its keys are listed where the user reads keys of this service; elsewhere the list would be empty, not the truth.
+  const readsKeys = ctx.canIn('api_keys:read', { teamId: service.team_id, serviceId: service.id });
   void pagedList(changes, {
     columns: changeColumns, empty: 'No change events yet (they arrive at POST /v2/change/enqueue).',
     path: `/services/${id}/change_events`, field: 'change_events', limit: 25,
   });
-  if (ctx.can('api_keys:read')) {
+  if (readsKeys) {
     void pagedList(keys, {
       columns: keyColumns, empty: 'No keys are scoped to this service.',
       path: '/api_keys', query: { service_id: service.id }, field: 'api_keys',
@@ -34,5 +36,5 @@ export function serviceActivity(ctx, service) {
   }
   return el('div', { class: 'columns' },
     el('div', { class: 'panel wide' }, el('h2', {}, 'Change events'), changes),
-    ctx.can('api_keys:read') ? el('div', { class: 'panel' }, el('h2', {}, 'Integration and API keys'), keys) : null);
+    readsKeys ? el('div', { class: 'panel' }, el('h2', {}, 'Integration and API keys'), keys) : null);
 }

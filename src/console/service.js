@@ -40,8 +40,9 @@ function settingsForm({ path, service, onSaved }) {
 export async function renderService(view, ctx, id) {
   const path = `/services/${encodeURIComponent(id)}`;
   const { service: first } = await api.get(path);
-  const team = ctx.can('teams:read') ? await api.get(`/teams/${encodeURIComponent(first.team_id)}`).then((r) => r.team.name, () => first.team_id) : first.team_id;
-  const canWrite = ctx.can('services:write');
+  const team = ctx.canIn('teams:read', { teamId: first.team_id }) ? await api.get(`/teams/${encodeURIComponent(first.team_id)}`).then((r) => r.team.name, () => first.team_id) : first.team_id;
+  // Settings, filters and delete need services:write where the service lives: everywhere, its team, or itself.
+  const canWrite = ctx.canIn('services:write', { teamId: first.team_id, serviceId: first.id });
   let service = first;
   const errors = el('div', { class: 'slot', id: 'service-errors' });
   const header = el('div', {});

@@ -4,12 +4,12 @@ import { attempt, confirmDialog, el, field, replace, select, table } from './dom
 const ROLES = [['member', 'member'], ['manager', 'manager']];
 
 /**
- * A team's members with their team role; for those with teams:write, add or change a member
+ * A team's members with their team role; for those with teams:write in this team, add or change a member
  * (PUT /teams/{id}/members/{user_id}) and remove one. `users` are the readable accounts, for names and the picker.
  */
 export async function teamMembers(ctx, team, users) {
   const base = `/teams/${encodeURIComponent(team.id)}/members`;
-  const canWrite = ctx.can('teams:write');
+  const canWrite = ctx.canIn('teams:write', { teamId: team.id });
   const byId = new Map(users.map((u) => [u.id, u]));
   const who = (id) => {
     const user = byId.get(id);

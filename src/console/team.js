@@ -27,15 +27,16 @@ function editForm({ path, team, onSaved }) {
 /** A team: details and edit, members and their team roles, its services; delete when empty. */
 export async function renderTeam(view, ctx, id) {
   const path = `/teams/${encodeURIComponent(id)}`;
+  const readsServices = ctx.canIn('services:read', { teamId: id });
   const [{ team: first }, users, services] = await Promise.all([
     api.get(path),
     ctx.can('users:read') ? listAll('/users', 'users') : [],
-    ctx.can('services:read') ? listAll('/services', 'services', { team_id: id }) : [],
+    readsServices ? listAll('/services', 'services', { team_id: id }) : [],
   ]);
-  const canWrite = ctx.can('teams:write');
-  // Deleting a team needs teams:write with global reach (src/services/catalog.ts), which a signed-in
-  // user holds through an owner or admin account role; a team's manager holds it in the team only.
-  const canDelete = canWrite && ctx.isAccountAdmin;
+  // Editing the team and its members needs teams:write in this team (a manager holds it there);
+  // deleting it needs teams:write with global reach (src/services/catalog.ts), as creating one does.
+  const canWrite = ctx.canIn('teams:write', { teamId: id });
+  const canDelete = ctx.canIn('teams:write', {});
   const errors = el('div', { class: 'slot', id: 'team-errors' });
   const top = el('div', { class: 'stack' });
   const remove = el('button', { type: 'button', class: 'danger', id: 'team-delete', hidden: !canDelete }, 'Delete team…');
@@ -59,5 +60,5 @@ export async function renderTeam(view, ctx, id) {
   replace(view,
     el('div', { class: 'columns' },
       el('div', { class: 'stack' }, top, members),
-      ctx.can('services:read') ? el('div', { class: 'panel wide', id: 'team-services' }, el('h2', {}, 'Services'), table(serviceColumns, services, { empty: 'This team has no services.' })) : null));
+      readsServices ? el('div', { class: 'panel wide', id: 'team-services' }, el('h2', {}, 'Services'), table(serviceColumns, services, { empty: 'This team has no services.' })) : null));
 }

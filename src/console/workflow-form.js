@@ -7,14 +7,16 @@ const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * Create (no `workflow`) or edit a workflow: name, description, team (on create only: a
- * workflow stays global or in its team), enabled, the filter as JSON, the actions.
+ * workflow stays global or in its team; `teams` are those offered, and global only when
+ * `allowGlobal`), enabled, the filter as JSON, the actions.
  */
-export function workflowForm({ workflow, teams, services, onSaved }) {
+export function workflowForm({ workflow, teams, allowGlobal = true, services, onSaved }) {
   const editing = Boolean(workflow);
   const current = workflow ?? { name: '', description: '', team_id: null, filter: null, actions: [{ type: services.length ? 'create_incident' : 'webhook' }], enabled: true };
   const name = el('input', { name: 'name', value: current.name, required: true, maxlength: 200 });
   const description = el('input', { name: 'description', value: current.description, maxlength: 2000 });
-  const team = editing ? null : select('team_id', [['', 'global (every team)'], ...teams.map((t) => [t.id, t.name])], '');
+  const teamChoices = [...(allowGlobal ? [['', 'global (every team)']] : []), ...teams.map((t) => [t.id, t.name])];
+  const team = editing ? null : select('team_id', teamChoices, teamChoices[0]?.[0] ?? '');
   const enabled = el('input', { type: 'checkbox', name: 'enabled', checked: current.enabled });
   const filter = el('textarea', { name: 'filter', rows: 6, class: 'code', spellcheck: 'false' }, JSON.stringify(current.filter, null, 2));
   // A team's workflow may only open incidents on that team's services (the server checks too).

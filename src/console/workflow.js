@@ -4,11 +4,11 @@ import { loadCatalog } from './lookups.js';
 import { actionSummary } from './workflows.js';
 import { workflowForm } from './workflow-form.js';
 
-/** One workflow: its fields, the edit form and delete for those with workflows:write. */
+/** One workflow: its fields, the edit form and delete for those with workflows:write where it lives (its team; a global one: everywhere). */
 export async function renderWorkflow(view, ctx, id) {
   const path = `/workflows/${encodeURIComponent(id)}`;
   const [catalog, { workflow: first }] = await Promise.all([loadCatalog(ctx), api.get(path)]);
-  const canWrite = ctx.can('workflows:write');
+  const canWrite = ctx.canIn('workflows:write', { teamId: first.team_id });
   const errors = el('div', { class: 'slot', id: 'workflow-errors' });
   let workflow = first;
   const remove = el('button', { type: 'button', class: 'danger', id: 'workflow-delete', hidden: !canWrite }, 'Delete workflow…');

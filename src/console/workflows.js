@@ -9,7 +9,10 @@ export function actionSummary(a, catalog) {
   return a.type === 'create_incident' ? `create incident on ${catalog.serviceName(a.service_id)}` : `webhook ${a.url}`;
 }
 
-/** Workflows: list, create (for those with workflows:write), and the automation requests that ran them. */
+/**
+ * Workflows: list, create (for those with workflows:write: a global workflow needs it everywhere, a
+ * team's in that team, so the form offers only those), and the automation requests that ran them.
+ */
 export async function renderWorkflows(view, ctx) {
   const [catalog, workflows] = await Promise.all([loadCatalog(ctx), listAll('/workflows', 'workflows')]);
   const names = new Map(workflows.map((w) => [w.id, w.name]));
@@ -22,10 +25,12 @@ export async function renderWorkflows(view, ctx) {
     { label: 'Updated', cell: (w) => time(w.updated_at) },
   ];
   const createSlot = el('div', {});
-  const create = el('button', { type: 'button', class: 'primary', id: 'new-workflow', hidden: !ctx.can('workflows:write') }, 'New workflow');
+  const allowGlobal = ctx.canIn('workflows:write', {});
+  const teams = catalog.teams.filter((t) => ctx.canIn('workflows:write', { teamId: t.id }));
+  const create = el('button', { type: 'button', class: 'primary', id: 'new-workflow', hidden: !allowGlobal && teams.length === 0 }, 'New workflow');
   create.addEventListener('click', () => {
     if (createSlot.firstChild) return replace(createSlot);
-    replace(createSlot, workflowForm({ teams: catalog.teams, services: catalog.services, onSaved: (w) => ctx.go(`#/workflows/${encodeURIComponent(w.id)}`) }));
+    replace(createSlot, workflowForm({ teams, allowGlobal, services: catalog.services, onSaved: (w) => ctx.go(`#/workflows/${encodeURIComponent(w.id)}`) }));
   });
   replace(view,
     el('div', { class: 'toolbar' }, el('h1', {}, 'Workflows'), create),
