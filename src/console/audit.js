@@ -7,7 +7,7 @@ const detailsText = (details) => {
 };
 
 /** Target types with a screen of their own: the console's detail route for each (app.js DETAIL). */
-const TARGET_ROUTES = { api_key: 'keys', incident: 'incidents', workflow: 'workflows' };
+const TARGET_ROUTES = { api_key: 'keys', incident: 'incidents', workflow: 'workflows', team: 'teams', service: 'services' };
 
 /** A target links to its screen; one deleted since then leads to that screen's not-found message. */
 const target = (e) => {

@@ -71,6 +71,26 @@ describe('console: team detail', { timeout: 180_000 }, () => {
     w.expectNoScriptErrors();
   });
 
+  test('the audit trail links a team and a service to their screens', async () => {
+    const w = await world.get();
+    const team = (await ownerCall(w, 'POST', '/teams', { name: 'audited' })).body.team.id as string;
+    const service = (await ownerCall(w, 'POST', '/services', { team_id: team, name: 'audited-db' })).body.service.id as string;
+    const page = await w.signedIn();
+    for (const [id, type, route, ready] of [[team, 'team', 'teams', '#team-name'], [service, 'service', 'services', '#service-settings']] as const) {
+      await page.goto(`${w.latchkey.origin}/#/audit`);
+      await page.locator('#audit-list table').waitFor();
+      await page.fill('input[name=target_id]', id);
+      await page.click('form.filters button[type=submit]');
+      await eventually(`only the ${type}'s events are listed`, async () => (await page.locator('#audit-list td code.action').allInnerTexts()).join(' ') === `${type}.created`);
+      const link = page.locator('#audit-list tr', { hasText: `${type}.created` }).locator('a');
+      assert.equal(await link.getAttribute('href'), `#/${route}/${id}`);
+      await link.click();
+      await page.waitForSelector(ready);
+      assert.equal(new URL(page.url()).hash, `#/${route}/${id}`);
+    }
+    w.expectNoScriptErrors();
+  });
+
   test("a team's manager edits it and its members but is offered no Delete, which the server refuses: deleting a team needs global reach", async () => {
     const w = await world.get();
     const manager = await createUser(w, 'team-manager@example.com', 'member');
