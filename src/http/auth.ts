@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { hasPermission, type Actor } from '../domain/access/actor.js';
+import { hasPermission, reachFor, type Actor } from '../domain/access/actor.js';
 import type { Permission } from '../domain/access/permissions.js';
 import type { ApiKey } from '../domain/api-keys/api-key.js';
 import type { Services } from '../services.js';
@@ -15,6 +15,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The permission a route needs; routes without one need only a valid token. */
     permission?: Permission;
+    /**
+     * The permission must be held over everything (automation requests: global keys only).
+     * Judged with the permission, before the body is read or anything is claimed or written.
+     */
+    globalOnly?: boolean;
     /** Reachable without credentials (sign-in). */
     public?: boolean;
   }
@@ -78,6 +83,9 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
     const needed = config.permission;
     if (needed && !hasPermission(actor, needed)) {
       return refuse(request, reply, 'insufficient_permissions', `this request needs the ${needed} permission`, { missing_permission: needed });
+    }
+    if (needed && config.globalOnly && !reachFor(actor, needed).global) {
+      return refuse(request, reply, 'global_token_required', `this request is accepted only with ${needed} held globally: a global key, or a user with a global role`);
     }
     return true;
   }

@@ -176,14 +176,26 @@ for (const db of eventDatabases()) {
       assert.equal((await post('/api/v1/incidents?dry_run=true', body)).json().duplicate, true);
     });
 
-    test('a refused request gives its claim back, so a retry is not discarded', async () => {
+    test('a request from a key that is not global is refused before anything is claimed, so a retry is refused again, not discarded', async () => {
       const team = await post('/api/v1/api_keys', { name: 'team', scope: 'team', team_id: teamId, roles: ['incident_creator'] });
       const token = team.json().token as string;
       const body = { action: 'restart' };
-      for (let i = 0; i < 2; i++) {
-        const refused = await post('/api/v1/requests', body, token);
-        assert.equal(refused.statusCode, 403);
-        assert.equal(refused.json().error.code, 'global_token_required', 'refused again, not discarded as a duplicate');
+      const dedup = t.services.dedup;
+      const claim = dedup.claim;
+      let claims = 0;
+      dedup.claim = (...args) => (claims++, claim(...args));
+      try {
+        for (let i = 0; i < 2; i++) {
+          const refused = await post('/api/v1/requests', body, token);
+          assert.equal(refused.statusCode, 403);
+          assert.equal(refused.json().error.code, 'global_token_required', 'refused again, not discarded as a duplicate');
+        }
+        assert.equal(claims, 0, 'nothing claimed, nothing written, for a request that cannot run');
+        assert.equal((await post('/api/v1/requests', '{"not json', token)).json().error.code, 'global_token_required', 'judged before the body is read');
+        assert.equal((await post('/api/v1/requests', body)).statusCode, 201, 'the owner is global: the same body runs');
+        assert.equal(claims, 1);
+      } finally {
+        dedup.claim = claim;
       }
     });
   });

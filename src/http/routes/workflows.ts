@@ -95,7 +95,7 @@ export const workflowRoutes = (services: Services): FastifyPluginAsyncTypebox =>
   });
 
   app.post('/requests', {
-    config: { permission: 'requests:create', dedup: true },
+    config: { permission: 'requests:create', globalOnly: true, dedup: true },
     schema: {
       tags: ['Automation requests'], summary: 'Run every matching automation workflow (global keys only)',
       body: AnyPayload,
