@@ -56,6 +56,12 @@ export class ClaimIndex {
     return slot !== undefined && this.expiresAt[slot]! > now && this.firstSeen[slot]! > since ? this.firstSeen[slot] : undefined;
   }
 
+  /** The claim held on this body, expired or not: what a rolled-back take-over puts back. */
+  claimOn(keyId: string, fingerprint: string): { firstSeen: number; expiresAt: number } | undefined {
+    const slot = this.byKey.get(keyId)?.get(fingerprint);
+    return slot === undefined ? undefined : { firstSeen: this.firstSeen[slot]!, expiresAt: this.expiresAt[slot]! };
+  }
+
   /** Holds a claim from `firstSeen` until `expiresAt` (epoch ms), in place of any expired one on the same body. */
   add(keyId: string, fingerprint: string, firstSeen: number, expiresAt: number): void {
     if (this.byKey.get(keyId)?.has(fingerprint)) {

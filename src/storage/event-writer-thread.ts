@@ -77,7 +77,8 @@ const claims = new ClaimIndex(setup.claimCapacity);
 /** The last claim log id this thread has in memory: its own, or another connection's read in. */
 let loggedUpTo = 0;
 /** The claims the running transaction made, given up if it rolls back, and its last log id. */
-let madeInTransaction: ClaimRow[] = [];
+/** The claims taken in the running transaction, each with the one it took over (a renewal), if any. */
+let madeInTransaction: Array<{ claim: ClaimRow; replaced: { firstSeen: number; expiresAt: number } | undefined }> = [];
 let loggedInTransaction = 0;
 /** The latest time a claim was made at: claims whose windows ended before it are forgotten. */
 let latestClaimAt = 0;
@@ -106,8 +107,8 @@ function heldClaim(claim: ClaimRow): number | undefined {
 /** Takes the claim (in place of any held one), logged in the running transaction. */
 function take(claim: ClaimRow): void {
   loggedInTransaction = Number(statements.logClaim.run(claim.api_key_id, claim.fingerprint, claim.first_seen_at, claim.expires_at).lastInsertRowid);
+  madeInTransaction.push({ claim, replaced: claims.claimOn(claim.api_key_id, claim.fingerprint) });
   claims.add(claim.api_key_id, claim.fingerprint, claim.first_seen_at, claim.expires_at);
-  madeInTransaction.push(claim);
   latestClaimAt = Math.max(latestClaimAt, claim.first_seen_at);
 }
 
@@ -164,7 +165,11 @@ function applyAll(jobs: readonly WriterJob[]): RowsWritten[] {
     loggedUpTo = Math.max(loggedUpTo, loggedInTransaction);
     return results;
   } catch (err) {
-    for (const claim of madeInTransaction) claims.remove(claim.api_key_id, claim.fingerprint);
+    // Newest first: a body claimed twice in the transaction gets back what it held before either.
+    for (const { claim, replaced } of madeInTransaction.reverse()) {
+      claims.remove(claim.api_key_id, claim.fingerprint);
+      if (replaced) claims.add(claim.api_key_id, claim.fingerprint, replaced.firstSeen, replaced.expiresAt);
+    }
     throw err;
   }
 }

@@ -139,6 +139,21 @@ for (const setup of setups) {
       assert.deepEqual(await writer.write({ kind: 'trigger', reopens: true, claim: claim('fp-flap', T0 + 4000), incidents: [again] }), { discarded: true, firstSeenAt: new Date(T0 + 3000) }, 'the renewed claim holds from the re-fire');
     });
 
+    test('a renewal that fails leaves the claim it would have replaced: a repeat while a later incident is open is still discarded', async () => {
+      const first = incident('S1', 'renew-fails');
+      assert.equal((await writer.write({ kind: 'trigger', reopens: true, claim: claim('fp-renew'), incidents: [first] })).discarded, false);
+      await writer.write({ kind: 'settle', claim: null, ids: [first.id], settlement: settling('resolved', T0 + 1000) });
+      // A re-fire would renew the claim, but its incident cannot be written (its id is taken): the write fails whole.
+      const clash = { ...incident('S1', 'renew-fails', T0 + 2000), id: first.id };
+      await assert.rejects(writer.write({ kind: 'trigger', reopens: true, claim: claim('fp-renew', T0 + 2000), incidents: [clash] }), /UNIQUE|unique|duplicate/);
+      const other = incident('S1', 'renew-fails', T0 + 2500);
+      assert.deepEqual(await writer.write({ kind: 'trigger', reopens: true, claim: null, incidents: [other] }), { discarded: false, incidentIds: [other.id] }, 'another body opens an incident on the same dedup key');
+      const repeat = incident('S1', 'renew-fails', T0 + 3000);
+      assert.deepEqual(await writer.write({ kind: 'trigger', reopens: true, claim: claim('fp-renew', T0 + 3000), incidents: [repeat] }), { discarded: true, firstSeenAt: new Date(T0) },
+        'the first claim still holds; the repeat adds no alert');
+      assert.equal((await row(other.id)).alert_count, 1);
+    });
+
     test('two identical bodies racing each other: exactly one is written', async () => {
       const [a, b] = [incident('S1', 'race-a'), incident('S1', 'race-b')];
       const outcomes = await Promise.all([a, b].map((i) => writer.write({ kind: 'trigger', reopens: false, claim: claim('fp-race'), incidents: [i] })));
