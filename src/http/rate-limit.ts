@@ -5,18 +5,20 @@ import type { Services } from '../services.js';
 import { setAttemptLimitHeaders } from './errors.js';
 import { SESSION_COOKIE } from './routes/session.js';
 
+const ALLOWED = Object.freeze({ allowed: true as const });
+
 /**
  * Applies the key's `rate_limit_per_minute` (null: no per-key limit): sets the RateLimit-* headers
  * on every answer, allowed or not, and says whether the request may go on. A refusal also carries
  * Retry-After; the caller answers 429 rate_limited.
  */
-export function withinRateLimit(services: Services, key: ApiKey, reply: FastifyReply, at: Date): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
-  if (key.rateLimitPerMinute === null) return { allowed: true };
+export function withinRateLimit(services: Services, key: ApiKey, reply: FastifyReply, at: Date): { readonly allowed: true } | { allowed: false; retryAfterSeconds: number } {
+  if (key.rateLimitPerMinute === null) return ALLOWED;
   const decision = services.rateLimiter.take(key.id, key.rateLimitPerMinute, at);
   reply.header('ratelimit-limit', String(decision.limit));
   reply.header('ratelimit-remaining', String(decision.remaining));
   reply.header('ratelimit-reset', String(decision.resetSeconds));
-  if (decision.allowed) return { allowed: true };
+  if (decision.allowed) return ALLOWED;
   reply.header('retry-after', String(decision.retryAfterSeconds));
   return { allowed: false, retryAfterSeconds: decision.retryAfterSeconds };
 }

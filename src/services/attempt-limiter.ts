@@ -1,7 +1,9 @@
 import type { Clock } from './runtime.js';
 
 /** A refusal names the limit it reached, for the RateLimit-Limit header. */
-export type AttemptDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number; limit: number };
+export type AttemptDecision = { readonly allowed: true } | { allowed: false; retryAfterSeconds: number; limit: number };
+
+const ALLOWED = Object.freeze({ allowed: true as const });
 
 /**
  * Failure counts kept where every instance sharing the database sees them. `count` records one
@@ -54,9 +56,12 @@ export function createAttemptLimiter(deps: {
 
   return {
     check(key: string): AttemptDecision {
+      key = countedAs(key);
+      // Every request asks, and almost every address has no failures: no clock read for those.
+      if (!windows.has(key)) return ALLOWED;
       const nowMs = deps.clock.now().getTime();
-      const w = current(countedAs(key), nowMs);
-      if (!w || w.failures < deps.limit) return { allowed: true };
+      const w = current(key, nowMs);
+      if (!w || w.failures < deps.limit) return ALLOWED;
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((w.startMs + deps.windowMs - nowMs) / 1000)), limit: deps.limit };
     },
 
