@@ -147,7 +147,40 @@ for (const db of testDatabases()) {
       assert.deepEqual(owner.grants, [{ scope: 'global', permissions: sortPermissions(PERMISSIONS) }]);
     });
 
-    test('/openapi.json documents grants in the identity response', async () => {
+    test('GET /roles marks api_keys_manage and admin privileged, and no other role', async () => {
+      const { roles } = expectStatus(await t.request({ method: 'GET', url: '/api/v1/roles', token: t.ownerToken }), 200);
+      assert.deepEqual(roles.map((r: Json) => [r.name, r.privileged]), [
+        ['viewer', false], ['incident_creator', false], ['incident_editor', false], ['services_editor', false],
+        ['api_keys_manage', true], ['admin', true],
+      ]);
+    });
+
+    test('may_grant_privileged_roles is true for a signed-in owner or admin only, and the API decides the same', async () => {
+      const team = await createTeam(t);
+      const grant = { name: `privileged ${++n}`, scope: 'team', team_id: team, roles: ['api_keys_manage'] };
+
+      const owner = asSession(t, await signIn(t, 'owner@example.com', 'correct horse battery staple'));
+      assert.equal(expectStatus(await owner.get('/identity'), 200).may_grant_privileged_roles, true);
+      expectStatus(await owner.post('/api_keys', grant), 201);
+      const admin = asSession(t, await signIn(t, (await createUser(t, 'admin')).email));
+      assert.equal(expectStatus(await admin.get('/identity'), 200).may_grant_privileged_roles, true);
+
+      // A member who manages the team holds every permission api_keys_manage gives there, but not the power to grant it.
+      const member = await createUser(t, 'member');
+      assert.equal((await t.request({ method: 'PUT', url: `/api/v1/teams/${team}/members/${member.id}`, token: t.ownerToken, payload: { role: 'manager' } })).statusCode, 204);
+      const manager = asSession(t, await signIn(t, member.email));
+      assert.equal(expectStatus(await manager.get('/identity'), 200).may_grant_privileged_roles, false);
+      expectError(await manager.post('/api_keys', grant), 403, 'escalation_denied');
+      expectStatus(await manager.post('/api_keys', { ...grant, roles: ['incident_editor'] }), 201);
+
+      // Any API key, even the owner's global admin key or the owner's own personal token: false.
+      assert.equal((await ok(t.ownerToken)).may_grant_privileged_roles, false);
+      expectError(await t.request({ method: 'POST', url: '/api/v1/api_keys', token: t.ownerToken, payload: grant }), 403, 'escalation_denied');
+      const personal = expectStatus(await owner.post('/users/me/api_keys', { name: 'mine', roles: ['admin'] }), 201).token as string;
+      assert.equal((await ok(personal)).may_grant_privileged_roles, false);
+    });
+
+    test('/openapi.json documents grants and may_grant_privileged_roles in the identity response, privileged in the roles response', async () => {
       const spec = JSON.parse((await t.request({ method: 'GET', url: '/openapi.json' })).body);
       const schema = spec.paths['/api/v1/identity'].get.responses['200'].content['application/json'].schema;
       assert.ok(schema.required.includes('grants'));
@@ -155,6 +188,11 @@ for (const db of testDatabases()) {
       assert.deepEqual(Object.keys(item.properties), ['scope', 'team_ids', 'service_ids', 'permissions']);
       assert.deepEqual(item.properties.scope.enum, ['global', 'team', 'service']);
       assert.deepEqual([...item.required].sort(), ['permissions', 'scope']);
+      assert.ok(schema.required.includes('may_grant_privileged_roles'));
+      assert.equal(schema.properties.may_grant_privileged_roles.type, 'boolean');
+      const role = spec.paths['/api/v1/roles'].get.responses['200'].content['application/json'].schema.properties.roles.items;
+      assert.ok(role.required.includes('privileged'));
+      assert.equal(role.properties.privileged.type, 'boolean');
     });
 
     test('authentication outcomes are counted in /metrics', async () => {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { sortedPermissionsOf, type Actor } from '../../domain/access/actor.js';
-import { ROLES, sortPermissions } from '../../domain/access/permissions.js';
+import { PRIVILEGED_ROLES, ROLES, sortPermissions } from '../../domain/access/permissions.js';
 import type { Services } from '../../services.js';
 import { ApiKeySchema, PermissionSchema, presentApiKey, RoleNameSchema } from '../schemas/api-key.js';
 import { AUTH_ERRORS, Nullable } from '../schemas/common.js';
@@ -30,6 +30,10 @@ export const IdentityResponse = Type.Object({
       + 'a global grant covers everything, a team grant its teams and their services (with their incidents, workflows and keys), '
       + 'a service grant its services (with their incidents and keys). A team or service grant never covers global resources '
       + '(a global key or workflow, creating a team). The API still decides every call.',
+  }),
+  may_grant_privileged_roles: Type.Boolean({
+    description: 'whether the caller may grant the privileged roles (api_keys_manage, admin; see GET /roles): true for a signed-in owner or admin only, '
+      + 'never for an API key, a personal token included. Without it, the API also refuses to edit, rotate, disable or enable a key that holds one.',
   }),
 });
 
@@ -73,7 +77,14 @@ export function identityGrantsOf(actor: Actor): IdentityGrant[] {
 }
 
 const RolesResponse = Type.Object({
-  roles: Type.Array(Type.Object({ name: RoleNameSchema, description: Type.String(), permissions: Type.Array(PermissionSchema) })),
+  roles: Type.Array(Type.Object({
+    name: RoleNameSchema,
+    description: Type.String(),
+    permissions: Type.Array(PermissionSchema),
+    privileged: Type.Boolean({
+      description: 'granted only by a signed-in owner or admin, or the operator CLI (GET /identity: may_grant_privileged_roles), never through an API key',
+    }),
+  })),
 });
 
 export const identityRoutes = (services: Services): FastifyPluginAsyncTypebox => async (app) => {
@@ -86,16 +97,20 @@ export const identityRoutes = (services: Services): FastifyPluginAsyncTypebox =>
     const permissions = sortedPermissionsOf(actor);
     const grants = identityGrantsOf(actor);
     // A plain value when there is no user to read: no promise on the token hot path.
-    if (!actor.userId) return { api_key: apiKey, user: null, permissions, grants };
+    const mayGrant = actor.mayGrantPrivilegedRoles;
+    if (!actor.userId) return { api_key: apiKey, user: null, permissions, grants, may_grant_privileged_roles: mayGrant };
     return services.userStore.findById(actor.userId).then((user) => ({
       api_key: apiKey,
       user: user ? { id: user.id, email: user.email, name: user.name, role: user.role } : null,
       permissions,
       grants,
+      may_grant_privileged_roles: mayGrant,
     }));
   });
 
   app.get('/roles', {
     schema: { tags: ['Identity'], summary: 'Roles and their permissions', response: { 200: RolesResponse, ...AUTH_ERRORS } },
-  }, async () => ({ roles: ROLES.map((r) => ({ name: r.name, description: r.description, permissions: [...r.permissions] })) }));
+  }, async () => ({
+    roles: ROLES.map((r) => ({ name: r.name, description: r.description, permissions: [...r.permissions], privileged: PRIVILEGED_ROLES.has(r.name) })),
+  }));
 };
