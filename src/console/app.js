@@ -39,6 +39,8 @@ let ctx = null;
  * `canIn(permission, { teamId, serviceId })`: held where a resource lives. A global grant covers
  * everything; a team grant that team's resources, its services' included; a service grant that
  * service's. Neither id (a global key or workflow, a new team): a global grant only.
+ * `mayGrantPrivilegedRoles`: whether the user may grant the roles GET /roles marks `privileged`
+ * (a signed-in owner or admin); without it the API refuses them, and changes to a key holding one.
  */
 function contextFor(session, identity) {
   const permissions = new Set(identity.permissions);
@@ -54,6 +56,7 @@ function contextFor(session, identity) {
     can: (permission) => permissions.has(permission),
     canIn: (permission, place = {}) => grants.some((g) => g.permissions.has(permission) && covers(g, place)),
     isAccountAdmin: session.user.role === 'owner' || session.user.role === 'admin',
+    mayGrantPrivilegedRoles: identity.may_grant_privileged_roles === true,
     go: (hash) => {
       if (location.hash === hash) route();
       else location.hash = hash;

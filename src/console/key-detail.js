@@ -2,6 +2,7 @@ import { api } from './api.js';
 import { attempt, badge, confirmDialog, el, facts, field, notice, replace, time } from './dom.js';
 import { keyActivity } from './key-activity.js';
 import { keyEditForm } from './key-edit.js';
+import { grantableRoles } from './key-form.js';
 import { loadCatalog, loadRoles } from './lookups.js';
 import { showSecretOnce } from './secret.js';
 
@@ -52,19 +53,23 @@ function previousToken(key) {
  * What the user may do to this key; the API decides every call, this hides what it would refuse.
  * Revoking a key of a team or service needs api_keys:write there, a global key's everywhere.
  * Changing it (edit, rotate, disable, enable) also needs every permission the key holds, held there
- * (contract §3 rule 2; the rule on privileged roles is left to the API). A personal token is changed
- * only by its own user; someone else's may at most be revoked, by a user who manages keys everywhere
- * (unless its user is an owner or admin, which only the API knows).
+ * (contract §3 rule 2), and every role it holds grantable by the user (`roles` from GET /roles; rule 3):
+ * a team's manager holds all that api_keys_manage gives in the team, yet may only revoke a key
+ * holding it. A personal token is changed only by its own user; someone else's may at most be
+ * revoked, by a user who manages keys everywhere (unless its user is an owner or admin, which only
+ * the API knows).
  */
-function keyControls(ctx, key) {
+function keyControls(ctx, key, roles) {
+  const grantable = new Set(grantableRoles(ctx, roles).map((role) => role.name));
+  const mayGrantItsRoles = key.roles.every((name) => grantable.has(name));
   if (!key.owner_user_id) {
     const place = { teamId: key.team_id, serviceId: key.service_id };
     const revoke = ctx.canIn('api_keys:write', place);
-    return { change: revoke && key.permissions.every((p) => ctx.canIn(p, place)), revoke };
+    return { change: revoke && mayGrantItsRoles && key.permissions.every((p) => ctx.canIn(p, place)), revoke };
   }
   if (key.owner_user_id === ctx.user.id) {
     const revoke = ctx.can('api_keys:write');
-    return { change: revoke && key.permissions.every((p) => ctx.can(p)), revoke };
+    return { change: revoke && mayGrantItsRoles && key.permissions.every((p) => ctx.can(p)), revoke };
   }
   return { change: false, revoke: ctx.canIn('api_keys:write', {}) };
 }
@@ -74,7 +79,7 @@ export async function renderKeyDetail(view, ctx, id) {
   const [catalog, roles, first] = await Promise.all([loadCatalog(ctx), loadRoles(), api.get(path)]);
   const errors = el('div', { class: 'slot', id: 'key-errors' });
   const body = el('div', { class: 'stack' });
-  const may = keyControls(ctx, first.api_key);
+  const may = keyControls(ctx, first.api_key, roles);
 
   const show = (key) => {
     const live = key.status !== 'revoked';
@@ -112,7 +117,7 @@ export async function renderKeyDetail(view, ctx, id) {
       actions, errors, previousToken(key),
       el('div', { class: 'columns' },
         el('div', { class: 'panel' }, el('h2', {}, 'Details'), keyFacts(key, catalog)),
-        may.change && live ? keyEditForm({ key, roles, path, onSaved: show }) : null),
+        may.change && live ? keyEditForm({ key, roles: grantableRoles(ctx, roles), path, onSaved: show }) : null),
       keyActivity(ctx, key));
   };
 

@@ -2,6 +2,9 @@ import { api } from './api.js';
 import { attempt, el, field, isoFromLocal, select } from './dom.js';
 import { showSecretOnce } from './secret.js';
 
+/** The roles (from GET /roles) the user may grant: the privileged ones only if ctx.mayGrantPrivilegedRoles. */
+export const grantableRoles = (ctx, roles) => roles.filter((role) => !role.privileged || ctx.mayGrantPrivilegedRoles);
+
 /** Checkboxes, one per role from GET /roles; `checked` names the ticked ones. */
 export function roleCheckboxes(roles, checked = []) {
   const boxes = roles.map((role) => el('label', { class: 'check', title: `${role.description}\n${role.permissions.join(' ')}` },

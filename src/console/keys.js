@@ -1,5 +1,5 @@
 import { badge, el, replace, select, time } from './dom.js';
-import { keyCreateForm, keyPlaces } from './key-form.js';
+import { grantableRoles, keyCreateForm, keyPlaces } from './key-form.js';
 import { loadCatalog, loadRoles } from './lookups.js';
 import { pagedList } from './paged.js';
 
@@ -34,7 +34,7 @@ export async function renderKeyList(view, ctx) {
   const newKey = el('button', { type: 'button', class: 'primary', id: 'new-key', hidden: !places.any }, 'New API key');
   newKey.addEventListener('click', () => {
     if (createSlot.firstChild) return replace(createSlot);
-    replace(createSlot, keyCreateForm({ catalog, roles, places, onCreated: (key) => ctx.go(`#/keys/${encodeURIComponent(key.id)}`) }));
+    replace(createSlot, keyCreateForm({ catalog, roles: grantableRoles(ctx, roles), places, onCreated: (key) => ctx.go(`#/keys/${encodeURIComponent(key.id)}`) }));
   });
 
   replace(view,

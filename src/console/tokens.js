@@ -1,6 +1,6 @@
 import { api } from './api.js';
 import { attempt, badge, confirmDialog, el, replace, select, time } from './dom.js';
-import { keyCreateForm } from './key-form.js';
+import { grantableRoles, keyCreateForm } from './key-form.js';
 import { loadRoles } from './lookups.js';
 import { pagedList } from './paged.js';
 
@@ -39,7 +39,7 @@ export async function renderTokens(view, ctx) {
   const create = el('button', { type: 'button', class: 'primary', id: 'new-token' }, 'New personal token');
   create.addEventListener('click', () => {
     if (createSlot.firstChild) return replace(createSlot);
-    replace(createSlot, keyCreateForm({ catalog: { teams: [], services: [] }, roles, personal: true, onCreated: () => { replace(createSlot); void refresh(); } }));
+    replace(createSlot, keyCreateForm({ catalog: { teams: [], services: [] }, roles: grantableRoles(ctx, roles), personal: true, onCreated: () => { replace(createSlot); void refresh(); } }));
   });
 
   replace(view,
