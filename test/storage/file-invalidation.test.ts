@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, chmodSync, chownSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,6 +22,29 @@ function next(bus: InvalidationBus): Promise<Invalidation> {
       clearTimeout(timer);
     });
   });
+}
+
+/** Everything `bus` delivers to its subscribers from now on, in order. */
+function heard(bus: InvalidationBus): Invalidation[] {
+  const messages: Invalidation[] = [];
+  bus.subscribe((m) => messages.push(m));
+  return messages;
+}
+
+/** Waits until `done()` holds, looking every 10 ms; fails after two seconds. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (const end = Date.now() + 2000; !done();) {
+    if (Date.now() > end) throw new Error(`not within 2 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A new directory with an (empty) database file in it, removed by `drop`. */
+function place() {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-changes-'));
+  const database = join(dir, 'latchkey.db');
+  writeFileSync(database, '');
+  return { database, path: `${database}-changes`, drop: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 describe('key changes between processes through a file beside the SQLite database', () => {
@@ -86,6 +109,70 @@ describe('key changes between processes through a file beside the SQLite databas
       if (root) assert.deepEqual([made.uid, made.gid], [65534, 65534]);
     } finally {
       rmSync(shared, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the file of key changes deleted or replaced under a running process', () => {
+  test('deleted: a server running meanwhile hears what a CLI run afterwards changes, having dropped everything cached', async () => {
+    const { database, path, drop } = place();
+    const warnings: unknown[] = [];
+    const server = await fileBus(database, { warn: (obj) => warnings.push(obj) });
+    const cli: InvalidationBus[] = [];
+    try {
+      const messages = heard(server);
+      rmSync(path);
+      // The CLI makes the file anew if it finds none; the server must not go on watching the deleted one.
+      cli.push(await fileBus(database, { warn() {} }));
+      cli[0]!.publish({ keyId: 'K1' });
+      await until(() => messages.some((m) => m.keyId === 'K1'), 'the server hears the key the CLI changed');
+      assert.ok(messages.some((m) => m.all), 'what was written to the deleted file meanwhile is not trusted either');
+      assert.equal(warnings.length, 1, 'said once');
+      assert.ok(existsSync(path));
+    } finally {
+      await Promise.all([server, ...cli].map((bus) => bus.close()));
+      drop();
+    }
+  });
+
+  test('renamed away and made anew (logrotate): processes running before and after hear each other', async () => {
+    const { database, path, drop } = place();
+    const before = await fileBus(database, { warn() {} });
+    const buses = [before];
+    try {
+      const heardBefore = heard(before);
+      renameSync(path, `${path}.1`);
+      writeFileSync(path, '');
+      const after = await fileBus(database, { warn() {} });
+      buses.push(after);
+      const heardAfter = heard(after);
+      before.publish({ keyId: 'K2' });
+      await until(() => heardAfter.some((m) => m.keyId === 'K2'), 'a change published by a process running before is written to the new file');
+      after.publish({ keyId: 'K3' });
+      await until(() => heardBefore.some((m) => m.keyId === 'K3'), 'a process running before hears what is written to the new file');
+    } finally {
+      await Promise.all(buses.map((bus) => bus.close()));
+      drop();
+    }
+  });
+
+  test('a bus closed after following a new file leaves no descriptor or watch behind', async () => {
+    const { database, path, drop } = place();
+    // A watch closed goes from the list of active resources once the event loop has turned.
+    const settled = async () => {
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      return [readdirSync('/proc/self/fd').length, process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length];
+    };
+    try {
+      const before = await settled();
+      const bus = await fileBus(database, { warn() {} });
+      const messages = heard(bus);
+      rmSync(path);
+      await until(() => messages.some((m) => m.all), 'the bus follows the file made anew');
+      await bus.close();
+      assert.deepEqual(await settled(), before);
+    } finally {
+      drop();
     }
   });
 });

@@ -80,3 +80,29 @@ for (const place of places) {
     });
   });
 }
+
+describe('a server on an SQLite file whose file of key changes was deleted under it', () => {
+  test('refuses a key a CLI run afterwards revokes', { timeout: 10_000 }, async () => {
+    const place = sqliteFile();
+    const options = { secret: randomBytes(32) };
+    const config = loadConfig(place.env);
+    const server = await createServices(config, options);
+    let cli: Services | undefined;
+    try {
+      const { token, apiKey } = await server.setup.init({ email: 'owner@example.com', password: 'correct horse battery staple' });
+      assert.equal((await server.verifier.verify(token, 'rest', new Date())).ok, true, 'the server holds the key in its cache');
+      const delivered = received(server, (m) => m.keyId === apiKey.id);
+      // An operator's cleanup; the CLI makes the file anew.
+      rmSync(`${config.databaseUrl.slice('sqlite:'.length)}-changes`);
+      cli = await createServices(config, options);
+      await cli.apiKeys.revoke(OPERATOR, apiKey.id, NO_REQUEST);
+      await delivered;
+      const result = await server.verifier.verify(token, 'rest', new Date());
+      assert.deepEqual([result.ok, !result.ok && result.code], [false, 'token_revoked']);
+    } finally {
+      await cli?.close();
+      await server.close();
+      await place.drop();
+    }
+  });
+});
