@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fchmodSync, fchownSync, fstatSync, openSync, readSync, statSync, watch, writeSync, ftruncateSync, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fchownSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, watch, writeSync, type FSWatcher } from 'node:fs';
 import type { ChangeChannel, Deliver, Invalidation } from './invalidation.js';
 
 type Logger = { warn(obj: unknown, msg?: string): void };
 
-/** Past this size the next publisher starts the file again; readers notice and drop everything cached. */
+/** Past this size the next publisher puts a new, empty file in its place. */
 const MAX_BYTES = 1_048_576;
 
 /** How often a process looks at the file without being told to: a watch that missed something. */
@@ -16,15 +16,26 @@ const CHECK_MS = 1000;
  * process watches the file (inotify on Linux), so a key the CLI revokes is dropped from a running
  * server's cache a moment after the CLI commits, before the operator can send the next request.
  * Lines are small single writes to a file opened for appending, so they never interleave. A reader
- * that finds the file shorter than where it had read to (restarted by a publisher) or a line it
- * cannot read drops its whole cache rather than trust it.
+ * that finds a line it cannot read, or the file shorter than where it had read to (truncated by
+ * hand), drops its whole cache rather than trust it.
  *
- * The file can be deleted or replaced under a running process (an operator's cleanup, logrotate):
- * its descriptor and its watch would go on with the old file, which the CLI no longer writes to
- * once it has made a new one. So on every event, before every write, and every CHECK_MS in case a
- * watch missed it, a process compares the file at the path with the one it has open; if they
- * differ, it opens (or makes) the one at the path, watches it, reads it from its start, and drops
- * its whole cache, since whatever was written meanwhile to the old one may not have been read.
+ * On every event, before every write, and every CHECK_MS in case a watch missed something, a
+ * process compares the file at the path with the one it has open. When they differ it opens (or
+ * makes) the one at the path, watches it, reads it from its start, and drops its whole cache: what
+ * was written to the old one since it last read may never be read. So a file deleted or replaced
+ * under a running process (an operator's cleanup, logrotate) is followed, where the process would
+ * otherwise go on with a file the CLI no longer writes to.
+ *
+ * Past MAX_BYTES the file is started again the same way: the publisher that finds it full renames
+ * a new, empty file over it. Truncated in place, a restart showed only as the file being shorter
+ * than where a reader had read to, which it no longer is once it has grown back that far before
+ * the reader looks: two publishers finding the file full at once could each truncate and append a
+ * line of one length, and a reader that had read the first's line saw nothing of the second's. A
+ * new file is a new inode, which no growth hides. A line still written to the old file after the
+ * rename, by a publisher that looked just before, is unread by whoever has moved on; but that
+ * publisher looked after its change committed, so the change committed before the rename, and so
+ * before any reader moved on and dropped its cache: what a reader caches afterwards it reads from
+ * the database as changed.
  */
 export function openFileChangeChannel(path: string, databaseFile: string, deliver: Deliver, logger: Logger): ChangeChannel {
   const instance = randomUUID();
@@ -65,12 +76,32 @@ export function openFileChangeChannel(path: string, databaseFile: string, delive
     const there = statSync(path, { throwIfNoEntry: false });
     const open = fstatSync(fd);
     if (there && there.ino === open.ino && there.dev === open.dev) return;
-    const next = openBeside(path, databaseFile);
+    // A full file was started again by a publisher (rotate); anything else is someone else's doing.
+    if (!there || open.size <= MAX_BYTES) {
+      logger.warn({ path }, 'the file of key changes was deleted or replaced; dropping every cached key and following the new file');
+    }
+    moveTo(openBeside(path, databaseFile));
+  }
+
+  /** Puts a new, empty file in the place of the full one: see above for why not truncate it. */
+  function rotate(): void {
+    const fresh = `${path}.${instance}`;
+    const next = openBeside(fresh, databaseFile);
+    try {
+      renameSync(fresh, path);
+    } catch (err) {
+      closeSync(next);
+      rmSync(fresh, { force: true });
+      throw err;
+    }
+    moveTo(next);
+  }
+
+  function moveTo(next: number): void {
     closeSync(fd);
     fd = next;
     readTo = 0;
     partial = '';
-    logger.warn({ path }, 'the file of key changes was deleted or replaced; dropping every cached key and following the new file');
     deliver({ all: true });
     // Watched after it is opened: should the path change again in between, the next look sees it.
     try {
@@ -117,7 +148,7 @@ export function openFileChangeChannel(path: string, databaseFile: string, delive
     send(message) {
       try {
         follow();
-        if (fstatSync(fd).size > MAX_BYTES) ftruncateSync(fd, 0);
+        if (fstatSync(fd).size > MAX_BYTES) rotate();
         writeSync(fd, JSON.stringify({ ...message, from: instance }) + '\n');
       } catch (err) {
         logger.warn({ err: (err as Error).message }, 'could not tell other processes of a key change; they keep it until their cache TTL');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { openFileChangeChannel } from '../../src/services/file-invalidation.js';
 import { createInvalidationBus, type Invalidation, type InvalidationBus } from '../../src/services/invalidation.js';
@@ -82,7 +83,7 @@ describe('key changes between processes through a file beside the SQLite databas
     assert.deepEqual(await heard, { all: true });
   });
 
-  test('a file started again (shorter than what was read) drops everything cached, then goes on', async () => {
+  test('a file truncated by hand (shorter than what was read) drops everything cached, then goes on', async () => {
     const heard = next(b);
     truncateSync(path, 0);
     assert.deepEqual(await heard, { all: true });
@@ -109,6 +110,38 @@ describe('key changes between processes through a file beside the SQLite databas
       if (root) assert.deepEqual([made.uid, made.gid], [65534, 65534]);
     } finally {
       rmSync(shared, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the file of key changes started again past 1 MiB', () => {
+  test('a process that looks only once the file has grown back past where it had read still hears every change', async () => {
+    // Truncated in place, the file showed a restart only by being shorter than where a reader had
+    // read to. Two publishers finding it full at once could each truncate and append one line (all
+    // lines having one length), leaving it as long as a reader that had read the first's line had
+    // read: the second's line went unheard, silently. One thread cannot stage that interleaving;
+    // this stages the same blindness: the reader looks once the file is back where it had read to.
+    const { database, path, drop } = place();
+    const warnings: unknown[] = [];
+    const reader = await fileBus(database, { warn: (obj) => warnings.push(obj) });
+    const writer = await fileBus(database, { warn: (obj) => warnings.push(obj) });
+    try {
+      const key = (i: number) => `K${String(i).padStart(6, '0')}`;
+      const length = JSON.stringify({ keyId: key(0), from: randomUUID() }).length + 1;
+      const count = Math.floor(1_048_576 / length) + 1;
+      const other = randomUUID();
+      appendFileSync(path, Array.from({ length: count }, (_, i) => JSON.stringify({ keyId: key(i), from: other }) + '\n').join(''));
+      const messages = heard(reader);
+      await until(() => messages.some((m) => m.keyId === key(count - 1)), 'the reader has read the full file');
+      messages.length = 0;
+      for (let i = 0; i < count; i++) writer.publish({ keyId: key(i) });
+      await until(() => new Set(messages.flatMap((m) => m.keyId ?? [])).size === count, 'the reader hears every key changed since');
+      assert.ok(messages.some((m) => m.all), 'what the old file held unread is not trusted');
+      assert.deepEqual(warnings, [], 'starting the file again is no cause for a warning');
+    } finally {
+      await reader.close();
+      await writer.close();
+      drop();
     }
   });
 });
