@@ -9,7 +9,9 @@ export async function startRelay(host: string, port: number) {
   const sockets = new Set<Socket>();
   let holdMs = 0;
   let frozen = false;
+  let refusing = false;
   const server = createServer((client) => {
+    if (refusing) return void client.destroy();
     sockets.add(client);
     setTimeout(() => {
       const upstream = connect(port, host);
@@ -25,6 +27,8 @@ export async function startRelay(host: string, port: number) {
   return {
     port: (server.address() as AddressInfo).port,
     holdNewConnections: (ms: number) => void (holdMs = ms),
+    /** Closes each new connection as soon as it is accepted (or, given false, carries them again). */
+    refuseNewConnections: (refuse = true) => void (refusing = refuse),
     /** Cuts every connection made so far. */
     cut: () => sockets.forEach((s) => s.destroy()),
     /** Carries nothing more either way, the connections left open: a peer gone without a word. */
