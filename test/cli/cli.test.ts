@@ -1,42 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { promisify } from 'node:util';
-import { loadConfig } from '../../src/config/index.js';
-import { buildApp } from '../../src/http/app.js';
-import { createServices } from '../../src/services.js';
 import { NO_REQUEST } from '../../src/domain/audit/audit-event.js';
 import { OPERATOR } from '../../src/services/setup.js';
+import { cliHarness } from '../support/cli.js';
 
-const run = promisify(execFile);
-const dir = mkdtempSync(join(tmpdir(), 'latchkey-cli-'));
-const env = { ...process.env, LATCHKEY_DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}` };
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-/** Reads the database the CLI wrote, as the server would. */
-async function inspect<T>(fn: (s: Awaited<ReturnType<typeof createServices>>) => Promise<T>): Promise<T> {
-  const services = await createServices(loadConfig(env));
-  try {
-    return await fn(services);
-  } finally {
-    await services.close();
-  }
-}
+const { dir, cli, inspect, serve, remove } = cliHarness();
 
 describe('operator CLI', () => {
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(remove);
 
   test('init refuses bad input and creates nothing', async () => {
     const bad = await cli('init', '--email', 'not-an-address', '--password', 'correct horse battery staple', '--json');
@@ -90,8 +63,8 @@ describe('operator CLI', () => {
   });
 
   test('a key the CLI revokes is refused by a running server on its very next request, though the server had it cached', async () => {
-    const services = await createServices(loadConfig(env));
-    const app = await buildApp(services);
+    const server = await serve();
+    const { app } = server;
     try {
       const created = await cli('keys', 'create', '--name', 'leaked', '--scope', 'global', '--role', 'viewer', '--json');
       const { api_key: key, token } = JSON.parse(created.stdout) as { api_key: { id: string }; token: string };
@@ -102,8 +75,7 @@ describe('operator CLI', () => {
       assert.equal(refused.statusCode, 401);
       assert.equal(refused.json().error.code, 'token_revoked');
     } finally {
-      await app.close();
-      await services.close();
+      await server.close();
     }
   });
 
@@ -154,6 +126,46 @@ describe('operator CLI', () => {
     assert.equal(new Set(all.map((k) => k.id)).size, all.length, 'no key twice');
     assert.deepEqual((await listed('--service-id', serviceId)).map((k) => k.id), [eventsKeyId]);
     assert.deepEqual((await listed('--kind', 'events')).map((k) => k.id), [eventsKeyId]);
+  });
+
+  test('a wrong command line is refused with exit code 2 and the usage of its command, before the database is opened', async () => {
+    const fresh = cliHarness();
+    try {
+      const cases: Array<[string[], RegExp, RegExp]> = [
+        [['keys', 'list', '--nmae', 'x'], /Unknown option '--nmae'/, /keys list \[--scope/],
+        [['keys', 'list', 'everything'], /unexpected argument "everything"/, /keys list/],
+        [['keys', 'list', '--scope'], /Option '--scope <value>' argument missing/, /keys list/],
+        [['keys', 'revoke'], /keys revoke needs the key id/, /keys revoke ID/],
+        [['keys', 'revoke', '01ARZ3NDEKTSV4RRFFQ69G5FAV', 'again'], /unexpected argument "again"/, /keys revoke ID/],
+        [['keys', 'revoke', '01ARZ3NDEKTSV4RRFFQ69G5FAV', '--scope', 'global'], /Unknown option '--scope'/, /keys revoke ID/],
+        [['keys', 'create', '--name', 'x'], /keys create needs --name and --scope/, /keys create --name N/],
+        [['keys', 'frobnicate'], /unknown keys command "frobnicate"/, /keys list.*\n[^]*keys create/],
+        [['keys'], /keys needs a command/, /keys revoke ID/],
+        [['init', '--email', 'a@example.com'], /init needs --email and --password/, /init --email E/],
+        [['migrate', 'now'], /unexpected argument "now"/, /migrate\n/],
+      ];
+      // None of them touches the database: they may run side by side.
+      await Promise.all(cases.map(async ([args, message, usage]) => {
+        const refused = await fresh.cli(...args);
+        assert.equal(refused.code, 2, `${args.join(' ')}: ${refused.stderr}`);
+        assert.match(refused.stderr, new RegExp(`^latchkey: ${message.source}`), args.join(' '));
+        assert.match(refused.stderr, usage, `${args.join(' ')} shows its usage`);
+        assert.equal(refused.stdout, '');
+      }));
+      assert.throws(() => statSync(join(fresh.dir, 'latchkey.db')), /ENOENT/, 'no database was created');
+    } finally {
+      fresh.remove();
+    }
+  });
+
+  test('--help prints the usage of the command it follows, and latchkey help all of it', async () => {
+    const [one, group, all] = await Promise.all([cli('keys', 'revoke', '--help'), cli('keys', '-h'), cli('help')]);
+    for (const result of [one, group, all]) assert.equal(result.code, 0, result.stderr);
+    assert.match(one.stdout, /keys revoke ID/);
+    assert.doesNotMatch(one.stdout, /keys list/);
+    assert.match(group.stdout, /keys list[^]*keys create[^]*keys revoke/);
+    assert.doesNotMatch(group.stdout, /init --email/);
+    assert.match(all.stdout, /init --email[^]*migrate[^]*keys list/);
   });
 
   test('migrate reports an up-to-date schema', async () => {

@@ -1,0 +1,63 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig } from '../config/index.js';
+import { LatchkeyError } from '../domain/errors.js';
+import { createServices, type Services } from '../services.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * A command line that does not parse (unknown option or command, missing or extra argument):
+ * reported with the command's usage and exit code 2, like an unknown command. A value the API
+ * would refuse is a LatchkeyError instead, reported with its code and exit code 1.
+ */
+export class UsageError extends Error {
+  constructor(readonly command: string, message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * Parses one command's arguments: only its own options, and exactly the positional arguments it
+ * names (`['ID']`), so a misspelt option or a stray word is refused rather than ignored.
+ */
+export function parseCommand<const O extends Options>(command: string, args: string[], options: O, positionals: readonly string[] = []) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    // Node's message for an unknown option goes on to explain `--`: its first sentence is the news.
+    const message = err instanceof Error ? err.message.split('. ')[0]! : String(err);
+    throw new UsageError(command, message);
+  }
+  const missing = positionals[parsed.positionals.length];
+  if (missing) throw new UsageError(command, `${command} needs ${missing}`);
+  const extra = parsed.positionals[positionals.length];
+  if (extra !== undefined) throw new UsageError(command, `unexpected argument "${extra}"`);
+  return { values: parsed.values, positionals: parsed.positionals as string[] };
+}
+
+/**
+ * An option with a fixed set of values, checked here as the API's schemas check them there: the
+ * CLI calls the services directly, and a misspelt filter must not quietly list everything.
+ */
+export function oneOf<T extends string>(option: string, value: string | undefined, allowed: { readonly enum: readonly T[] }): T | undefined {
+  if (value === undefined || (allowed.enum as readonly string[]).includes(value)) return value as T | undefined;
+  throw new LatchkeyError('validation_failed', `--${option} must be one of ${allowed.enum.join(', ')}, not "${value}"`);
+}
+
+export type Out = { json: boolean };
+
+/** `data` (shaped as the API answers) with --json, else `text`. */
+export function print(out: Out, data: unknown, text: string): void {
+  process.stdout.write(out.json ? JSON.stringify(data) + '\n' : text + '\n');
+}
+
+export async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<T> {
+  const services = await createServices(loadConfig());
+  try {
+    return await fn(services);
+  } finally {
+    await services.close();
+  }
+}

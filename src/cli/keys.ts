@@ -1,0 +1,88 @@
+import { ROLE_NAMES, type RoleName } from '../domain/access/permissions.js';
+import { NO_REQUEST } from '../domain/audit/audit-event.js';
+import { LatchkeyError } from '../domain/errors.js';
+import { KindSchema, presentApiKey, ScopeSchema, StatusSchema } from '../http/schemas/api-key.js';
+import type { CreateKeyInput } from '../services/api-keys.js';
+import { OPERATOR } from '../services/setup.js';
+import { oneOf, parseCommand, print, UsageError, withServices } from './command-line.js';
+
+const KEY_ID = ['the key id'] as const;
+const JSON_OPTION = { json: { type: 'boolean' } } as const;
+
+async function list(args: string[]): Promise<void> {
+  const { values } = parseCommand('keys list', args, {
+    scope: { type: 'string' }, kind: { type: 'string' }, status: { type: 'string' },
+    'team-id': { type: 'string' }, 'service-id': { type: 'string' }, ...JSON_OPTION,
+  });
+  const scope = oneOf('scope', values.scope, ScopeSchema);
+  const kind = oneOf('kind', values.kind, KindSchema);
+  const status = oneOf('status', values.status, StatusSchema);
+  const filters = {
+    ...(scope && { scope }),
+    ...(kind && { kind }),
+    ...(status && { status }),
+    ...(values['team-id'] && { team_id: values['team-id'] }),
+    ...(values['service-id'] && { service_id: values['service-id'] }),
+  };
+  await withServices(async (s) => {
+    const found = [];
+    for (let cursor: string | null = null; ;) {
+      const page = await s.apiKeys.list(OPERATOR, { ...filters, limit: 200, ...(cursor && { cursor }) });
+      found.push(...page.items);
+      if (!(cursor = page.nextCursor)) break;
+    }
+    const now = s.clock.now();
+    const keys = found.map((k) => presentApiKey(k, now));
+    print({ json: values.json ?? false }, { api_keys: keys },
+      keys.map((k) => `${k.id}  ${k.status.padEnd(8)} ${k.scope.padEnd(7)} ${k.token_hint}  ${k.name}  [${k.roles.join(',')}]`).join('\n') || '(no keys)');
+  });
+}
+
+async function create(args: string[]): Promise<void> {
+  const { values } = parseCommand('keys create', args, {
+    name: { type: 'string' }, description: { type: 'string' }, scope: { type: 'string' }, kind: { type: 'string' },
+    'team-id': { type: 'string' }, 'service-id': { type: 'string' }, role: { type: 'string', multiple: true },
+    'read-only': { type: 'boolean' }, 'expires-at': { type: 'string' }, ...JSON_OPTION,
+    // Accepted only to say where it belongs.
+    status: { type: 'string' },
+  });
+  const scope = oneOf('scope', values.scope, ScopeSchema);
+  const kind = oneOf('kind', values.kind, KindSchema);
+  const roles = values.role ?? [];
+  const unknown = roles.filter((r) => !(ROLE_NAMES as readonly string[]).includes(r));
+  if (unknown.length) throw new LatchkeyError('validation_failed', `unknown role ${unknown.join(', ')} (roles: ${ROLE_NAMES.join(', ')})`);
+  if (values.status !== undefined) throw new LatchkeyError('validation_failed', '--status is a filter of keys list: a new key is active');
+  if (!values.name || !scope) throw new UsageError('keys create', 'keys create needs --name and --scope');
+  const input: CreateKeyInput = {
+    name: values.name, scope,
+    ...(values.description && { description: values.description }),
+    ...(kind && { kind }),
+    ...(values['team-id'] && { team_id: values['team-id'] }),
+    ...(values['service-id'] && { service_id: values['service-id'] }),
+    ...(roles.length && { roles: roles as RoleName[] }),
+    ...(values['read-only'] && { read_only: true }),
+    ...(values['expires-at'] && { expires_at: values['expires-at'] }),
+  };
+  await withServices(async (s) => {
+    const issued = await s.apiKeys.create(OPERATOR, input, NO_REQUEST);
+    print({ json: values.json ?? false }, { api_key: presentApiKey(issued.apiKey, s.clock.now()), token: issued.token },
+      `Key ${issued.apiKey.id} created. Its token is shown this once:\n\n  ${issued.token}\n`);
+  });
+}
+
+async function revoke(args: string[]): Promise<void> {
+  const { values, positionals: [id] } = parseCommand('keys revoke', args, JSON_OPTION, KEY_ID);
+  await withServices(async (s) => {
+    await s.apiKeys.revoke(OPERATOR, id!, NO_REQUEST);
+    print({ json: values.json ?? false }, { revoked: id }, `Key ${id} revoked.`);
+  });
+}
+
+const COMMANDS = new Map<string, (args: string[]) => Promise<void>>([['list', list], ['create', create], ['revoke', revoke]]);
+
+export async function keys(args: string[]): Promise<void> {
+  const [command, ...rest] = args;
+  const run = command === undefined ? undefined : COMMANDS.get(command);
+  if (!run) throw new UsageError('keys', command === undefined ? 'keys needs a command' : `unknown keys command "${command}"`);
+  await run(rest);
+}
