@@ -5,6 +5,7 @@ import { KindSchema, presentApiKey, ScopeSchema, StatusSchema } from '../http/sc
 import type { CreateKeyInput } from '../services/api-keys.js';
 import { OPERATOR } from '../services/setup.js';
 import { oneOf, parseCommand, print, UsageError, withServices } from './command-line.js';
+import { describeKey } from './describe.js';
 
 const KEY_ID = ['the key id'] as const;
 const JSON_OPTION = { json: { type: 'boolean' } } as const;
@@ -78,7 +79,29 @@ async function revoke(args: string[]): Promise<void> {
   });
 }
 
-const COMMANDS = new Map<string, (args: string[]) => Promise<void>>([['list', list], ['create', create], ['revoke', revoke]]);
+async function show(args: string[]): Promise<void> {
+  const { values, positionals: [id] } = parseCommand('keys show', args, JSON_OPTION, KEY_ID);
+  await withServices(async (s) => {
+    const key = presentApiKey(await s.apiKeys.show(OPERATOR, id!), s.clock.now());
+    print({ json: values.json ?? false }, { api_key: key }, describeKey(key));
+  });
+}
+
+/** `keys disable` and `keys enable`: reversible, recorded with who and when, heard by a running server at once. */
+const switchTo = (enabled: boolean) => async (args: string[]): Promise<void> => {
+  const command = enabled ? 'keys enable' : 'keys disable';
+  const { values, positionals: [id] } = parseCommand(command, args, JSON_OPTION, KEY_ID);
+  await withServices(async (s) => {
+    const key = presentApiKey(await s.apiKeys.setEnabled(OPERATOR, id!, enabled, NO_REQUEST), s.clock.now());
+    print({ json: values.json ?? false }, { api_key: key }, enabled
+      ? `Key ${key.id} enabled; its status is now ${key.status}.`
+      : `Key ${key.id} disabled: its token is refused from the next request on, until keys enable ${key.id}.`);
+  });
+};
+
+const COMMANDS = new Map<string, (args: string[]) => Promise<void>>([
+  ['list', list], ['show', show], ['create', create], ['disable', switchTo(false)], ['enable', switchTo(true)], ['revoke', revoke],
+]);
 
 export async function keys(args: string[]): Promise<void> {
   const [command, ...rest] = args;

@@ -7,9 +7,15 @@ const COMMANDS: ReadonlyArray<readonly [name: string, usage: string]> = [
   ['keys list', `keys list [--scope global|team|service] [--team-id ID] [--service-id ID] [--kind rest|events]
         [--status active|disabled|expired|revoked] [--json]
         Every key, page after page; without --status, revoked keys are left out.`],
+  ['keys show', `keys show ID [--json]
+        One key as the API shows it (never its token).`],
   ['keys create', `keys create --name N --scope global|team|service [--team-id ID] [--service-id ID]
         [--role R]... [--read-only] [--expires-at TIME] [--kind rest|events] [--json]
         Operators may grant every role, api_keys_manage and admin included.`],
+  ['keys disable', `keys disable ID [--json]
+        Disable a key: its token is refused from the very next request, until keys enable.`],
+  ['keys enable', `keys enable ID [--json]
+        Enable a disabled key again.`],
   ['keys revoke', `keys revoke ID [--json]
         Revoke a key; its token stops working on the very next request.`],
 ];
