@@ -1,4 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
 import { loadConfig } from '../config/index.js';
 import { LatchkeyError } from '../domain/errors.js';
 import { createServices, type Services } from '../services.js';
@@ -44,6 +46,26 @@ export function parseCommand<const O extends Options>(command: string, args: str
 export function oneOf<T extends string>(option: string, value: string | undefined, allowed: { readonly enum: readonly T[] }): T | undefined {
   if (value === undefined || (allowed.enum as readonly string[]).includes(value)) return value as T | undefined;
   throw new LatchkeyError('validation_failed', `--${option} must be one of ${allowed.enum.join(', ')}, not "${value}"`);
+}
+
+/** `field (--option)`: the API's name for what is wrong, and where the operator typed it. */
+const named = (field: string, option: string | undefined) => (option ? `${field} (${option})` : field);
+
+/**
+ * Checks a body built from options against the API route's own schema, so the CLI refuses what
+ * the API refuses, with the API's code and message, naming the field and the option it came from.
+ */
+export function checkBody(schema: TSchema, body: object, optionOf: Readonly<Record<string, string>>): void {
+  const [problem] = Value.Errors(schema, body);
+  if (!problem) return;
+  const field = problem.instancePath.split('/')[1] ?? '';
+  throw new LatchkeyError('validation_failed', `${named(field, optionOf[field])} ${problem.message}`, { field });
+}
+
+/** A whole number typed on the command line; its bounds are the schema's to check. */
+export function wholeNumber(field: string, option: string, text: string): number {
+  if (!/^[+-]?\d+$/.test(text)) throw new LatchkeyError('validation_failed', `${named(field, option)} must be a whole number, not "${text}"`, { field });
+  return Number(text);
 }
 
 export type Out = { json: boolean };

@@ -1,10 +1,10 @@
 import { ROLE_NAMES, type RoleName } from '../domain/access/permissions.js';
 import { NO_REQUEST } from '../domain/audit/audit-event.js';
 import { LatchkeyError } from '../domain/errors.js';
-import { KindSchema, presentApiKey, ScopeSchema, StatusSchema } from '../http/schemas/api-key.js';
+import { KindSchema, presentApiKey, RotateBody, ScopeSchema, StatusSchema } from '../http/schemas/api-key.js';
 import type { CreateKeyInput } from '../services/api-keys.js';
 import { OPERATOR } from '../services/setup.js';
-import { oneOf, parseCommand, print, UsageError, withServices } from './command-line.js';
+import { checkBody, oneOf, parseCommand, print, UsageError, wholeNumber, withServices } from './command-line.js';
 import { describeKey } from './describe.js';
 
 const KEY_ID = ['the key id'] as const;
@@ -99,8 +99,22 @@ const switchTo = (enabled: boolean) => async (args: string[]): Promise<void> => 
   });
 };
 
+async function rotate(args: string[]): Promise<void> {
+  const { values, positionals: [id] } = parseCommand('keys rotate', args, { 'grace-seconds': { type: 'string' }, ...JSON_OPTION }, KEY_ID);
+  const body = values['grace-seconds'] === undefined ? {} : { grace_period_seconds: wholeNumber('grace_period_seconds', '--grace-seconds', values['grace-seconds']) };
+  checkBody(RotateBody, body, { grace_period_seconds: '--grace-seconds' });
+  await withServices(async (s) => {
+    const issued = await s.apiKeys.rotate(OPERATOR, id!, body.grace_period_seconds ?? 0, NO_REQUEST);
+    const key = presentApiKey(issued.apiKey, s.clock.now());
+    const previous = key.previous_token;
+    print({ json: values.json ?? false }, { api_key: key, token: issued.token },
+      `Key ${key.id} rotated. Its new token is shown this once:\n\n  ${issued.token}\n\n`
+      + (previous ? `The old token (${previous.token_hint}) still works until ${previous.valid_until}.` : 'The old token no longer works.'));
+  });
+}
+
 const COMMANDS = new Map<string, (args: string[]) => Promise<void>>([
-  ['list', list], ['show', show], ['create', create], ['disable', switchTo(false)], ['enable', switchTo(true)], ['revoke', revoke],
+  ['list', list], ['show', show], ['create', create], ['rotate', rotate], ['disable', switchTo(false)], ['enable', switchTo(true)], ['revoke', revoke],
 ]);
 
 export async function keys(args: string[]): Promise<void> {

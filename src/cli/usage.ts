@@ -12,6 +12,8 @@ const COMMANDS: ReadonlyArray<readonly [name: string, usage: string]> = [
   ['keys create', `keys create --name N --scope global|team|service [--team-id ID] [--service-id ID]
         [--role R]... [--read-only] [--expires-at TIME] [--kind rest|events] [--json]
         Operators may grant every role, api_keys_manage and admin included.`],
+  ['keys rotate', `keys rotate ID [--grace-seconds N] [--json]
+        Issue a new token and print it once; the old one works for N more seconds (0–3600, default 0).`],
   ['keys disable', `keys disable ID [--json]
         Disable a key: its token is refused from the very next request, until keys enable.`],
   ['keys enable', `keys enable ID [--json]
