@@ -1,8 +1,8 @@
 import { ROLE_NAMES, type RoleName } from '../domain/access/permissions.js';
 import { NO_REQUEST } from '../domain/audit/audit-event.js';
 import { LatchkeyError } from '../domain/errors.js';
-import { KindSchema, presentApiKey, RotateBody, ScopeSchema, StatusSchema } from '../http/schemas/api-key.js';
-import type { CreateKeyInput } from '../services/api-keys.js';
+import { KindSchema, presentApiKey, RotateBody, ScopeSchema, StatusSchema, UpdateApiKeyBody } from '../http/schemas/api-key.js';
+import type { CreateKeyInput, UpdateKeyInput } from '../services/api-keys.js';
 import { OPERATOR } from '../services/setup.js';
 import { checkBody, oneOf, parseCommand, print, UsageError, wholeNumber, withServices } from './command-line.js';
 import { describeKey } from './describe.js';
@@ -113,8 +113,44 @@ async function rotate(args: string[]): Promise<void> {
   });
 }
 
+/** The option each field of PATCH /api_keys/{id} is set with. */
+const UPDATE_OPTIONS = {
+  name: '--name', description: '--description', rate_limit_per_minute: '--rate-limit', dedup_window_seconds: '--dedup-window',
+  allowed_cidrs: '--allowed-cidr', expires_at: '--expires-at', debug: '--debug',
+} as const;
+
+function onOff(text: string): boolean {
+  if (text === 'on' || text === 'off') return text === 'on';
+  throw new LatchkeyError('validation_failed', `debug (--debug) must be on or off, not "${text}"`, { field: 'debug' });
+}
+
+async function update(args: string[]): Promise<void> {
+  const { values, positionals: [id] } = parseCommand('keys update', args, {
+    name: { type: 'string' }, description: { type: 'string' }, 'rate-limit': { type: 'string' }, 'dedup-window': { type: 'string' },
+    'allowed-cidr': { type: 'string', multiple: true }, 'no-allowed-cidrs': { type: 'boolean' }, 'expires-at': { type: 'string' },
+    debug: { type: 'string' }, ...JSON_OPTION,
+  }, KEY_ID);
+  const { 'rate-limit': rate, 'dedup-window': dedupWindow, 'allowed-cidr': cidrs, 'expires-at': expires } = values;
+  if (cidrs && values['no-allowed-cidrs']) throw new UsageError('keys update', '--allowed-cidr and --no-allowed-cidrs contradict each other');
+  const body: UpdateKeyInput = {
+    ...(values.name !== undefined && { name: values.name }),
+    ...(values.description !== undefined && { description: values.description }),
+    ...(rate !== undefined && { rate_limit_per_minute: rate === 'none' ? null : wholeNumber('rate_limit_per_minute', '--rate-limit', rate) }),
+    ...(dedupWindow !== undefined && { dedup_window_seconds: wholeNumber('dedup_window_seconds', '--dedup-window', dedupWindow) }),
+    ...((cidrs || values['no-allowed-cidrs']) && { allowed_cidrs: cidrs ?? [] }),
+    ...(expires !== undefined && { expires_at: expires === 'never' ? null : expires }),
+    ...(values.debug !== undefined && { debug: onOff(values.debug) }),
+  };
+  if (Object.keys(body).length === 0) throw new UsageError('keys update', 'keys update needs at least one change');
+  checkBody(UpdateApiKeyBody, body, UPDATE_OPTIONS);
+  await withServices(async (s) => {
+    const key = presentApiKey(await s.apiKeys.update(OPERATOR, id!, body, NO_REQUEST), s.clock.now());
+    print({ json: values.json ?? false }, { api_key: key }, `Key ${key.id} updated.\n\n${describeKey(key)}`);
+  });
+}
+
 const COMMANDS = new Map<string, (args: string[]) => Promise<void>>([
-  ['list', list], ['show', show], ['create', create], ['rotate', rotate], ['disable', switchTo(false)], ['enable', switchTo(true)], ['revoke', revoke],
+  ['list', list], ['show', show], ['create', create], ['update', update], ['rotate', rotate], ['disable', switchTo(false)], ['enable', switchTo(true)], ['revoke', revoke],
 ]);
 
 export async function keys(args: string[]): Promise<void> {

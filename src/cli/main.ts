@@ -29,6 +29,13 @@ async function migrate(args: string[]): Promise<void> {
   }
 }
 
+/** `code: message`, and the field at fault where the API names it in its details but not its message. */
+function describeRefusal(err: LatchkeyError): string {
+  const field = err.details?.field;
+  const unnamed = typeof field === 'string' && !err.message.includes(field);
+  return `${err.code}: ${err.message}${unnamed ? ` (field ${field})` : ''}`;
+}
+
 /** `--help` or `-h` among a command's words (before any `--`) asks for its usage. */
 function asksForHelp(argv: readonly string[]): boolean {
   const end = argv.indexOf('--');
@@ -60,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`latchkey: ${err.message}\n\n${usageOf(err.command.split(' '))}\n`);
       return 2;
     }
-    const message = err instanceof LatchkeyError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    const message = err instanceof LatchkeyError ? describeRefusal(err) : err instanceof Error ? err.message : String(err);
     process.stderr.write(`latchkey: ${message}\n`);
     return 1;
   }

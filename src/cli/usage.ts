@@ -12,6 +12,10 @@ const COMMANDS: ReadonlyArray<readonly [name: string, usage: string]> = [
   ['keys create', `keys create --name N --scope global|team|service [--team-id ID] [--service-id ID]
         [--role R]... [--read-only] [--expires-at TIME] [--kind rest|events] [--json]
         Operators may grant every role, api_keys_manage and admin included.`],
+  ['keys update', `keys update ID [--name N] [--description D] [--rate-limit N|none] [--dedup-window SECONDS]
+        [--allowed-cidr CIDR]... [--no-allowed-cidrs] [--expires-at TIME|never] [--debug on|off] [--json]
+        Change what PATCH /api_keys/{id} changes, checked as the API checks it; nothing changes if any is refused.
+        --allowed-cidr replaces the list (any address: --no-allowed-cidrs); --debug on logs every request for 48 hours.`],
   ['keys rotate', `keys rotate ID [--grace-seconds N] [--json]
         Issue a new token and print it once; the old one works for N more seconds (0–3600, default 0).`],
   ['keys disable', `keys disable ID [--json]
