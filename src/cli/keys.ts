@@ -1,7 +1,7 @@
 import { ROLE_NAMES, type RoleName } from '../domain/access/permissions.js';
 import { NO_REQUEST } from '../domain/audit/audit-event.js';
 import { LatchkeyError } from '../domain/errors.js';
-import { KindSchema, presentApiKey, RotateBody, ScopeSchema, StatusSchema, UpdateApiKeyBody } from '../http/schemas/api-key.js';
+import { CreateApiKeyBody, KindSchema, presentApiKey, RotateBody, ScopeSchema, StatusSchema, UpdateApiKeyBody } from '../http/schemas/api-key.js';
 import type { CreateKeyInput, UpdateKeyInput } from '../services/api-keys.js';
 import { OPERATOR } from '../services/setup.js';
 import { checkBody, oneOf, parseCommand, print, UsageError, wholeNumber, withServices } from './command-line.js';
@@ -39,6 +39,12 @@ async function list(args: string[]): Promise<void> {
   });
 }
 
+/** The option each field of POST /api_keys is set with. */
+const CREATE_OPTIONS = {
+  name: '--name', description: '--description', kind: '--kind', scope: '--scope', team_id: '--team-id', service_id: '--service-id',
+  roles: '--role', read_only: '--read-only', expires_at: '--expires-at',
+} as const;
+
 async function create(args: string[]): Promise<void> {
   const { values } = parseCommand('keys create', args, {
     name: { type: 'string' }, description: { type: 'string' }, scope: { type: 'string' }, kind: { type: 'string' },
@@ -60,10 +66,11 @@ async function create(args: string[]): Promise<void> {
     ...(kind && { kind }),
     ...(values['team-id'] && { team_id: values['team-id'] }),
     ...(values['service-id'] && { service_id: values['service-id'] }),
-    ...(roles.length && { roles: roles as RoleName[] }),
+    ...(roles.length && { roles: [...new Set(roles)] as RoleName[] }),
     ...(values['read-only'] && { read_only: true }),
     ...(values['expires-at'] && { expires_at: values['expires-at'] }),
   };
+  checkBody(CreateApiKeyBody, input, CREATE_OPTIONS);
   await withServices(async (s) => {
     const issued = await s.apiKeys.create(OPERATOR, input, NO_REQUEST);
     print({ json: values.json ?? false }, { api_key: presentApiKey(issued.apiKey, s.clock.now()), token: issued.token },

@@ -108,6 +108,22 @@ describe('operator CLI', () => {
     assert.equal(await inspect(async (s) => (await s.apiKeys.list(OPERATOR, { limit: 200 })).items.length), before, 'nothing created');
   });
 
+  test('keys create checks its options against POST /api_keys\'s schema: what the API refuses is refused, naming the field, and nothing is created', async () => {
+    const before = await inspect(async (s) => (await s.apiKeys.list(OPERATOR, { limit: 200 })).items.length);
+    for (const [args, message] of [
+      [['--expires-at', '2030-01-01'], 'expires_at (--expires-at) must match format "date-time"'],
+      [['--expires-at', '2020-01-01T00:00:00Z'], 'expires_at must be in the future'],
+      [['--description', 'd'.repeat(2001)], 'description (--description) must not have more than 2000 characters'],
+    ] as const) {
+      const refused = await cli('keys', 'create', '--name', 'checked', '--scope', 'global', ...args);
+      assert.equal(refused.code, 1, args.join(' '));
+      assert.equal(refused.stderr, `latchkey: validation_failed: ${message}\n`);
+    }
+    const long = await cli('keys', 'create', '--name', 'n'.repeat(201), '--scope', 'global');
+    assert.equal(long.stderr, 'latchkey: validation_failed: name (--name) must not have more than 200 characters\n');
+    assert.equal(await inspect(async (s) => (await s.apiKeys.list(OPERATOR, { limit: 200 })).items.length), before, 'nothing created');
+  });
+
   test('keys list shows every key, page after page, and filters by service and kind', async () => {
     const { serviceId, eventsKeyId } = await inspect(async (s) => {
       const team = await s.catalog.createTeam(OPERATOR, { name: 'cli-team' }, NO_REQUEST);
