@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Services } from '../../services.js';
 import { sendError } from '../errors.js';
 import { ErrorResponse, Timestamp } from '../schemas/common.js';
-import { presentUser, UserSchema } from './users.js';
+import { presentUser, UserSchema } from '../schemas/user.js';
 
 export const SESSION_COOKIE = 'latchkey_session';
 

@@ -1,39 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Actor } from '../../domain/access/actor.js';
-import { ACCOUNT_ROLES, type User } from '../../domain/users/user.js';
-import type { Membership } from '../../domain/users/access.js';
+import type { User } from '../../domain/users/user.js';
 import type { Services } from '../../services.js';
-import { MIN_PASSWORD_LENGTH } from '../../services/users.js';
-import { AUTH_ERRORS, Cursor, ErrorResponse, IdParams, iso, Limit, Nullable, pageSize, Timestamp, Ulid } from '../schemas/common.js';
+import { AUTH_ERRORS, Cursor, ErrorResponse, IdParams, Limit, Nullable, pageSize } from '../schemas/common.js';
+import { AccountRoleSchema, Email, Password, presentUser, TeamRoleSchema, UpdateUserBody, UserName, UserSchema } from '../schemas/user.js';
 import { actorOf, contextOf } from './context.js';
 
-const TeamRoleSchema = Type.Enum(['manager', 'member']);
-export const UserSchema = Type.Object({
-  id: Ulid,
-  email: Type.String(),
-  name: Type.String(),
-  role: Type.Enum([...ACCOUNT_ROLES]),
-  status: Type.Enum(['active', 'deactivated', 'deleted'], { description: 'deleted: kept as a record for the audit trail, its email suffixed with its id so the address is free again' }),
-  teams: Type.Optional(Type.Array(Type.Object({ team_id: Type.String(), role: TeamRoleSchema }))),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-}, { $id: 'User' });
-
-const Email = Type.String({ format: 'email', maxLength: 254 });
-const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 });
-const Name = Type.String({ minLength: 1, maxLength: 200 });
 const UserResponse = Type.Object({ user: UserSchema });
 const errors = { ...AUTH_ERRORS, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
 const tags = ['Users'];
-
-export function presentUser(user: User, memberships?: readonly Membership[]) {
-  return {
-    id: user.id, email: user.email, name: user.name, role: user.role, status: user.status,
-    ...(memberships && { teams: memberships.map((m) => ({ team_id: m.teamId, role: m.role })) }),
-    created_at: iso(user.createdAt), updated_at: iso(user.updatedAt),
-  };
-}
 
 export const userRoutes = (services: Services): FastifyPluginAsyncTypebox => async (app) => {
   const users = services.users;
@@ -54,7 +30,7 @@ export const userRoutes = (services: Services): FastifyPluginAsyncTypebox => asy
 
   app.post('/users', {
     config: { permission: 'users:write' },
-    schema: { tags, body: Type.Object({ email: Email, name: Type.Optional(Name), password: Password, role: Type.Optional(Type.Enum([...ACCOUNT_ROLES])) }, { additionalProperties: false }), response: { 201: UserResponse, ...errors } },
+    schema: { tags, body: Type.Object({ email: Email, name: Type.Optional(UserName), password: Password, role: Type.Optional(AccountRoleSchema) }, { additionalProperties: false }), response: { 201: UserResponse, ...errors } },
   }, async (request, reply) => reply.code(201).send({ user: presentUser(await users.create(actorOf(request), request.body, contextOf(request)), []) }));
 
   app.get('/users/:id', {
@@ -67,10 +43,7 @@ export const userRoutes = (services: Services): FastifyPluginAsyncTypebox => asy
   app.patch('/users/:id', {
     schema: {
       tags, summary: 'Change name and password (own: a password only while signed in, with current_password), or account role (user management)', params: IdParams,
-      body: Type.Object({
-        name: Type.Optional(Name), role: Type.Optional(Type.Enum([...ACCOUNT_ROLES])), password: Type.Optional(Password),
-        current_password: Type.Optional(Type.String({ maxLength: 1024, description: 'your present password, when changing your own' })),
-      }, { additionalProperties: false, minProperties: 1 }),
+      body: UpdateUserBody,
       response: { 200: UserResponse, ...errors },
     },
   }, async (request) => {
