@@ -6,6 +6,7 @@ import { connect } from '../storage/connect.js';
 import { migrateToLatest } from '../storage/migrate.js';
 import { parseCommand, print, UsageError, withServices } from './command-line.js';
 import { keys } from './keys.js';
+import { users } from './users.js';
 import { USAGE, usageOf } from './usage.js';
 
 async function init(args: string[]): Promise<void> {
@@ -54,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
       case 'init': await init(args); break;
       case 'migrate': await migrate(args); break;
       case 'keys': await keys(args); break;
+      case 'users': await users(args); break;
       case undefined:
         process.stdout.write(USAGE + '\n');
         return 2;

@@ -24,6 +24,12 @@ const COMMANDS: ReadonlyArray<readonly [name: string, usage: string]> = [
         Enable a disabled key again.`],
   ['keys revoke', `keys revoke ID [--json]
         Revoke a key; its token stops working on the very next request.`],
+  ['users list', `users list [--json]
+        Every user: id, account role, status, email, name.`],
+  ['users reset-password', `users reset-password --email E [--password P] [--json]
+        Set a user's password, read from standard input (typed twice at a terminal; --password for
+        scripts), and end every console session of theirs. Needs no server: the way back in for an
+        owner who lost both password and key.`],
 ];
 
 const HEADER = `latchkey — API token and access management

@@ -170,6 +170,13 @@ export function createUserService(deps: Deps) {
 
     show: visibleUser,
 
+    /** The user with this address (as sign-in reads it), answering like `show` for one the caller cannot see. */
+    async showByEmail(actor: Actor, email: string): Promise<User> {
+      const user = await users.findByEmail(email.trim().toLowerCase());
+      if (!user) throw notFound('user');
+      return visibleUser(actor, user.id);
+    },
+
     /** The user's memberships in teams the caller can see (all of their own): another team answers as if absent. */
     async withMemberships(actor: Actor, user: User): Promise<{ user: User; memberships: Membership[] }> {
       const memberships = await users.membershipsOf(user.id);

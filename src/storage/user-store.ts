@@ -43,6 +43,11 @@ export function createUserStore(db: Db) {
       return row && rowToUser(row);
     },
 
+    async findByEmail(email: string): Promise<User | undefined> {
+      const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+      return row && rowToUser(row);
+    },
+
     /** For sign-in only: the one read that returns a password hash. */
     async findCredentials(email: string): Promise<{ user: User; passwordHash: string } | undefined> {
       const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
