@@ -13,11 +13,13 @@ const COMMANDS: ReadonlyArray<readonly [name: string, usage: string]> = [
         [--role R]... [--read-only] [--expires-at TIME] [--kind rest|events] [--json]
         Operators may grant every role, api_keys_manage and admin included.`],
   ['keys update', `keys update ID [--name N] [--description D] [--rate-limit N|none] [--dedup-window SECONDS]
-        [--allowed-cidr CIDR]... [--no-allowed-cidrs] [--expires-at TIME|never] [--debug on|off] [--json]
-        Change what PATCH /api_keys/{id} changes, checked as the API checks it; nothing changes if any is refused.
-        --allowed-cidr replaces the list (any address: --no-allowed-cidrs); --debug on logs every request for 48 hours.`],
+        [--allowed-cidr CIDR]... [--no-allowed-cidrs] [--expires-at TIME|never] [--debug on|off]
+        [--json]
+        Change what PATCH /api_keys/{id} changes, checked as the API checks it: if any value is
+        refused, nothing changes. --allowed-cidr replaces the list (--no-allowed-cidrs: any
+        address); --debug on stores an API log of every request for 48 hours.`],
   ['keys rotate', `keys rotate ID [--grace-seconds N] [--json]
-        Issue a new token and print it once; the old one works for N more seconds (0–3600, default 0).`],
+        Issue a new token and print it once; the old one works N seconds more (0–3600, default 0).`],
   ['keys disable', `keys disable ID [--json]
         Disable a key: its token is refused from the very next request, until keys enable.`],
   ['keys enable', `keys enable ID [--json]
