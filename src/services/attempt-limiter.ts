@@ -3,6 +3,9 @@ import type { Clock } from './runtime.js';
 /** A refusal names the limit it reached, for the RateLimit-Limit header. */
 export type AttemptDecision = { readonly allowed: true } | { allowed: false; retryAfterSeconds: number; limit: number };
 
+/** An attempt let through by `claim`: it counts against the limit until `release`, failed or not. */
+export type AttemptClaim = { readonly allowed: true; release(): void } | { allowed: false; retryAfterSeconds: number; limit: number };
+
 const ALLOWED = Object.freeze({ allowed: true as const });
 
 /**
@@ -29,6 +32,8 @@ export function createAttemptLimiter(deps: {
   clock: Clock; limit: number; windowMs: number; maxKeys?: number; countedAs?: (key: string) => string; shared?: SharedFailures;
 }) {
   const windows = new Map<string, { startMs: number; failures: number }>();
+  /** Attempts claimed and not yet released, per counted key: only while they run, so never many. */
+  const pending = new Map<string, number>();
   const maxKeys = deps.maxKeys ?? 100_000;
   const countedAs = deps.countedAs ?? ((key: string) => key);
 
@@ -54,15 +59,43 @@ export function createAttemptLimiter(deps: {
     start(key, nowMs + remainingMs - deps.windowMs, shared.failures);
   }
 
+  function decide(key: string): AttemptDecision {
+    const inFlight = pending.get(key) ?? 0;
+    // Every request asks, and almost every address has no failures: no clock read for those.
+    if (inFlight === 0 && !windows.has(key)) return ALLOWED;
+    const nowMs = deps.clock.now().getTime();
+    const w = current(key, nowMs);
+    if ((w?.failures ?? 0) + inFlight < deps.limit) return ALLOWED;
+    // Refused only for attempts still running: they end within moments.
+    const retryAfterSeconds = w ? Math.max(1, Math.ceil((w.startMs + deps.windowMs - nowMs) / 1000)) : 1;
+    return { allowed: false, retryAfterSeconds, limit: deps.limit };
+  }
+
   return {
     check(key: string): AttemptDecision {
+      return decide(countedAs(key));
+    },
+
+    /**
+     * Lets an attempt through if the failures so far and the attempts still running leave room, and
+     * counts it among the running until `release` (call it once, after `fail` or `reset` if any).
+     */
+    claim(key: string): AttemptClaim {
       key = countedAs(key);
-      // Every request asks, and almost every address has no failures: no clock read for those.
-      if (!windows.has(key)) return ALLOWED;
-      const nowMs = deps.clock.now().getTime();
-      const w = current(key, nowMs);
-      if (!w || w.failures < deps.limit) return ALLOWED;
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((w.startMs + deps.windowMs - nowMs) / 1000)), limit: deps.limit };
+      const decision = decide(key);
+      if (!decision.allowed) return decision;
+      pending.set(key, (pending.get(key) ?? 0) + 1);
+      let released = false;
+      return {
+        allowed: true,
+        release() {
+          if (released) return;
+          released = true;
+          const left = (pending.get(key) ?? 1) - 1;
+          if (left > 0) pending.set(key, left);
+          else pending.delete(key);
+        },
+      };
     },
 
     /** Counts a failure. The promise settles once the shared count (if any) has been taken in; nothing need wait for it. */

@@ -34,27 +34,46 @@ export function createSessionService(deps: Deps) {
   const csrfFor = (sessionId: string): string =>
     createHmac('sha256', Buffer.from(deps.secret)).update(`csrf:${sessionId}`).digest('base64url');
 
-  function refuseIfLimited(email: string, ip: string): void {
-    for (const decision of [deps.accountAttempts.check(email), deps.addressAttempts.check(ip)]) {
-      if (!decision.allowed) {
-        throw new LatchkeyError('rate_limited', 'too many failed sign-ins: try again later', { retry_after_seconds: decision.retryAfterSeconds, limit: decision.limit });
-      }
+  const limited = (decision: { retryAfterSeconds: number; limit: number }) =>
+    new LatchkeyError('rate_limited', 'too many failed sign-ins: try again later', { retry_after_seconds: decision.retryAfterSeconds, limit: decision.limit });
+
+  /**
+   * Claims a try against both limits before the password is checked: a try counts against them
+   * while it runs, so guesses sent all at once get no more tries than guesses sent one by one.
+   * Returns the release, to call once the outcome is counted.
+   */
+  function claimAttempt(email: string, ip: string): () => void {
+    const account = deps.accountAttempts.claim(email);
+    if (!account.allowed) throw limited(account);
+    const address = deps.addressAttempts.claim(ip);
+    if (!address.allowed) {
+      account.release();
+      throw limited(address);
     }
+    return () => {
+      account.release();
+      address.release();
+    };
   }
 
   return {
     async signIn(input: { email: string; password: string }, from: { ip: string; userAgent: string | null }): Promise<SignedIn> {
       const email = input.email.trim().toLowerCase();
-      refuseIfLimited(email, from.ip);
-      const found = await deps.users.findCredentials(email);
-      const ok = await verifyPassword(input.password, found?.passwordHash ?? (await decoy));
-      if (!found || !ok) {
-        deps.accountAttempts.fail(email);
-        deps.addressAttempts.fail(from.ip);
-        throw new LatchkeyError('invalid_credentials', 'the email or password is wrong');
+      const release = claimAttempt(email, from.ip);
+      let found: Awaited<ReturnType<UserStore['findCredentials']>>;
+      try {
+        found = await deps.users.findCredentials(email);
+        const ok = await verifyPassword(input.password, found?.passwordHash ?? (await decoy));
+        if (!found || !ok) {
+          deps.accountAttempts.fail(email);
+          deps.addressAttempts.fail(from.ip);
+          throw new LatchkeyError('invalid_credentials', 'the email or password is wrong');
+        }
+        if (found.user.status === 'active') deps.accountAttempts.reset(email);
+      } finally {
+        release();
       }
       if (found.user.status !== 'active') throw new LatchkeyError('user_deactivated', 'this user is deactivated');
-      deps.accountAttempts.reset(email);
       const sessionId = randomBytes(32).toString('base64url');
       const now = deps.clock.now();
       const expiresAt = new Date(now.getTime() + SESSION_LIFETIME_MS);
@@ -71,11 +90,15 @@ export function createSessionService(deps: Deps) {
       if (password === undefined) {
         throw new LatchkeyError('validation_failed', 'changing your own password needs current_password too', { field: 'current_password' });
       }
-      refuseIfLimited(user.email, ip);
-      const found = await deps.users.findCredentials(user.email);
-      if (found && found.user.id === user.id && (await verifyPassword(password, found.passwordHash))) return;
-      deps.accountAttempts.fail(user.email);
-      deps.addressAttempts.fail(ip);
+      const release = claimAttempt(user.email, ip);
+      try {
+        const found = await deps.users.findCredentials(user.email);
+        if (found && found.user.id === user.id && (await verifyPassword(password, found.passwordHash))) return;
+        deps.accountAttempts.fail(user.email);
+        deps.addressAttempts.fail(ip);
+      } finally {
+        release();
+      }
       throw new LatchkeyError('validation_failed', 'current_password is not this user\'s password', { field: 'current_password' });
     },
 
