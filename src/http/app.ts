@@ -118,6 +118,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
       reply.header('retry-after', String(retryAfter));
       sendError(request, reply, 'rate_limited', message, { retry_after_seconds: retryAfter });
     });
+    // Answers carry tokens, CSRF tokens and personal data: kept by no browser or proxy cache, refusals included.
+    api.addHook('onRequest', (_request, reply, done) => {
+      reply.header('cache-control', 'no-store');
+      done();
+    });
     api.addHook('onRequest', traffic.beforeAuthentication);
     api.addHook('onRequest', createAuthenticator(services, metrics));
     api.addHook('onRequest', traffic.afterAuthentication);
