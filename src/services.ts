@@ -84,7 +84,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const keys = createApiKeyStore(db);
   const audit = createAuditStore(db);
   const catalog = createCatalogStore(db);
-  const users = createUserStore(db);
+  const users = createUserStore(db, connection.kind);
   const usageStore = createUsageStore(db);
 
   const cache = createKeyCache({

@@ -104,7 +104,7 @@ export function createUserService(deps: Deps) {
   }
 
   async function refuseLosingLastOwner(trx: Transaction<Database>, user: User): Promise<void> {
-    if (user.role === 'owner' && (await users.countActiveOwners(trx)) <= 1) {
+    if (user.role === 'owner' && (await users.lockActiveOwners(trx)).length <= 1) {
       throw new LatchkeyError('conflict', 'this is the last active owner');
     }
   }

@@ -1,7 +1,7 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Membership, TeamRole } from '../domain/users/access.js';
 import type { AccountRole, User, UserStatus } from '../domain/users/user.js';
-import type { Db } from './connect.js';
+import type { DatabaseKind, Db } from './connect.js';
 import { fromMs, toMs } from './json.js';
 import type { Database } from './schema.js';
 
@@ -23,7 +23,7 @@ export type UserChanges = Partial<Pick<User, 'name' | 'role' | 'status' | 'updat
 
 export type UserStore = ReturnType<typeof createUserStore>;
 
-export function createUserStore(db: Db) {
+export function createUserStore(db: Db, kind: DatabaseKind) {
   return {
     async insert(trx: Transaction<Database>, user: User, passwordHash: string): Promise<void> {
       await trx.insertInto('users').values({
@@ -91,10 +91,14 @@ export function createUserStore(db: Db) {
       return Number(row.n);
     },
 
-    async countActiveOwners(ex: Executor = db): Promise<number> {
-      const row = await ex.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('role', '=', 'owner').where('status', '=', 'active').executeTakeFirstOrThrow();
-      return Number(row.n);
+    /**
+     * The active owners, locked until the transaction ends, for a change that may end one: two such
+     * changes at once (two owners demoting each other) then take turns, and the second counts what
+     * the first left. PostgreSQL locks the rows; SQLite lets one transaction write at a time.
+     */
+    async lockActiveOwners(trx: Transaction<Database>): Promise<string[]> {
+      const q = trx.selectFrom('users').select('id').where('role', '=', 'owner').where('status', '=', 'active').orderBy('id'); // one order: no deadlock
+      return (await (kind === 'postgres' ? q.forUpdate() : q).execute()).map((r) => r.id);
     },
 
     async membershipsOf(userId: string, ex: Executor = db): Promise<Membership[]> {
