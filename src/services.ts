@@ -128,8 +128,9 @@ export async function createServices(config: Config, options: ServiceOptions = {
   // Instances sharing a database share their limits too: a key's rate limit and the failure counts.
   const sharedLimits = config.redisUrl ? await connectSharedLimits(config.redisUrl) : undefined;
   const shared = (namespace: string) => sharedLimits && createRedisFailures(sharedLimits, namespace, logger, digest);
+  const sessionStore = createSessionStore(db, connection.kind);
   const sessions = createSessionService({
-    users, sessions: createSessionStore(db), digest, secret, clock,
+    users, sessions: sessionStore, digest, secret, clock,
     accountAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAccount, windowMs: 15 * 60_000, shared: shared('sign-in-account') }),
     addressAttempts: createAttemptLimiter({
       clock, limit: config.signInFailuresPerAddress, windowMs: 15 * 60_000, countedAs: clientNetwork, shared: shared('sign-in-address'),
@@ -182,7 +183,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     audit: createAuditService({ audit }),
     setup: createSetupService({ db, users, audit, apiKeys, clock, ids }),
     sessions,
-    users: createUserService({ db, users, sessions: createSessionStore(db), keys, catalog, audit, invalidation, clock, ids, confirmPassword: sessions.confirmPassword }),
+    users: createUserService({ db, users, sessions: sessionStore, keys, catalog, audit, invalidation, clock, ids, confirmPassword: sessions.confirmPassword }),
     userStore: users,
     /** durable() resolves once every commit made so far survives power loss: awaited before a write is answered. */
     durability: connection.durability,

@@ -77,7 +77,11 @@ export function createSessionService(deps: Deps) {
       const sessionId = randomBytes(32).toString('base64url');
       const now = deps.clock.now();
       const expiresAt = new Date(now.getTime() + SESSION_LIFETIME_MS);
-      await deps.sessions.insert({ digest: deps.digest(sessionId), userId: found.user.id, createdAt: now, expiresAt, ip: from.ip, userAgent: from.userAgent });
+      // The password may have changed since it was read: a session only for the password as it is.
+      const opened = await deps.sessions.insertIfCredentialsHold(
+        { digest: deps.digest(sessionId), userId: found.user.id, createdAt: now, expiresAt, ip: from.ip, userAgent: from.userAgent }, found.passwordHash,
+      );
+      if (!opened) throw new LatchkeyError('invalid_credentials', 'the email or password is wrong');
       return { user: found.user, sessionId, csrfToken: csrfFor(sessionId), expiresAt };
     },
 

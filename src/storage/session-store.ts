@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { Db } from './connect.js';
+import type { DatabaseKind, Db } from './connect.js';
 import { fromMs, toMs } from './json.js';
 import type { Database } from './schema.js';
 
@@ -7,13 +7,25 @@ export type StoredSession = { digest: string; userId: string; createdAt: Date; e
 
 export type SessionStore = ReturnType<typeof createSessionStore>;
 
-export function createSessionStore(db: Db) {
+export function createSessionStore(db: Db, kind: DatabaseKind) {
   return {
-    async insert(session: StoredSession & { ip: string | null; userAgent: string | null }): Promise<void> {
-      await db.insertInto('sessions').values({
-        digest: session.digest, user_id: session.userId, created_at: toMs(session.createdAt), expires_at: toMs(session.expiresAt),
-        ip: session.ip, user_agent: session.userAgent,
-      }).execute();
+    /**
+     * Opens a session for a sign-in that checked `passwordHash`, if that is still the user's
+     * password and the user is active; else nothing, and false. Done under the user's row lock
+     * (PostgreSQL; SQLite lets one transaction write at a time), so a password change committing
+     * meanwhile either comes first (and this refuses) or waits and then ends this session too.
+     */
+    async insertIfCredentialsHold(session: StoredSession & { ip: string | null; userAgent: string | null }, passwordHash: string): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const q = trx.selectFrom('users').select('id')
+          .where('id', '=', session.userId).where('password_hash', '=', passwordHash).where('status', '=', 'active');
+        if (!(await (kind === 'postgres' ? q.forShare() : q).executeTakeFirst())) return false;
+        await trx.insertInto('sessions').values({
+          digest: session.digest, user_id: session.userId, created_at: toMs(session.createdAt), expires_at: toMs(session.expiresAt),
+          ip: session.ip, user_agent: session.userAgent,
+        }).execute();
+        return true;
+      });
     },
 
     async find(digest: string): Promise<StoredSession | undefined> {
