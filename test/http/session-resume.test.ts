@@ -46,7 +46,7 @@ for (const db of testDatabases()) {
 
     test('a session that was signed out, has expired or whose user was deactivated answers 401 missing_token', async () => {
       const ended = await signIn(t, (await createUser(t, 'member')).email);
-      expectStatus(await t.request({ method: 'DELETE', url: '/api/v1/session', headers: { cookie: ended.cookie } }), 204);
+      expectStatus(await t.request({ method: 'DELETE', url: '/api/v1/session', headers: { cookie: ended.cookie, 'x-csrf-token': ended.csrf } }), 204);
       expectError(await resume(ended.cookie), 401, 'missing_token');
 
       const deactivated = await createUser(t, 'member');

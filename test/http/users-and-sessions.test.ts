@@ -177,7 +177,7 @@ for (const db of testDatabases()) {
       assert.ok(identity.permissions.includes('incidents:write'), identity.permissions.join(' '));
     });
 
-    test('a signed-in write needs x-csrf-token; DELETE /session ends the session', async () => {
+    test('a signed-in write needs x-csrf-token; DELETE /session (with it) ends the session', async () => {
       const session = await signIn(t, (await createUser(t, 'member')).email);
       const as = asSession(t, session);
       const team = await createTeam(t);
@@ -190,7 +190,10 @@ for (const db of testDatabases()) {
       expectStatus(await as.post(url, { name: 'with csrf' }), 201);
       expectError(await as.patch(`/services/${service.id}`, { description: 'x' }, false), 403, 'csrf_failed');
 
-      const out = await t.request({ method: 'DELETE', url: '/api/v1/session', headers: { cookie: session.cookie } });
+      // Signing out is a write too: another site's page (one on a sibling subdomain is same-site) cannot sign the user out.
+      expectError(await t.request({ method: 'DELETE', url: '/api/v1/session', headers: { cookie: session.cookie } }), 403, 'csrf_failed');
+      expectStatus(await as.get('/identity'), 200);
+      const out = await t.request({ method: 'DELETE', url: '/api/v1/session', headers: { cookie: session.cookie, 'x-csrf-token': session.csrf } });
       expectStatus(out, 204);
       assert.match(String(out.headers['set-cookie']), /latchkey_session=;/);
       expectError(await as.get('/identity'), 401, 'missing_token');

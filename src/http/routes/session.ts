@@ -44,12 +44,19 @@ export const sessionRoutes = (services: Services): FastifyPluginAsyncTypebox => 
     return { user: presentUser(session.user), csrf_token: session.csrfToken, expires_at: session.expiresAt.toISOString() };
   });
 
+  // A write like any other: a live session is ended only with its CSRF token, so no other page
+  // (SameSite=Strict still lets a sibling subdomain's through) signs the user out. A cookie naming
+  // no live session has nothing to protect: it is cleared.
   app.delete('/session', {
     config: { public: true },
-    schema: { tags: ['Session'], summary: 'Sign out', security: [], response: { 204: Type.Null() } },
+    schema: { tags: ['Session'], summary: 'Sign out (x-csrf-token)', security: [], response: { 204: Type.Null(), 403: ErrorResponse } },
   }, async (request, reply) => {
     const sessionId = request.cookies[SESSION_COOKIE];
-    if (sessionId) await services.sessions.signOut(sessionId);
+    const session = sessionId ? await services.sessions.authenticate(sessionId) : null;
+    if (session) {
+      if (!services.sessions.csrfMatches(session.csrfToken, request.headers['x-csrf-token'] as string | undefined)) return sendError(request, reply, 'csrf_failed');
+      await services.sessions.signOut(sessionId!);
+    }
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.code(204).send(null);
   });
