@@ -115,13 +115,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   await app.register(async (api) => {
     const traffic = createRateLimitHooks(services, (request, reply, retryAfter, message) => {
+      reply.header('cache-control', 'no-store');
       reply.header('retry-after', String(retryAfter));
       sendError(request, reply, 'rate_limited', message, { retry_after_seconds: retryAfter });
-    });
-    // Answers carry tokens, CSRF tokens and personal data: kept by no browser or proxy cache, refusals included.
-    api.addHook('onRequest', (_request, reply, done) => {
-      reply.header('cache-control', 'no-store');
-      done();
     });
     api.addHook('onRequest', traffic.beforeAuthentication);
     api.addHook('onRequest', createAuthenticator(services, metrics));

@@ -129,6 +129,9 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
   // A refused request has been answered, and its hook does not call done: Fastify's way to end
   // a request early.
   return function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    // Every API answer, set here rather than in a hook of its own: answers carry tokens, CSRF
+    // tokens and personal data, to be kept by no browser or proxy cache, refusals included.
+    reply.header('cache-control', 'no-store');
     const header = request.headers.authorization;
     // The Authorization header this connection sent last time: its token is not parsed, checked or hashed again.
     const known = header === undefined ? undefined : knownTokens.get(request, header);

@@ -60,7 +60,7 @@ export function createAttemptLimiter(deps: {
   }
 
   function decide(key: string): AttemptDecision {
-    const inFlight = pending.get(key) ?? 0;
+    const inFlight = pending.size === 0 ? 0 : pending.get(key) ?? 0;
     // Every request asks, and almost every address has no failures: no clock read for those.
     if (inFlight === 0 && !windows.has(key)) return ALLOWED;
     const nowMs = deps.clock.now().getTime();
