@@ -221,6 +221,17 @@ for (const db of eventDatabases()) {
         assertInvalidEvent(await enqueue({ routing_key: plainKey, payload: { source: 'ci' } }, '/v2/change/enqueue'), /payload\.summary/);
         assertInvalidEvent(await enqueue({ payload: { summary: 'x' } }, '/v2/change/enqueue'), /routing_key/);
       });
+
+      test('a change event whose source is not a string is refused as invalid, and nothing is stored', async () => {
+        // payload.source went unchecked: an object failed in the database as a 500 on SQLite and
+        // was stored as its JSON text on PostgreSQL; a number was kept as "7.0" or "7".
+        const changes = async () => (await rest(`/services/${plain}/change_events?limit=200`)).change_events.length as number;
+        const before = await changes();
+        for (const source of [{ host: 'ci' }, 7, ['ci'], true]) {
+          assertInvalidEvent(await enqueue({ routing_key: plainKey, payload: { summary: unique('deploy'), source } }, '/v2/change/enqueue'), /'payload\.source' must be a string/);
+        }
+        assert.equal(await changes(), before);
+      });
     });
 
     describe('validation, as PagerDuty does', () => {

@@ -57,6 +57,11 @@ function checkAttachments(event: Record<string, unknown>, errors: string[]): voi
   }
 }
 
+/** Optional text fields: absent, or a string. */
+function checkOptionalStrings(object: Record<string, unknown>, fields: readonly string[], prefix: string, errors: string[]): void {
+  for (const f of fields) if (object[f] !== undefined && typeof object[f] !== 'string') errors.push(`'${prefix}${f}' must be a string`);
+}
+
 function checkTimestamp(value: unknown, errors: string[]): void {
   if (value === undefined) return;
   if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) errors.push(`'payload.timestamp' is invalid (must be an ISO 8601 date-time)`);
@@ -81,12 +86,12 @@ export function validateAlertEvent(body: unknown): Validated<AlertEvent> {
       if (blank(payload.source)) errors.push(`'payload.source' is missing or blank`);
       if (!SEVERITIES.includes(payload.severity as Severity)) errors.push(`'payload.severity' is invalid (must be one of: ${SEVERITIES.join(', ')})`);
       checkTimestamp(payload.timestamp, errors);
-      for (const f of ['component', 'group', 'class'] as const) if (payload[f] !== undefined && typeof payload[f] !== 'string') errors.push(`'payload.${f}' must be a string`);
+      checkOptionalStrings(payload, ['component', 'group', 'class'], 'payload.', errors);
     }
   } else if ((body.event_action === 'acknowledge' || body.event_action === 'resolve') && blank(body.dedup_key)) {
     errors.push(`'dedup_key' is missing or blank (${String(body.event_action)} needs the dedup_key of the alert)`);
   }
-  for (const f of ['client', 'client_url'] as const) if (body[f] !== undefined && typeof body[f] !== 'string') errors.push(`'${f}' must be a string`);
+  checkOptionalStrings(body, ['client', 'client_url'], '', errors);
   checkAttachments(body, errors);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, event: body as unknown as AlertEvent };
 }
@@ -101,6 +106,8 @@ export function validateChangeEvent(body: unknown): Validated<ChangeEvent> {
     if (blank(payload.summary)) errors.push(`'payload.summary' is missing or blank`);
     else if ((payload.summary as string).length > MAX_SUMMARY_LENGTH) errors.push(`'payload.summary' is too long (max ${MAX_SUMMARY_LENGTH} characters)`);
     checkTimestamp(payload.timestamp, errors);
+    // Stored in its own column and shown as text: anything else failed in the database or came back mangled.
+    checkOptionalStrings(payload, ['source'], 'payload.', errors);
   }
   checkAttachments(body, errors);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, event: body as unknown as ChangeEvent };
