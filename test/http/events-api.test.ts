@@ -267,6 +267,22 @@ for (const db of eventDatabases()) {
         });
       }
 
+      test('a NUL character in the summary, source or dedup_key is refused as invalid on every database, on both routes', async () => {
+        // PostgreSQL text cannot hold U+0000: such an event was answered 500 there (a resolve too,
+        // when its dedup_key was looked up) and accepted on SQLite.
+        const before = await incidentCount();
+        assertInvalidEvent(await trigger(plainKey, { summary: 'disk\u0000full' }), /'payload\.summary' must not contain/);
+        assertInvalidEvent(await trigger(plainKey, { source: 'db\u0000' }), /'payload\.source' must not contain/);
+        assertInvalidEvent(await trigger(plainKey, {}, { dedup_key: 'k\u0000' }), /'dedup_key' must not contain/);
+        assertInvalidEvent(await settle(plainKey, 'resolve', 'k\u0000'), /'dedup_key' must not contain/);
+        assertInvalidEvent(await enqueue({ routing_key: plainKey, payload: { summary: 'deploy\u0000', source: 'ci\u0000' } }, '/v2/change/enqueue'),
+          /'payload\.summary' must not contain/, /'payload\.source' must not contain/);
+        assert.equal(await incidentCount(), before);
+        // Elsewhere in the event it is just JSON, kept as sent.
+        const dedupKey = assertProcessed(await trigger(plainKey, { custom_details: { raw: 'a\u0000b' } }));
+        assert.equal((await incidentsWith(dedupKey))[0].last_payload.payload.custom_details.raw, 'a\u0000b');
+      });
+
       test('every problem is listed at once', async () => {
         const errors = assertInvalidEvent(
           await enqueue({ event_action: 'trigger', payload: { summary: '', severity: 'loud' }, links: [{}] }),
