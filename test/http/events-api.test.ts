@@ -105,6 +105,27 @@ for (const db of eventDatabases()) {
         assert.equal((await rest(`/incidents/${incident.id}`)).incident.status, 'resolved');
       });
 
+      test('a trigger with a blank dedup key is treated as one without: it gets its own key, returned for follow-ups', async () => {
+        // A blank dedup_key (a template whose variable was empty) was taken as the key "": every
+        // such trigger piled onto one incident, and the "" returned could not resolve it (a
+        // resolve needs a non-blank dedup_key), so that incident stayed open for good.
+        const keys = [];
+        for (const blank of ['', '', '   ']) {
+          const dedupKey = assertProcessed(await trigger(plainKey, { summary: unique('blank key') }, { dedup_key: blank }));
+          assert.notEqual(dedupKey.trim(), '', 'a usable dedup key is returned');
+          keys.push(dedupKey);
+        }
+        assert.equal(new Set(keys).size, 3, 'each opens its own incident');
+        for (const dedupKey of keys) {
+          const [incident, ...others] = await incidentsWith(dedupKey);
+          assert.equal(others.length, 0);
+          assert.equal(incident.alert_count, 1);
+          assertProcessed(await settle(plainKey, 'resolve', dedupKey));
+          assert.equal((await rest(`/incidents/${incident.id}`)).incident.status, 'resolved');
+        }
+        assert.deepEqual(await incidentsWith(''), []);
+      });
+
       test('a trigger with the dedup key of an open incident adds an alert to it', async () => {
         const dedupKey = unique('cpu').replace(' ', '-');
         assertProcessed(await trigger(plainKey, { summary: 'CPU high', severity: 'warning' }, { dedup_key: dedupKey }));

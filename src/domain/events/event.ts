@@ -108,7 +108,12 @@ export function validateAlertEvent(body: unknown): Validated<AlertEvent> {
   }
   checkOptionalStrings(body, ['client', 'client_url'], '', errors);
   checkAttachments(body, errors);
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, event: body as unknown as AlertEvent };
+  if (errors.length > 0) return { ok: false, errors };
+  // A blank dedup_key (a template whose variable came out empty) names no alert: the trigger is
+  // one without, and gets a key of its own, rather than every such trigger sharing the key "",
+  // which no acknowledge or resolve could name.
+  const { dedup_key: dedupKey, ...withoutKey } = body;
+  return { ok: true, event: (blank(dedupKey) ? withoutKey : body) as unknown as AlertEvent };
 }
 
 export function validateChangeEvent(body: unknown): Validated<ChangeEvent> {
