@@ -194,6 +194,28 @@ for (const db of eventDatabases()) {
         assert.equal(json(await call('GET', `/incidents/${incident.id}`)).incident.alert_count, 3);
       });
 
+      test('a discarded trigger sent without a dedup key still answers with the key of the incident it repeats', async () => {
+        // The discard answered no dedup_key at all: PagerDuty's 202 always carries one, pdpyras raises
+        // "Malformed response body" without it, and a sender retrying a trigger whose first answer it
+        // lost was left with no key to resolve the incident by.
+        const { token } = await newKey({ dedup_window_seconds: 600 });
+        const event = { routing_key: token, event_action: 'trigger', payload: { summary: unique('keyless'), source: 'm', severity: 'info' } };
+        const first = json(await enqueue(event));
+        assert.equal(first.message, 'Event processed');
+        t.clock.advance(5_000);
+        const answers = await Promise.all([enqueue(event), enqueue({ ...event, dedup_key: '' })]);
+        const again = json(answers[0]);
+        assert.equal(answers[0].statusCode, 202, answers[0].body);
+        assert.match(again.message, /discarded/i);
+        assert.equal(again.dedup_key, first.dedup_key, 'the key the first answer gave');
+        assert.notEqual(json(answers[1]).dedup_key, first.dedup_key, 'a different body is another alert');
+
+        const incidents = () => call('GET', '/incidents?limit=200').then((res) => json(res).incidents.filter((i: Json) => i.dedup_key === first.dedup_key) as Json[]);
+        assert.equal((await incidents()).length, 1);
+        assert.equal(json(await enqueue({ routing_key: token, event_action: 'resolve', dedup_key: again.dedup_key })).message, 'Event processed');
+        assert.equal((await incidents())[0].status, 'resolved');
+      });
+
       test('identical events racing each other: exactly one is processed, the claim committed with it', async () => {
         const { token } = await newKey({ dedup_window_seconds: 600 });
         const event = { routing_key: token, event_action: 'trigger', dedup_key: unique('race').replace(' ', '-'), payload: { summary: 'raced', source: 'm', severity: 'info' } };

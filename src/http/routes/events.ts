@@ -105,7 +105,7 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
     const admitted = await admit(request, reply, validateAlertEvent(request.body));
     if (!admitted) return reply;
     const outcome = await services.events.enqueue(admitted.actor, admitted.event, admitted.sender);
-    if (outcome.discarded) return discarded(reply, outcome.firstSeenAt, admitted.event.dedup_key);
+    if (outcome.discarded) return discarded(reply, outcome.firstSeenAt, outcome.dedupKey);
     request.incidentIds = outcome.result.incidentIds;
     return reply.code(202).send({ status: 'success', message: 'Event processed', dedup_key: outcome.result.dedupKey });
   });
