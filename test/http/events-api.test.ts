@@ -318,6 +318,24 @@ for (const db of eventDatabases()) {
         assert.equal((await incidentsWith(dedupKey))[0].title.length, 1024);
       });
 
+      test('lengths are counted in characters, not UTF-16 units: an emoji is one, as Alertmanager counts when it truncates', async () => {
+        // Alertmanager cuts a summary to 1024 runes (its last one "…"); with an emoji in it, that was
+        // over 1024 UTF-16 units and refused 400, which Alertmanager does not retry: the page was lost.
+        const summary = `🔥 ${'x'.repeat(1021)}…`;
+        assert.equal([...summary].length, 1024);
+        assert.ok(summary.length > 1024);
+        const dedupKey = `🔥${'k'.repeat(254)}`;
+        assert.equal(assertProcessed(await trigger(plainKey, { summary }, { dedup_key: dedupKey })), dedupKey);
+        assert.equal((await incidentsWith(dedupKey))[0].title, summary);
+        assertProcessed(await settle(plainKey, 'resolve', dedupKey));
+        const change = await enqueue({ routing_key: plainKey, payload: { summary } }, '/v2/change/enqueue');
+        assert.equal(change.statusCode, 202, change.body);
+
+        assertInvalidEvent(await trigger(plainKey, { summary: `🔥${summary}` }), /'payload\.summary' is too long/);
+        assertInvalidEvent(await trigger(plainKey, {}, { dedup_key: `🔥${dedupKey}` }), /'dedup_key' is too long/);
+        assertInvalidEvent(await enqueue({ routing_key: plainKey, payload: { summary: `🔥${summary}` } }, '/v2/change/enqueue'), /'payload\.summary' is too long/);
+      });
+
       test('valid images and links are accepted and kept with the alert', async () => {
         const dedupKey = assertProcessed(await trigger(plainKey, {}, {
           images: [{ src: 'https://graphs.example.com/1.png', href: 'https://graphs.example.com', alt: 'cpu' }],

@@ -40,6 +40,23 @@ export type Validated<T> = { ok: true; event: T } | { ok: false; errors: string[
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const blank = (v: unknown) => typeof v !== 'string' || v.trim() === '';
 
+/**
+ * Whether `s` is longer than `max` characters, counted as code points: an emoji is one character,
+ * as Alertmanager counts (in runes) when it cuts a summary to PagerDuty's 1024, not two UTF-16 units.
+ */
+function longerThan(s: string, max: number): boolean {
+  if (s.length <= max) return false;
+  if (s.length > 2 * max) return true;
+  let characters = 0;
+  for (let i = 0; i < s.length; i += 1) {
+    const unit = s.charCodeAt(i);
+    // A high surrogate followed by a low one is one character.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i += 1;
+    if (++characters > max) return true;
+  }
+  return false;
+}
+
 /** Field-level problems with `images` and `links`, named by their place (`images[1].src`). */
 function checkAttachments(event: Record<string, unknown>, errors: string[]): void {
   for (const [field, required] of [['images', 'src'], ['links', 'href']] as const) {
@@ -88,7 +105,7 @@ export function validateAlertEvent(body: unknown): Validated<AlertEvent> {
   if (!ACTIONS.includes(body.event_action as EventAction)) errors.push(`'event_action' is invalid (must be one of: ${ACTIONS.join(', ')})`);
   if (body.dedup_key !== undefined) {
     if (typeof body.dedup_key !== 'string') errors.push(`'dedup_key' must be a string`);
-    else if (body.dedup_key.length > MAX_EVENT_DEDUP_KEY_LENGTH) errors.push(`'dedup_key' is too long (max ${MAX_EVENT_DEDUP_KEY_LENGTH} characters)`);
+    else if (longerThan(body.dedup_key, MAX_EVENT_DEDUP_KEY_LENGTH)) errors.push(`'dedup_key' is too long (max ${MAX_EVENT_DEDUP_KEY_LENGTH} characters)`);
     else checkNoNul(body, ['dedup_key'], '', errors);
   }
   if (body.event_action === 'trigger') {
@@ -96,7 +113,7 @@ export function validateAlertEvent(body: unknown): Validated<AlertEvent> {
     if (!isObject(payload)) errors.push(`'payload' is missing or not an object`);
     else {
       if (blank(payload.summary)) errors.push(`'payload.summary' is missing or blank`);
-      else if ((payload.summary as string).length > MAX_SUMMARY_LENGTH) errors.push(`'payload.summary' is too long (max ${MAX_SUMMARY_LENGTH} characters)`);
+      else if (longerThan(payload.summary as string, MAX_SUMMARY_LENGTH)) errors.push(`'payload.summary' is too long (max ${MAX_SUMMARY_LENGTH} characters)`);
       if (blank(payload.source)) errors.push(`'payload.source' is missing or blank`);
       if (!SEVERITIES.includes(payload.severity as Severity)) errors.push(`'payload.severity' is invalid (must be one of: ${SEVERITIES.join(', ')})`);
       checkTimestamp(payload.timestamp, errors);
@@ -124,7 +141,7 @@ export function validateChangeEvent(body: unknown): Validated<ChangeEvent> {
   if (!isObject(payload)) errors.push(`'payload' is missing or not an object`);
   else {
     if (blank(payload.summary)) errors.push(`'payload.summary' is missing or blank`);
-    else if ((payload.summary as string).length > MAX_SUMMARY_LENGTH) errors.push(`'payload.summary' is too long (max ${MAX_SUMMARY_LENGTH} characters)`);
+    else if (longerThan(payload.summary as string, MAX_SUMMARY_LENGTH)) errors.push(`'payload.summary' is too long (max ${MAX_SUMMARY_LENGTH} characters)`);
     checkTimestamp(payload.timestamp, errors);
     // Stored in its own column and shown as text: anything else failed in the database or came back mangled.
     checkOptionalStrings(payload, ['source'], 'payload.', errors);
