@@ -370,6 +370,21 @@ for (const db of eventDatabases()) {
         assertInvalidEvent(await enqueue('{"routing_key": "lke", "event_action": '), /not valid JSON/);
       });
 
+      test('an event not sent as JSON is refused as invalid, saying which Content-Type is needed', async () => {
+        // Sent as text/plain (a fetch() with a string body and no header), a JSON object was refused
+        // as "Event object must be a JSON object"; as a form (curl -d without -H) or with no type,
+        // as "Unsupported Media Type".
+        const body = JSON.stringify(valid());
+        const before = await incidentCount();
+        for (const type of ['text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'text/json', undefined]) {
+          for (const url of ['/v2/enqueue', '/v2/change/enqueue']) {
+            const res = await t.request({ method: 'POST', url, payload: body, headers: type ? { 'content-type': type } : {} });
+            assertInvalidEvent(res, /sent as JSON, with Content-Type: application\/json/);
+          }
+        }
+        assert.equal(await incidentCount(), before);
+      });
+
       test('validation comes before the routing key is checked', async () => {
         assertInvalidEvent(await enqueue({ routing_key: 'not-a-key', event_action: 'nope' }), /'event_action'/);
       });

@@ -31,6 +31,8 @@ function refuse(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, m
   return reply.code(STATUS_BY_CODE[code]).send({ status: 'refused', message, errors: [message], code });
 }
 
+const NOT_JSON = 'Event object must be sent as JSON, with Content-Type: application/json';
+
 const TOO_MANY_FAILURES = 'too many failed authentications from this address: retry later';
 
 const READ_ONLY = 'this integration key is read-only: it may send no events (every Events API call is a write)';
@@ -54,8 +56,13 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
   app.addHook('onSend', answerWhenDurable(services, () => ({ status: 'error', message: 'the event may not have been saved (the server could not confirm it is on disk): send it again' })));
   app.addHook('onResponse', apiLogs.record);
 
+  // Events are JSON only: a text/plain body (a fetch() with a string and no header) would reach
+  // validation as a string and be refused for not being an object, which says nothing of the cause.
+  app.removeContentTypeParser('text/plain');
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return invalid(request, reply, [`Event object is larger than ${sizeOf(bodyLimit)}`]);
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return invalid(request, reply, [NOT_JSON]);
     if (error.statusCode && error.statusCode < 500) return invalid(request, reply, [error instanceof SyntaxError ? 'Event object is not valid JSON' : error.message]);
     request.log.error({ err: error }, 'event processing failed');
     request.errorCode = 'internal_error';
