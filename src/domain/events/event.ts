@@ -129,8 +129,9 @@ export function validateAlertEvent(body: unknown): Validated<AlertEvent> {
   // A blank dedup_key (a template whose variable came out empty) names no alert: the trigger is
   // one without, and gets a key of its own, rather than every such trigger sharing the key "",
   // which no acknowledge or resolve could name.
-  const { dedup_key: dedupKey, ...withoutKey } = body;
-  return { ok: true, event: (blank(dedupKey) ? withoutKey : body) as unknown as AlertEvent };
+  if (body.dedup_key === undefined || !blank(body.dedup_key)) return { ok: true, event: body as unknown as AlertEvent };
+  const { dedup_key: _blank, ...withoutKey } = body;
+  return { ok: true, event: withoutKey as unknown as AlertEvent };
 }
 
 export function validateChangeEvent(body: unknown): Validated<ChangeEvent> {
