@@ -15,7 +15,7 @@ import { answerWhenDurable } from './durability.js';
 import { createRateLimitHooks } from './rate-limit.js';
 import { redactUrl } from './redact.js';
 import { answerClientError, errorBody, handleError, sendError } from './errors.js';
-import { boundJsonNesting } from './payload.js';
+import { boundJsonNesting, refuseNulInJson } from './payload.js';
 import { createMetrics } from './metrics.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { apiLogRoutes } from './routes/api-logs.js';
@@ -114,6 +114,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   registerConsole(app);
 
   await app.register(async (api) => {
+    refuseNulInJson(api);
     const traffic = createRateLimitHooks(services, (request, reply, retryAfter, message) => {
       reply.header('cache-control', 'no-store');
       reply.header('retry-after', String(retryAfter));

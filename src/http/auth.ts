@@ -132,6 +132,9 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
     // Every API answer, set here rather than in a hook of its own: answers carry tokens, CSRF
     // tokens and personal data, to be kept by no browser or proxy cache, refusals included.
     reply.header('cache-control', 'no-store');
+    // No column of PostgreSQL's can hold the NUL character: an id or filter holding one is refused
+    // here, alike on every database, rather than failing there as a 500.
+    if (request.url.includes('%00')) return void refuse(request, reply, 'validation_failed', 'the URL must not contain the NUL character (%00)');
     const header = request.headers.authorization;
     // The Authorization header this connection sent last time: its token is not parsed, checked or hashed again.
     const known = header === undefined ? undefined : knownTokens.get(request, header);
