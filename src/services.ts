@@ -160,6 +160,11 @@ export async function createServices(config: Config, options: ServiceOptions = {
     apiKeys.expireDebug().catch((err: unknown) => logger.error({ err }, 'debug expiry sweep failed'));
   }, 60_000);
   debugSweep.unref();
+  // Expired sessions are of no use to anyone, and each row keeps its user's address and browser.
+  const sessionSweep = setInterval(() => {
+    sessions.purgeExpired().catch((err: unknown) => logger.error({ err }, 'expired session purge failed'));
+  }, 3_600_000);
+  sessionSweep.unref();
 
   return {
     config,
@@ -203,6 +208,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       dedup.stop();
       rateLimiter.stop();
       clearInterval(debugSweep);
+      clearInterval(sessionSweep);
       await apiLogs.stop();
       await recorder.stop();
       await invalidation.close();

@@ -126,6 +126,11 @@ export function createSessionService(deps: Deps) {
     async signOut(sessionId: string): Promise<void> {
       await deps.sessions.delete(deps.digest(sessionId));
     },
+
+    /** Deletes the sessions that have expired (each row holds its user's address and browser); says how many. */
+    purgeExpired(): Promise<number> {
+      return deps.sessions.purgeExpired(deps.clock.now());
+    },
   };
 }
 

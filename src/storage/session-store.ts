@@ -44,8 +44,10 @@ export function createSessionStore(db: Db, kind: DatabaseKind) {
       return rows.map((r) => r.digest);
     },
 
-    async purgeExpired(now: Date): Promise<void> {
-      await db.deleteFrom('sessions').where('expires_at', '<=', toMs(now)).execute();
+    /** Deletes the sessions expired by `now`; says how many. */
+    async purgeExpired(now: Date): Promise<number> {
+      const result = await db.deleteFrom('sessions').where('expires_at', '<=', toMs(now)).executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
   };
 }

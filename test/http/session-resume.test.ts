@@ -22,6 +22,19 @@ for (const db of testDatabases()) {
       expectError(await resume(`latchkey_session=${'x'.repeat(300)}`), 401, 'missing_token');
     });
 
+    test('expired sessions are purged, with the address and browser they hold; live ones stay and work', async () => {
+      const user = await createUser(t, 'member');
+      const early = await signIn(t, user.email);
+      t.clock.advance(SESSION_LIFETIME_MS / 2);
+      const later = await signIn(t, user.email);
+      assert.equal(await t.services.sessions.purgeExpired(), 0, 'nothing has expired yet');
+      t.clock.advance(SESSION_LIFETIME_MS / 2);
+      expectError(await resume(early.cookie), 401, 'missing_token');
+      assert.ok(await t.services.sessions.purgeExpired() >= 1, 'the early session is deleted');
+      assert.equal(await t.services.sessions.purgeExpired(), 0);
+      expectStatus(await resume(later.cookie), 200);
+    });
+
     test('an API token is not a session: Bearer alone gets 401 missing_token', async () => {
       expectError(await t.request({ method: 'GET', url: '/api/v1/session', token: t.ownerToken }), 401, 'missing_token');
     });
