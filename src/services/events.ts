@@ -1,6 +1,6 @@
 import { hash, randomUUID } from 'node:crypto';
 import type { Actor } from '../domain/access/actor.js';
-import type { AlertEvent, ChangeEvent } from '../domain/events/event.js';
+import { parseEventTimestamp, type AlertEvent, type ChangeEvent } from '../domain/events/event.js';
 import type { ChangeEventStore, StoredChangeEvent } from '../storage/change-event-store.js';
 import type { DedupClaim, EventWrite, EventWriter, EventWritten } from '../storage/event-writes.js';
 import type { CatalogService } from './catalog.js';
@@ -64,7 +64,7 @@ export function createEventService(deps: {
       const services = await deps.incidents.matchingServices(actor, stored);
       const records = services.map((s) => ({
         id: deps.ids(), serviceId: s.id, teamId: s.teamId, apiKeyId: actor.apiKeyId, summary: event.payload.summary,
-        source: event.payload.source ?? null, timestamp: event.payload.timestamp ? new Date(event.payload.timestamp) : now,
+        source: event.payload.source ?? null, timestamp: (event.payload.timestamp && parseEventTimestamp(event.payload.timestamp)) || now,
         event: stored, createdAt: now,
       }));
       const written = await deps.writer.write({ kind: 'change', claim: deps.dedup.claimFor(sender), changes: records });

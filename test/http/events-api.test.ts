@@ -238,6 +238,22 @@ for (const db of eventDatabases()) {
         assert.deepEqual((await rest(`/services/${dbService}/change_events`)).change_events, [], 'not on other services');
       });
 
+      test('payload.timestamp is read as ISO 8601, a time without a zone as UTC; anything else is an invalid event', async () => {
+        const stored = async (timestamp: string) => {
+          const summary = unique('timed');
+          const res = await enqueue({ routing_key: plainKey, payload: { summary, timestamp } }, '/v2/change/enqueue');
+          assert.equal(res.statusCode, 202, res.body);
+          return (await rest(`/services/${plain}/change_events`)).change_events.find((e: Json) => e.summary === summary).timestamp;
+        };
+        assert.equal(await stored('2015-07-17T08:42:58.315+0000'), '2015-07-17T08:42:58.315Z', "PagerDuty's own example");
+        assert.equal(await stored('2026-11-22T12:59:00+01:00'), '2026-11-22T11:59:00.000Z');
+        assert.equal(await stored('2026-11-22T11:59:00'), '2026-11-22T11:59:00.000Z', 'no zone: UTC, whatever the server runs in');
+        for (const timestamp of ['1', 'Mon, 22 Nov 2026 11:59:00 GMT', '2026-02-30T00:00:00Z', '2026-11-22', '2026-11-22T24:30:00Z']) {
+          assertInvalidEvent(await enqueue({ routing_key: plainKey, payload: { summary: 'x', timestamp } }, '/v2/change/enqueue'), /'payload\.timestamp' is invalid/);
+          assertInvalidEvent(await trigger(plainKey, { timestamp }), /'payload\.timestamp' is invalid/);
+        }
+      });
+
       test('an invalid change event is refused field by field', async () => {
         assertInvalidEvent(await enqueue({ routing_key: plainKey, payload: { source: 'ci' } }, '/v2/change/enqueue'), /payload\.summary/);
         assertInvalidEvent(await enqueue({ payload: { summary: 'x' } }, '/v2/change/enqueue'), /routing_key/);

@@ -92,9 +92,31 @@ function checkOptionalStrings(object: Record<string, unknown>, fields: readonly 
   for (const f of fields) if (object[f] !== undefined && typeof object[f] !== 'string') errors.push(`'${prefix}${f}' must be a string`);
 }
 
+/** A date and a time, with seconds, their fraction and a zone optional: `2026-12-07T10:00:00.315+0000`, `…Z`, `…+01:00`. */
+const ISO_8601 = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * An event's `payload.timestamp` as a moment, or undefined when it is not an ISO 8601 date-time.
+ * Date.parse alone took "1" for 2001 and RFC 2822 dates, and read a time without a zone in the
+ * server's own zone: such a time is UTC here, as PagerDuty reads it, the same on every server.
+ */
+export function parseEventTimestamp(value: string): Date | undefined {
+  const match = ISO_8601.exec(value);
+  if (!match) return undefined;
+  const [, date, time, zone] = match as unknown as [string, string, string, string | undefined];
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  // Date would roll February 30 over into March.
+  if (day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return undefined;
+  const offset = !zone || zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
+  const at = new Date(`${date}T${time.replace(',', '.')}${offset}`);
+  return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
 function checkTimestamp(value: unknown, errors: string[]): void {
   if (value === undefined) return;
-  if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) errors.push(`'payload.timestamp' is invalid (must be an ISO 8601 date-time)`);
+  if (typeof value !== 'string' || !parseEventTimestamp(value)) {
+    errors.push(`'payload.timestamp' is invalid (must be an ISO 8601 date and time, such as 2026-12-07T10:00:00Z)`);
+  }
 }
 
 /** Validates an alert event the way PagerDuty does, every problem named by its field. */
