@@ -184,7 +184,7 @@ export function createWorkflowService(deps: Deps) {
       const workflow = await visibleWorkflow(actor, id);
       requireWrite(actor, workflow.teamId);
       await db.transaction().execute(async (trx) => {
-        await workflows.delete(trx, id);
+        await workflows.delete(trx, id, clock.now());
         await writeAudit(trx, actor, ctx, workflowAudit('workflow.deleted', workflow, { team_id: workflow.teamId, ...audited(workflow) }));
       });
     },

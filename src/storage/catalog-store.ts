@@ -107,7 +107,7 @@ export function createCatalogStore(db: Db) {
     async teamDependents(id: string, ex: Db | Transaction<Database> = db): Promise<{ services: number; keys: number; incidents: number; workflows: number }> {
       const count = async (table: 'services' | 'api_keys' | 'incidents' | 'workflows') => {
         let q = ex.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('team_id', '=', id);
-        if (table === 'services') q = q.where('deleted_at', 'is', null);
+        if (table === 'services' || table === 'workflows') q = q.where('deleted_at', 'is', null);
         if (table === 'api_keys') q = q.where('state', '!=', 'revoked');
         return Number((await q.executeTakeFirstOrThrow()).n);
       };

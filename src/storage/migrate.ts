@@ -13,6 +13,7 @@ import * as oneOpenIncidentIndex from './migrations/0010_one_open_incident_index
 import * as dedupClaimLog from './migrations/0011_dedup_claim_log.js';
 import * as deletedUsers from './migrations/0012_deleted_users.js';
 import * as deletedTeams from './migrations/0013_deleted_teams.js';
+import * as deletedWorkflows from './migrations/0014_deleted_workflows.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011_dedup_claim_log': dedupClaimLog,
   '0012_deleted_users': deletedUsers,
   '0013_deleted_teams': deletedTeams,
+  '0014_deleted_workflows': deletedWorkflows,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

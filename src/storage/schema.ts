@@ -107,6 +107,8 @@ export interface Database {
     enabled: number;
     created_at: number;
     updated_at: number;
+    /** Set when deleted: the record stays, for the runs that point at it. */
+    deleted_at: Generated<number | null>;
   };
   automation_requests: {
     id: string;

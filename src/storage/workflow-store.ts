@@ -43,7 +43,7 @@ export function createWorkflowStore(db: Db) {
     },
 
     async findById(id: string): Promise<Workflow | undefined> {
-      const row = await db.selectFrom('workflows').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await db.selectFrom('workflows').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
       return row && rowToWorkflow(row);
     },
 
@@ -55,17 +55,20 @@ export function createWorkflowStore(db: Db) {
         ...(changes.actions !== undefined && { actions: JSON.stringify(changes.actions) }),
         ...(changes.enabled !== undefined && { enabled: changes.enabled ? 1 : 0 }),
         ...(changes.updatedAt !== undefined && { updated_at: toMs(changes.updatedAt) }),
-      }).where('id', '=', id).execute();
+      }).where('id', '=', id).where('deleted_at', 'is', null).execute();
     },
 
-    async delete(trx: Transaction<Database>, id: string): Promise<void> {
-      await trx.deleteFrom('workflow_runs').where('workflow_id', '=', id).execute();
-      await trx.deleteFrom('workflows').where('id', '=', id).execute();
+    /**
+     * Marks it deleted: the row stays, so the runs that point at it keep their history, and a run
+     * under way as it is deleted is stored when it finishes.
+     */
+    async delete(trx: Transaction<Database>, id: string, at: Date): Promise<void> {
+      await trx.updateTable('workflows').set({ deleted_at: toMs(at) }).where('id', '=', id).where('deleted_at', 'is', null).execute();
     },
 
     /** Global workflows, and team workflows of the teams in reach. */
     async list(reach: Reach, page: { before?: string; limit: number; teamId?: string }): Promise<Workflow[]> {
-      let q = db.selectFrom('workflows').selectAll();
+      let q = db.selectFrom('workflows').selectAll().where('deleted_at', 'is', null);
       if (!reach.global) {
         // A scoped caller sees its teams' workflows only: global ones (their webhook URLs included) need global reach, as on show.
         const teamIds = [...reach.teamIds];
@@ -78,7 +81,7 @@ export function createWorkflowStore(db: Db) {
     },
 
     async enabled(): Promise<Workflow[]> {
-      return (await db.selectFrom('workflows').selectAll().where('enabled', '=', 1).orderBy('id').execute()).map(rowToWorkflow);
+      return (await db.selectFrom('workflows').selectAll().where('enabled', '=', 1).where('deleted_at', 'is', null).orderBy('id').execute()).map(rowToWorkflow);
     },
 
     async insertRequest(trx: Transaction<Database>, request: AutomationRequest): Promise<void> {

@@ -7,9 +7,10 @@ import { client, createService, createTeam, expectError, expectStatus, GHOST_ID,
 
 type Received = { path: string; body: unknown; headers: IncomingHttpHeaders };
 
-/** A real webhook receiver: /ok answers 200, /flaky 503 once then 200, /bad 400, /hang never. */
-async function startReceiver(): Promise<{ url: (path: string) => string; received: Received[]; close(): Promise<void> }> {
+/** A real webhook receiver: /ok answers 200, /flaky 503 once then 200, /bad 400, /hang never; a path in `before` first runs its step. */
+async function startReceiver(): Promise<{ url: (path: string) => string; received: Received[]; before: Map<string, () => Promise<void>>; close(): Promise<void> }> {
   const received: Received[] = [];
+  const before = new Map<string, () => Promise<void>>();
   const flakyHits = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     let text = '';
@@ -18,6 +19,8 @@ async function startReceiver(): Promise<{ url: (path: string) => string; receive
       const path = req.url ?? '';
       received.push({ path, body: JSON.parse(text), headers: req.headers });
       if (path.startsWith('/hang')) return;
+      const step = before.get(path);
+      if (step) return void step().then(() => res.writeHead(200).end(), () => res.writeHead(500).end());
       if (path.startsWith('/flaky')) {
         const hits = (flakyHits.get(path) ?? 0) + 1;
         flakyHits.set(path, hits);
@@ -32,6 +35,7 @@ async function startReceiver(): Promise<{ url: (path: string) => string; receive
   return {
     url: (path) => `http://127.0.0.1:${port}${path}`,
     received,
+    before,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -249,6 +253,21 @@ for (const db of testDatabases()) {
       assert.equal(outcome.attempts, 1);
       assert.match(outcome.detail, /no answer within 150 ms/);
       assert.equal(hitsOn(hook).length, 1);
+    });
+
+    test('a workflow deleted while its run is under way: the request is still answered 201 and stored, the run kept as it went', async () => {
+      const tag = uniqueName('tag');
+      const hook = `/ok/deleted-${tag}`;
+      const doomed = await workflow({ filter: when(tag), actions: [{ type: 'webhook', url: receiver.url(hook) }] });
+      const kept = await workflow({ filter: when(tag), actions: [{ type: 'webhook', url: receiver.url(`/ok/kept-${tag}`) }] });
+      receiver.before.set(hook, async () => void expectStatus(await api.del(`/workflows/${doomed.id}`), 204));
+      const request = expectStatus(await api.post('/requests', { tag }, globalCreator.token), 201).request;
+      assert.equal(request.status, 'completed');
+      assert.deepEqual(request.runs.map((r: Json) => r.workflow_id).sort(), [doomed.id, kept.id].sort());
+      const listed = expectStatus(await api.get('/requests'), 200).requests.find((r: Json) => r.id === request.id);
+      assert.ok(listed, 'the request is stored');
+      assert.deepEqual(listed.runs.map((r: Json) => r.workflow_id).sort(), [doomed.id, kept.id].sort(), 'with the run of the workflow deleted meanwhile');
+      expectError(await api.get(`/workflows/${doomed.id}`), 404, 'not_found');
     });
   });
 }
