@@ -172,19 +172,23 @@ export function createWorkflowService(deps: Deps) {
       const after = audited(updated);
       const fields = (Object.keys(after) as Array<keyof typeof after>).filter((f) => JSON.stringify(before[f]) !== JSON.stringify(after[f]));
       await db.transaction().execute(async (trx) => {
-        await workflows.update(trx, id, { ...changes, updatedAt: clock.now() });
+        // Deleted since it was read: no change, and no audit event for one.
+        if (!(await workflows.update(trx, id, { ...changes, updatedAt: clock.now() }))) throw notFound('workflow');
         await writeAudit(trx, actor, ctx, workflowAudit('workflow.updated', workflow, {
           from: Object.fromEntries(fields.map((f) => [f, before[f]])), to: Object.fromEntries(fields.map((f) => [f, after[f]])),
         }));
       });
-      return (await workflows.findById(id))!;
+      const saved = await workflows.findById(id);
+      if (!saved) throw notFound('workflow');
+      return saved;
     },
 
     async delete(actor: Actor, id: string, ctx: RequestContext): Promise<void> {
       const workflow = await visibleWorkflow(actor, id);
       requireWrite(actor, workflow.teamId);
       await db.transaction().execute(async (trx) => {
-        await workflows.delete(trx, id, clock.now());
+        // Deleted by another request meanwhile: that one answered 204 and wrote the audit event.
+        if (!(await workflows.delete(trx, id, clock.now()))) throw notFound('workflow');
         await writeAudit(trx, actor, ctx, workflowAudit('workflow.deleted', workflow, { team_id: workflow.teamId, ...audited(workflow) }));
       });
     },

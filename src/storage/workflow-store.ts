@@ -47,23 +47,26 @@ export function createWorkflowStore(db: Db) {
       return row && rowToWorkflow(row);
     },
 
-    async update(trx: Transaction<Database>, id: string, changes: WorkflowChanges): Promise<void> {
-      await trx.updateTable('workflows').set({
+    /** False when there is no such workflow (any more). */
+    async update(trx: Transaction<Database>, id: string, changes: WorkflowChanges): Promise<boolean> {
+      const result = await trx.updateTable('workflows').set({
         ...(changes.name !== undefined && { name: changes.name }),
         ...(changes.description !== undefined && { description: changes.description }),
         ...(changes.filter !== undefined && { filter: changes.filter === null ? null : JSON.stringify(changes.filter) }),
         ...(changes.actions !== undefined && { actions: JSON.stringify(changes.actions) }),
         ...(changes.enabled !== undefined && { enabled: changes.enabled ? 1 : 0 }),
         ...(changes.updatedAt !== undefined && { updated_at: toMs(changes.updatedAt) }),
-      }).where('id', '=', id).where('deleted_at', 'is', null).execute();
+      }).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     /**
      * Marks it deleted: the row stays, so the runs that point at it keep their history, and a run
      * under way as it is deleted is stored when it finishes.
      */
-    async delete(trx: Transaction<Database>, id: string, at: Date): Promise<void> {
-      await trx.updateTable('workflows').set({ deleted_at: toMs(at) }).where('id', '=', id).where('deleted_at', 'is', null).execute();
+    async delete(trx: Transaction<Database>, id: string, at: Date): Promise<boolean> {
+      const result = await trx.updateTable('workflows').set({ deleted_at: toMs(at) }).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     /** Global workflows, and team workflows of the teams in reach. */

@@ -269,5 +269,18 @@ for (const db of testDatabases()) {
       assert.deepEqual(listed.runs.map((r: Json) => r.workflow_id).sort(), [doomed.id, kept.id].sort(), 'with the run of the workflow deleted meanwhile');
       expectError(await api.get(`/workflows/${doomed.id}`), 404, 'not_found');
     });
+
+    test('a workflow deleted while it is being changed: the change answers 404 not_found (or 200 when it came first), never 500', async () => {
+      for (let i = 0; i < 10; i++) {
+        const target = await workflow({ filter: when(uniqueName('tag')), actions: [{ type: 'create_incident', service_id: serviceA.id }] });
+        const [deleted, changed] = await Promise.all([
+          api.del(`/workflows/${target.id}`),
+          api.patch(`/workflows/${target.id}`, { description: 'changed', actions: [{ type: 'create_incident', service_id: serviceB.id }] }),
+        ]);
+        expectStatus(deleted, 204);
+        if (changed.statusCode !== 200) expectError(changed, 404, 'not_found');
+        expectError(await api.get(`/workflows/${target.id}`), 404, 'not_found');
+      }
+    });
   });
 }
