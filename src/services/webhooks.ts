@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { compileCidrMatcher, invalidCidrs, ipv4Reached, type AddressMatcher } from '../domain/access/cidr.js';
-import { backoffMs, isRetryable, type ActionOutcome } from '../domain/workflows/workflow.js';
+import { backoffMs, isRetryable, OUT_OF_TIME, type ActionOutcome } from '../domain/workflows/workflow.js';
 
 export type WebhookRequest = {
   readonly url: string;
@@ -11,6 +11,8 @@ export type WebhookRequest = {
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
   readonly maxAttempts: number;
+  /** Milliseconds the request has left: each attempt gets at most this, and none starts without any. */
+  readonly timeLeftMs?: () => number;
 };
 
 /**
@@ -59,9 +61,12 @@ export function createWebhookCaller(deps: Deps = {}) {
     let detail = '';
     let httpStatus: number | undefined;
     for (let attempt = 1; attempt <= request.maxAttempts; attempt++) {
-      if (attempt > 1) await sleep(backoffMs(attempt));
+      if (attempt > 1) await sleep(Math.min(backoffMs(attempt), Math.max(0, request.timeLeftMs?.() ?? Infinity)));
+      const left = request.timeLeftMs?.() ?? Infinity;
+      if (left <= 0) return failed(attempt === 1 ? `not sent: ${OUT_OF_TIME}` : `${detail}; not tried again: ${OUT_OF_TIME}`, attempt - 1, httpStatus);
+      const timeoutMs = Math.min(request.timeoutMs, left);
       try {
-        httpStatus = await post(request, denied, lookup);
+        httpStatus = await post(request, timeoutMs, denied, lookup);
         if (httpStatus >= 200 && httpStatus < 300) {
           return { type: 'webhook', status: 'succeeded', detail: `answered ${httpStatus}`, attempts: attempt, http_status: httpStatus };
         }
@@ -70,7 +75,7 @@ export function createWebhookCaller(deps: Deps = {}) {
       } catch (err) {
         httpStatus = undefined;
         if (err instanceof DeniedDestination) return failed(err.message, attempt, undefined);
-        detail = (err as Error).name === 'TimeoutError' ? `no answer within ${request.timeoutMs} ms` : `could not connect: ${(err as Error).message}`;
+        detail = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `could not connect: ${(err as Error).message}`;
       }
     }
     return failed(detail, request.maxAttempts, httpStatus);
@@ -78,7 +83,7 @@ export function createWebhookCaller(deps: Deps = {}) {
 }
 
 /** One POST: the answer's status once its headers arrive (the body is not read, and the connection is closed). */
-function post(request: WebhookRequest, denied: AddressMatcher, lookup: LookupFunction): Promise<number> {
+function post(request: WebhookRequest, timeoutMs: number, denied: AddressMatcher, lookup: LookupFunction): Promise<number> {
   const url = new URL(request.url);
   // A literal address is connected to without a lookup: checked here.
   const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -92,7 +97,7 @@ function post(request: WebhookRequest, denied: AddressMatcher, lookup: LookupFun
       // A connection of its own each time, so each is checked as it is made (a pooled one would not be).
       agent: false,
       lookup,
-      signal: AbortSignal.timeout(request.timeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
     }, (res: IncomingMessage) => {
       resolve(res.statusCode ?? 0);
       res.destroy(); // the body is not read: the connection goes at once

@@ -3,7 +3,7 @@ import type { Scope } from '../domain/access/scope.js';
 import { LatchkeyError, notFound } from '../domain/errors.js';
 import { compileFilter, type CompiledFilter } from '../domain/filters/index.js';
 import {
-  invalidWebhookUrl, WEBHOOK_DEFAULT_ATTEMPTS, WEBHOOK_DEFAULT_TIMEOUT_MS,
+  invalidWebhookUrl, OUT_OF_TIME, REQUEST_TIME_LIMIT_MS, WEBHOOK_DEFAULT_ATTEMPTS, WEBHOOK_DEFAULT_TIMEOUT_MS,
   type ActionOutcome, type AutomationRequest, type Workflow, type WorkflowAction, type WorkflowRun,
 } from '../domain/workflows/workflow.js';
 import type { CatalogStore } from '../storage/catalog-store.js';
@@ -101,12 +101,14 @@ export function createWorkflowService(deps: Deps) {
   }
 
   /** Runs a workflow's actions in order; the first failure skips the rest. */
-  async function run(actor: Actor, workflow: Workflow, requestId: string, payload: unknown): Promise<WorkflowRun> {
+  async function run(actor: Actor, workflow: Workflow, requestId: string, payload: unknown, timeLeftMs: () => number): Promise<WorkflowRun> {
     const startedAt = clock.now();
     const outcomes: ActionOutcome[] = [];
     for (const action of workflow.actions) {
       if (outcomes.some((o) => o.status === 'failed')) {
         outcomes.push({ type: action.type, status: 'skipped', detail: 'an earlier action failed' });
+      } else if (timeLeftMs() <= 0) {
+        outcomes.push({ type: action.type, status: 'failed', detail: `not run: ${OUT_OF_TIME}` });
       } else if (action.type === 'create_incident') {
         const incident = await deps.incidents.openOn(actor, action.service_id, payload, 'workflow');
         outcomes.push(incident
@@ -115,7 +117,7 @@ export function createWorkflowService(deps: Deps) {
       } else {
         outcomes.push(await deps.callWebhook({
           url: action.url, body: payload, timeoutMs: action.timeout_ms ?? WEBHOOK_DEFAULT_TIMEOUT_MS, maxAttempts: action.max_attempts ?? WEBHOOK_DEFAULT_ATTEMPTS,
-          headers: { 'x-latchkey-request-id': requestId, 'x-latchkey-workflow-id': workflow.id },
+          headers: { 'x-latchkey-request-id': requestId, 'x-latchkey-workflow-id': workflow.id }, timeLeftMs,
         }));
       }
     }
@@ -202,8 +204,10 @@ export function createWorkflowService(deps: Deps) {
         throw new LatchkeyError('global_token_required', 'automation requests are accepted only from global keys');
       }
       const requestId = deps.ids();
+      const deadline = clock.now().getTime() + REQUEST_TIME_LIMIT_MS;
+      const timeLeftMs = () => deadline - clock.now().getTime();
       const matching = (await workflows.enabled()).filter((w) => matches(w, payload));
-      const runs = await Promise.all(matching.map((w) => run(actor, w, requestId, payload)));
+      const runs = await Promise.all(matching.map((w) => run(actor, w, requestId, payload, timeLeftMs)));
       const request: AutomationRequest = {
         id: requestId, createdBy: actor.ref, apiKeyId: actor.apiKeyId, payload, createdAt: clock.now(), runs,
         status: runs.length === 0 ? 'no_match' : runs.some((r) => r.status === 'failed') ? 'failed' : 'completed',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
@@ -18,18 +18,21 @@ async function startReceiver(): Promise<{ url: (path: string) => string; receive
     req.on('end', () => {
       const path = req.url ?? '';
       received.push({ path, body: JSON.parse(text), headers: req.headers });
-      if (path.startsWith('/hang')) return;
       const step = before.get(path);
-      if (step) return void step().then(() => res.writeHead(200).end(), () => res.writeHead(500).end());
-      if (path.startsWith('/flaky')) {
-        const hits = (flakyHits.get(path) ?? 0) + 1;
-        flakyHits.set(path, hits);
-        res.writeHead(hits === 1 ? 503 : 200).end();
-        return;
-      }
-      res.writeHead(path.startsWith('/bad') ? 400 : 200).end();
+      if (step) return void step().then(() => answer(path, res), () => res.writeHead(500).end());
+      answer(path, res);
     });
   });
+  function answer(path: string, res: ServerResponse): void {
+    if (path.startsWith('/hang')) return;
+    if (path.startsWith('/flaky')) {
+      const hits = (flakyHits.get(path) ?? 0) + 1;
+      flakyHits.set(path, hits);
+      res.writeHead(hits === 1 ? 503 : 200).end();
+      return;
+    }
+    res.writeHead(path.startsWith('/bad') ? 400 : 200).end();
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -281,6 +284,40 @@ for (const db of testDatabases()) {
         if (changed.statusCode !== 200) expectError(changed, 404, 'not_found');
         expectError(await api.get(`/workflows/${target.id}`), 404, 'not_found');
       }
+    });
+
+    test('a request is answered in bounded time: once its 60 seconds are spent, no further attempt or action starts, and the run says why', async () => {
+      const tag = uniqueName('tag');
+      const slow = `/ok/slow-${tag}`;
+      const service = await createService(t, teamA);
+      // Worst case without a bound: 20 webhooks × 5 attempts × 30 s each, one after another.
+      const many = Array.from({ length: 3 }, (_, i) => ({ type: 'webhook', url: receiver.url(`/ok/never-${tag}-${i}`), timeout_ms: 30_000, max_attempts: 5 }));
+      await workflow({ filter: when(tag), actions: [{ type: 'webhook', url: receiver.url(slow) }, { type: 'create_incident', service_id: service.id }, ...many] });
+      // The receiver takes 61 seconds to answer (on the server's clock).
+      receiver.before.set(slow, async () => t.clock.advance(61_000));
+      const request = expectStatus(await api.post('/requests', { tag }, globalCreator.token), 201).request;
+      assert.equal(request.status, 'failed');
+      const [answered, late, ...rest] = request.runs[0].actions;
+      assert.equal(answered.status, 'succeeded');
+      assert.equal(late.status, 'failed');
+      assert.match(late.detail, /ran out of time/);
+      assert.equal(late.incident_id, undefined);
+      assert.deepEqual(rest.map((o: Json) => o.status), ['skipped', 'skipped', 'skipped']);
+      assert.equal(receiver.received.filter((r) => r.path.startsWith(`/ok/never-${tag}`)).length, 0, 'no later webhook was called');
+      assert.deepEqual(expectStatus(await api.get(`/incidents?service_id=${service.id}`), 200).incidents, []);
+    });
+
+    test('a webhook retried past the request’s 60 seconds stops retrying, saying so', async () => {
+      const tag = uniqueName('tag');
+      const hook = `/flaky/late-${tag}`;
+      await workflow({ filter: when(tag), actions: [{ type: 'webhook', url: receiver.url(hook), max_attempts: 5 }] });
+      receiver.before.set(hook, async () => t.clock.advance(61_000));
+      const request = expectStatus(await api.post('/requests', { tag }, globalCreator.token), 201).request;
+      const [outcome] = request.runs[0].actions;
+      assert.equal(outcome.status, 'failed');
+      assert.equal(outcome.attempts, 1);
+      assert.match(outcome.detail, /ran out of time/);
+      assert.equal(hitsOn(hook).length, 1);
     });
   });
 }

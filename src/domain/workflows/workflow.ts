@@ -5,6 +5,14 @@ export const WEBHOOK_MAX_ATTEMPTS = 5;
 export const WEBHOOK_MAX_TIMEOUT_MS = 30_000;
 export const WEBHOOK_DEFAULT_TIMEOUT_MS = 5_000;
 export const WEBHOOK_DEFAULT_ATTEMPTS = 3;
+/**
+ * What one automation request may take, all its workflows' actions together (they run while the
+ * client waits for its 201): without a bound, 20 webhooks of 5 attempts of 30 s each would hold
+ * the request for 50 minutes. An attempt under way when it runs out is cut short; no attempt or
+ * action starts after it.
+ */
+export const REQUEST_TIME_LIMIT_MS = 60_000;
+export const OUT_OF_TIME = `the request ran out of time (${REQUEST_TIME_LIMIT_MS / 1000} s for all its workflows)`;
 
 export type WorkflowAction =
   | { readonly type: 'create_incident'; readonly service_id: string }
