@@ -1,7 +1,7 @@
 import { reachFor, type Actor } from '../domain/access/actor.js';
 import type { ApiLogEntry } from '../domain/api-logs/api-log.js';
 import type { ApiLogStore } from '../storage/api-log-store.js';
-import { paginate } from './paging.js';
+import { filterTime, paginate } from './paging.js';
 import type { Clock, IdGenerator } from './runtime.js';
 
 type Logger = { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
@@ -55,8 +55,8 @@ export function createApiLogService(deps: { store: ApiLogStore; clock: Clock; id
         reach: reachFor(actor, 'api_logs:read'), limit: limit + 1,
         ...(query.api_key_id && { apiKeyId: query.api_key_id }),
         ...(query.status !== undefined && { status: query.status }),
-        ...(query.since && { since: new Date(query.since) }),
-        ...(query.until && { until: new Date(query.until) }),
+        ...(query.since && { since: filterTime('since', query.since) }),
+        ...(query.until && { until: filterTime('until', query.until) }),
         ...(query.cursor && { before: query.cursor }),
       });
       return paginate(rows, limit);

@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import type { AuditEvent, AuditRecord, RequestContext } from '../domain/audit/audit-event.js';
 import type { AuditStore } from '../storage/audit-store.js';
 import type { Database } from '../storage/schema.js';
-import { paginate } from './paging.js';
+import { filterTime, paginate } from './paging.js';
 import type { Clock, IdGenerator } from './runtime.js';
 
 export type AuditQuery = {
@@ -27,8 +27,8 @@ export function createAuditService(deps: { audit: AuditStore }) {
         ...(query.target_id && { targetId: query.target_id }),
         ...(query.action && { action: query.action }),
         ...(query.actor_id && { actorId: query.actor_id }),
-        ...(query.since && { since: new Date(query.since) }),
-        ...(query.until && { until: new Date(query.until) }),
+        ...(query.since && { since: filterTime('since', query.since) }),
+        ...(query.until && { until: filterTime('until', query.until) }),
         ...(query.cursor && { before: query.cursor }),
       });
       return paginate(rows, limit);

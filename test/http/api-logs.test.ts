@@ -168,5 +168,16 @@ for (const db of testDatabases()) {
       assert.ok(seen.length >= 1);
       assert.ok(seen.every((l) => l.api_key_id === teamKey.api_key.id));
     });
+
+    test('a time filter the format allows but no Date can hold (a leap second) is 400 validation_failed, never a 500', async () => {
+      for (const route of ['api_logs', 'audit_events']) {
+        for (const query of ['since=2026-06-30T23:59:60Z', 'until=2026-12-31T23:59:60%2B00:00']) {
+          const answer = await call('GET', `/api/v1/${route}?${query}`, t.ownerToken);
+          assert.equal(answer.statusCode, 400, `${route}?${query}: ${answer.body}`);
+          assert.equal(answer.json().error.code, 'validation_failed');
+          assert.equal(answer.json().error.details.field, query.split('=')[0]);
+        }
+      }
+    });
   });
 }
