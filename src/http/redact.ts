@@ -1,10 +1,9 @@
+import { isSecretField } from '../domain/api-logs/api-log.js';
 import { redactTokenShapes } from '../domain/tokens/format.js';
 
-/** Query parameters that carry credentials and must never be logged or stored. */
-const SECRET_PARAMS = new Set(['token', 'routing_key', 'api_key']);
-
 /**
- * Redacts credential query parameters inside a URL, and anything shaped like a token wherever else
+ * Redacts credential query parameters inside a URL (those a body's fields would be redacted under:
+ * `token`, `routing_key`, `api_key`, `secret`, `csrf_token`, any password), and anything shaped like a token wherever else
  * a client put one (`/identity;token=lkg_…`, a token pasted as a path segment). pino's path
  * redaction works on object fields, not inside strings, so logged URLs go through this.
  */
@@ -24,7 +23,7 @@ function redactQuery(url: string): string {
     } catch {
       return `${rawName}=[REDACTED]`; // undecodable names are treated as secret, not guessed at
     }
-    return SECRET_PARAMS.has(name.toLowerCase()) ? `${rawName}=[REDACTED]` : pair;
+    return isSecretField(name) ? `${rawName}=[REDACTED]` : pair;
   });
   return `${url.slice(0, q)}?${parts.join('&')}`;
 }

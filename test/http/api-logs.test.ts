@@ -179,5 +179,14 @@ for (const db of testDatabases()) {
         }
       }
     });
+
+    test('credentials in the query string are redacted as they are in bodies: passwords, secrets, CSRF tokens, not just token', async () => {
+      const key = await newKey({ debug: true });
+      const answer = await call('GET', '/api/v1/identity?password=hunter2&current_password=Opensesame1&csrf_token=c5rf&secret=s3cr3t&x=1', key.token);
+      assert.equal(answer.statusCode, 200);
+      const [entry] = await logsOf(key.api_key.id);
+      assert.equal(entry!.path, '/api/v1/identity?password=[REDACTED]&current_password=[REDACTED]&csrf_token=[REDACTED]&secret=[REDACTED]&x=1');
+      for (const secret of ['hunter2', 'Opensesame1', 'c5rf', 's3cr3t']) assert.equal(JSON.stringify(entry).includes(secret), false, secret);
+    });
   });
 }

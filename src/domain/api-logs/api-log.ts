@@ -10,8 +10,8 @@ const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'x-csrf
 /** Body fields that carry credentials (the Events API's routing key above all). */
 const SECRET_FIELDS = new Set(['routing_key', 'token', 'password', 'api_key', 'secret', 'csrf_token']);
 
-/** Any password field (`current_password` beside `password`), or one of the credential fields. */
-const isSecretField = (name: string): boolean => {
+/** Any password field (`current_password` beside `password`), or one of the credential fields: in a body or a query string. */
+export const isSecretField = (name: string): boolean => {
   const lower = name.toLowerCase();
   return SECRET_FIELDS.has(lower) || lower.includes('password');
 };
