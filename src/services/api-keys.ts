@@ -372,7 +372,8 @@ export function createApiKeyService(deps: Deps) {
     async usage(actor: Actor, id: string, days: number): Promise<{ apiKey: ApiKey; days: Array<{ day: string; outcomes: Record<string, number>; total: number }> }> {
       const apiKey = await visibleKey(actor, id);
       const from = dayOf(new Date(clock.now().getTime() - (days - 1) * 86_400_000));
-      const rows = [...(await deps.usage.daysOf(id, from)), ...deps.recorder.pendingCounts(id).filter((c) => c.day >= from)];
+      const rows = await deps.recorder.between(async () =>
+        [...(await deps.usage.daysOf(id, from)), ...deps.recorder.pendingCounts(id).filter((c) => c.day >= from)]);
       const byDay = new Map<string, Record<string, number>>();
       for (const r of rows) {
         const outcomes = byDay.get(r.day) ?? {};

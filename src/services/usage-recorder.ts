@@ -92,6 +92,16 @@ export function createUsageRecorder(deps: { store: UsageStore; clock: Clock; flu
       return [...counts.values()].filter((c) => c.keyId === keyId);
     },
 
+    /**
+     * Runs `read` between flushes, never during one: a flush takes the pending counts before it
+     * commits them, so a read of the store and of pendingCounts meanwhile would miss that batch.
+     */
+    between<T>(read: () => Promise<T>): Promise<T> {
+      const result = flushing.then(read);
+      flushing = result.then(() => undefined, () => undefined);
+      return result;
+    },
+
     /** Writes what has accumulated; on failure keeps it for the next attempt. */
     flush(): Promise<void> {
       flushing = flushing.then(async () => {

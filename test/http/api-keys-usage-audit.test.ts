@@ -33,6 +33,15 @@ for (const db of testDatabases()) {
         assert.deepEqual(await usage(key.id), { api_key_id: key.id, days: [] });
       });
 
+      test('counts read while a flush is writing them are neither missed nor counted twice', async () => {
+        const { api_key: key, token } = await createKeyViaApi(t, { scope: 'global', roles: ['viewer'] });
+        for (let round = 1; round <= 10; round++) {
+          for (let i = 0; i < 3; i++) assert.equal((await call('GET', '/teams', { token })).statusCode, 200);
+          const [, read] = await Promise.all([t.services.recorder.flush(), usage(key.id)]);
+          assert.deepEqual(read.days, [{ day: day(), total: 3 * round, outcomes: { ok: 3 * round } }], `round ${round}`);
+        }
+      });
+
       test('requests per day by outcome, whether or not the counts were flushed yet', async () => {
         const { api_key: key, token } = await createKeyViaApi(t, { scope: 'global', roles: ['viewer'] });
         for (let i = 0; i < 3; i++) assert.equal((await call('GET', '/teams', { token })).statusCode, 200);
