@@ -188,5 +188,23 @@ for (const db of testDatabases()) {
       assert.equal(entry!.path, '/api/v1/identity?password=[REDACTED]&current_password=[REDACTED]&csrf_token=[REDACTED]&secret=[REDACTED]&x=1');
       for (const secret of ['hunter2', 'Opensesame1', 'c5rf', 's3cr3t']) assert.equal(JSON.stringify(entry).includes(secret), false, secret);
     });
+
+    test('a webhook URL, which often carries its own secret, is logged by its origin only, in what was sent and what was answered', async () => {
+      const key = await newKey({ debug: true, roles: ['services_editor'] });
+      const url = 'https://hooks.example.com/services/T000/B000/very-secret-webhook-token?sig=also-secret';
+      const created = await call('POST', '/api/v1/workflows', key.token, { name: 'page', actions: [{ type: 'webhook', url }] });
+      assert.equal(created.statusCode, 201, created.body);
+      const id = created.json().workflow.id;
+      assert.equal((await call('PATCH', `/api/v1/workflows/${id}`, key.token, { actions: [{ type: 'webhook', url: `${url}&v=2` }] })).statusCode, 200);
+      assert.equal((await call('GET', `/api/v1/workflows/${id}`, key.token)).statusCode, 200);
+      const entries = await logsOf(key.api_key.id);
+      assert.equal(entries.length, 3);
+      const text = JSON.stringify(entries);
+      assert.equal(text.includes('very-secret'), false, 'the URL\'s path is not stored');
+      assert.equal(text.includes('also-secret'), false, 'nor its query');
+      const [shown, , made] = entries;
+      assert.deepEqual(JSON.parse(made!.request_body).actions, [{ type: 'webhook', url: 'https://hooks.example.com/[REDACTED]' }]);
+      assert.deepEqual(JSON.parse(shown!.response_body).workflow.actions, [{ type: 'webhook', url: 'https://hooks.example.com/[REDACTED]', timeout_ms: 5000, max_attempts: 3 }]);
+    });
   });
 }

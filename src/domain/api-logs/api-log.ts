@@ -66,10 +66,28 @@ export function redactBody(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactBody);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[redactText(k)] = isSecretField(k) && !isKeyObject(k, v) ? REDACTED : redactBody(v);
+    const webhook = (value as { type?: unknown }).type === 'webhook';
+    for (const [k, v] of Object.entries(value)) {
+      out[redactText(k)] = isSecretField(k) && !isKeyObject(k, v) ? REDACTED
+        : webhook && k === 'url' && typeof v === 'string' ? webhookOrigin(v)
+        : redactBody(v);
+    }
     return out;
   }
   return value;
+}
+
+/**
+ * A workflow's webhook URL (`{"type":"webhook","url":…}`, sent or shown) as the log keeps it: its
+ * origin only, as the audit trail keeps its host, since the path or query often is the secret.
+ */
+function webhookOrigin(url: string): string {
+  try {
+    const origin = new URL(url).origin;
+    return origin === 'null' ? REDACTED : `${origin}/${REDACTED}`;
+  } catch {
+    return REDACTED;
+  }
 }
 
 /** JSON text of a body, cut at the limit. */
