@@ -55,16 +55,17 @@ export function createWorkflowService(deps: Deps) {
   const writeAudit = createAuditWriter({ audit: deps.audit, ids: deps.ids, clock });
   const workflowAudit = (action: 'workflow.created' | 'workflow.updated' | 'workflow.deleted', w: Workflow, details: Record<string, unknown>) =>
     ({ action, targetType: 'workflow' as const, targetId: w.id, scope: scopeOf(w.teamId), details });
-  // Compiled filters by workflow version: compiling (re2js patterns above all) once per change,
-  // not once per request. Old versions fall out when the map outgrows the catalogue.
+  // Compiled filters by their text: compiling (re2js patterns above all) once per filter, not once
+  // per request. Keyed by what the filter is, not by when it changed: two changes can share a
+  // millisecond (and another instance's clock). Old filters fall out when the map outgrows the catalogue.
   const compiled = new Map<string, CompiledFilter>();
   function matches(workflow: Workflow, payload: unknown): boolean {
     if (workflow.filter === null) return true;
-    const version = `${workflow.id}:${workflow.updatedAt.getTime()}`;
-    let filter = compiled.get(version);
+    const text = JSON.stringify(workflow.filter);
+    let filter = compiled.get(text);
     if (!filter) {
       if (compiled.size >= 10_000) compiled.clear();
-      compiled.set(version, (filter = compileFilter(workflow.filter)));
+      compiled.set(text, (filter = compileFilter(workflow.filter)));
     }
     return filter.matches(payload);
   }

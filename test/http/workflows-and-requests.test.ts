@@ -319,5 +319,18 @@ for (const db of testDatabases()) {
       assert.match(outcome.detail, /ran out of time/);
       assert.equal(hitsOn(hook).length, 1);
     });
+
+    test('a workflow whose filter changes within the same millisecond it was last changed runs on its new filter', async () => {
+      // The test clock stands still: every change here is made at the same millisecond.
+      const before = uniqueName('tag');
+      const after = uniqueName('tag');
+      const hook = `/ok/refiltered-${after}`;
+      const changed = await workflow({ filter: when(before), actions: [{ type: 'webhook', url: receiver.url(hook) }] });
+      assert.equal(expectStatus(await api.post('/requests', { tag: before }, globalCreator.token), 201).request.runs.length, 1);
+      expectStatus(await api.patch(`/workflows/${changed.id}`, { filter: when(after) }), 200);
+      const runs = expectStatus(await api.post('/requests', { tag: after }, globalCreator.token), 201).request.runs;
+      assert.deepEqual(runs.map((r: Json) => r.workflow_id), [changed.id], 'the new filter matched');
+      assert.deepEqual(expectStatus(await api.post('/requests', { tag: before, again: true }, globalCreator.token), 201).request.runs, [], 'the old one no longer does');
+    });
   });
 }
