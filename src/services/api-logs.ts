@@ -19,7 +19,11 @@ export function createApiLogService(deps: { store: ApiLogStore; clock: Clock; id
   let pending: ApiLogEntry[] = [];
   let dropped = 0;
   let flushing: Promise<void> = Promise.resolve();
+  let purging: Promise<void> = Promise.resolve();
   const timers: NodeJS.Timeout[] = [];
+  const sweep = (): void => {
+    purging = purging.then(() => service.purge()).then(() => undefined, (err: unknown) => deps.logger.error({ err }, 'API log purge failed'));
+  };
 
   const service = {
     record(entry: Omit<ApiLogEntry, 'id'>): void {
@@ -68,12 +72,15 @@ export function createApiLogService(deps: { store: ApiLogStore; clock: Clock; id
 
     start(): void {
       timers.push(setInterval(() => void service.flush(), deps.flushIntervalMs));
-      timers.push(setInterval(() => void service.purge().catch((err: unknown) => deps.logger.error({ err }, 'API log purge failed')), 3_600_000));
+      // At once, then hourly: a server restarted more often than hourly would otherwise never purge.
+      sweep();
+      timers.push(setInterval(sweep, 3_600_000));
       timers.forEach((t) => t.unref());
     },
 
     async stop(): Promise<void> {
       timers.forEach((t) => clearInterval(t));
+      await purging;
       await service.flush();
     },
   };

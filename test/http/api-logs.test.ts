@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { createApiLogService } from '../../src/services/api-logs.js';
+import { createApiLogStore } from '../../src/storage/api-log-store.js';
+import { GLOBAL_REACH } from '../../src/domain/access/scope.js';
+import { openTestConnection } from '../support/database.js';
+import { createTestClock, startTestApp, testDatabases, type TestApp } from '../support/harness.js';
 import { asSession, createUser, signIn } from '../support/platform.js';
 
 const HOUR = 3_600_000;
@@ -205,6 +209,24 @@ for (const db of testDatabases()) {
       const [shown, , made] = entries;
       assert.deepEqual(JSON.parse(made!.request_body).actions, [{ type: 'webhook', url: 'https://hooks.example.com/[REDACTED]' }]);
       assert.deepEqual(JSON.parse(shown!.response_body).workflow.actions, [{ type: 'webhook', url: 'https://hooks.example.com/[REDACTED]', timeout_ms: 5000, max_attempts: 3 }]);
+    });
+
+    test('a server that starts purges what outlived the retention at once, not an hour later (restarted more often, it never did)', async () => {
+      const connection = await openTestConnection(db);
+      try {
+        const store = createApiLogStore(connection.db);
+        const clock = createTestClock();
+        const quiet = { error() {}, warn() {} };
+        const entry = { apiKeyId: 'K', scope: { type: 'global' as const }, method: 'GET', path: '/api/v1/identity', status: 200, errorCode: null, durationMs: 1, ip: null, headers: {}, requestBody: null, responseBody: null, truncated: false, incidentIds: [] };
+        await store.insertMany([{ ...entry, id: '01KA0000000000000000000000', at: new Date(clock.now().getTime() - 8 * 24 * HOUR) }, { ...entry, id: '01KA0000000000000000000001', at: clock.now() }]);
+        const service = createApiLogService({ store, clock, ids: () => '01KA0000000000000000000002', retentionDays: 7, flushIntervalMs: 60_000, logger: quiet });
+        service.start();
+        await service.stop();
+        const kept = await store.list({ reach: GLOBAL_REACH, limit: 10 });
+        assert.deepEqual(kept.map((e) => e.id), ['01KA0000000000000000000001']);
+      } finally {
+        await connection.dispose();
+      }
     });
   });
 }
