@@ -168,13 +168,15 @@ export function createCatalogService(deps: Deps) {
     async updateService(actor: Actor, id: string, input: ServiceInput, ctx: RequestContext): Promise<Service> {
       const service = await visibleService(actor, id);
       requireIn(actor, 'services:write', serviceScope(service));
-      const changes = serviceChanges(input);
+      const changes = { ...serviceChanges(input), updatedAt: clock.now() };
       await db.transaction().execute(async (trx) => {
-        await catalog.updateService(trx, id, { ...changes, updatedAt: clock.now() });
+        // Deleted since it was looked up: the change would land on the deleted row and undo its rename.
+        if (!(await catalog.updateService(trx, id, changes))) throw notFound('service');
         await writeAudit(trx, actor, ctx, { action: 'service.updated', targetType: 'service', targetId: id, scope: serviceScope(service), details: { changed: Object.keys(input) } });
       }).catch(conflictOnDuplicate(`the team has a service named "${input.name}"`));
       serviceChanged(id);
-      return (await catalog.findService(id))!;
+      // Deleted since this change committed: the change was made, so it is what this answers with.
+      return (await catalog.findService(id)) ?? { ...service, ...changes };
     },
 
     /** A deleted service stops receiving incidents at once; its history stays. */
@@ -184,7 +186,7 @@ export function createCatalogService(deps: Deps) {
       const liveKeys = await catalog.liveKeysOfService(id);
       if (liveKeys > 0) throw new LatchkeyError('conflict', `service "${service.name}" has ${liveKeys} live API keys: revoke them first`, { live_keys: liveKeys });
       await db.transaction().execute(async (trx) => {
-        await catalog.deleteService(trx, service, clock.now());
+        if (!(await catalog.deleteService(trx, service, clock.now()))) throw notFound('service');
         await writeAudit(trx, actor, ctx, { action: 'service.deleted', targetType: 'service', targetId: id, scope: serviceScope(service), details: { name: service.name } });
       });
       serviceChanged(id);

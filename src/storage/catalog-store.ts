@@ -114,21 +114,27 @@ export function createCatalogStore(db: Db) {
       return { services: await count('services'), keys: await count('api_keys'), incidents: await count('incidents'), workflows: await count('workflows') };
     },
 
-    async updateService(trx: Transaction<Database>, id: string, changes: ServiceChanges): Promise<void> {
-      await trx.updateTable('services').set({
+    /** Changes a live service; false when it has been deleted (on PostgreSQL, by a delete this waited for). */
+    async updateService(trx: Transaction<Database>, id: string, changes: ServiceChanges): Promise<boolean> {
+      const result = await trx.updateTable('services').set({
         ...(changes.name !== undefined && { name: changes.name }),
         ...(changes.description !== undefined && { description: changes.description }),
         ...(changes.apiFilter !== undefined && { api_filter: filterText(changes.apiFilter) }),
         ...(changes.resolveFilter !== undefined && { resolve_filter: filterText(changes.resolveFilter) }),
         ...(changes.fieldMapping !== undefined && { field_mapping: JSON.stringify(changes.fieldMapping) }),
         ...(changes.updatedAt !== undefined && { updated_at: toMs(changes.updatedAt) }),
-      }).where('id', '=', id).execute();
+      }).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
-    /** Deleted services stay (their incidents point at them), renamed so the name is free again. */
-    async deleteService(trx: Transaction<Database>, service: Service, at: Date): Promise<void> {
-      await trx.updateTable('services').set({ deleted_at: toMs(at), name: `${service.name} (deleted ${service.id})` })
-        .where('id', '=', service.id).execute();
+    /**
+     * Deleted services stay (their incidents point at them), renamed so the name is free again.
+     * False when it was deleted already (by a delete this waited for).
+     */
+    async deleteService(trx: Transaction<Database>, service: Service, at: Date): Promise<boolean> {
+      const result = await trx.updateTable('services').set({ deleted_at: toMs(at), name: `${service.name} (deleted ${service.id})` })
+        .where('id', '=', service.id).where('deleted_at', 'is', null).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     async liveKeysOfService(id: string): Promise<number> {
