@@ -136,6 +136,23 @@ for (const db of testDatabases()) {
       }
     });
 
+    test('a mapped title that is empty or blank is no title: the fallback applies, as for an empty title field', async () => {
+      const team = await createTeam(t);
+      const service = await createService(t, team, { field_mapping: { title: 'alert.name' } });
+      const key = (await issueKey(t, { scope: 'service', service_id: service.id, roles: ['incident_creator'] })).token;
+      const cases: Array<[object, string]> = [
+        [{ alert: { name: '' }, summary: 'Disk full' }, 'Disk full'],
+        [{ alert: { name: '  \n' }, title: '', message: 'CPU hot' }, 'CPU hot'],
+        [{ alert: { name: '' }, source: 'prometheus' }, 'Incident from prometheus'],
+        [{ alert: { name: ' Named ' } }, ' Named '],
+      ];
+      for (const [payload, title] of cases) {
+        const [incident] = expectStatus(await api.post('/incidents', payload, key), 201).incidents;
+        assert.equal(incident.title, title, JSON.stringify(payload));
+        assert.equal(expectStatus(await api.get(`/incidents/${incident.id}`), 200).incident.title, title);
+      }
+    });
+
     test('payloads without a dedup key each open an incident of their own, all open at once on one service', async () => {
       const tag = uniqueName('tag');
       const service = await createService(t, await createTeam(t), { api_filter: tagged(tag) });

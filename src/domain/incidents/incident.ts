@@ -49,6 +49,8 @@ function readText(payload: unknown, path: string | undefined): string | undefine
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
+const nonBlank = (text: string | undefined): string | undefined => (text === undefined || text.trim() === '' ? undefined : text);
+
 const clip = (text: string, max: number) => (text.length > max ? text.slice(0, max - 1) + '…' : text);
 
 export type IncidentFields = { title: string; description: string; severity: Severity; dedupKey: string | null };
@@ -58,8 +60,10 @@ export type IncidentFields = { title: string; description: string; severity: Sev
  * path, else the first of title/summary/subject/message, else "Incident from <source>".
  */
 export function incidentFieldsFrom(payload: unknown, mapping: FieldMapping, sourceName: string): IncidentFields {
-  const fallbackTitle = TITLE_FIELDS.map((f) => readText(payload, f)).find((t) => t !== undefined && t.trim() !== '');
-  const title = readText(payload, mapping.title) ?? fallbackTitle ?? `Incident from ${readText(payload, 'source') ?? sourceName}`;
+  // A blank value names nothing, mapped or not: an incident titled "" cannot even be retitled so (PATCH needs one character).
+  const title = nonBlank(readText(payload, mapping.title))
+    ?? TITLE_FIELDS.map((f) => nonBlank(readText(payload, f))).find((t) => t !== undefined)
+    ?? `Incident from ${nonBlank(readText(payload, 'source')) ?? sourceName}`;
   const description = readText(payload, mapping.description) ?? readText(payload, 'description') ?? '';
   const severityText = (readText(payload, mapping.severity) ?? readText(payload, 'severity'))?.toLowerCase();
   const severity = SEVERITIES.find((s) => s === severityText) ?? DEFAULT_SEVERITY;
