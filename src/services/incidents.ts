@@ -119,18 +119,21 @@ export function createIncidentService(deps: Deps) {
     const open = await openIncident(d, trx);
     const action = actionFor(d.resolving, open);
     if (action === 'nothing_to_resolve') return { action, incident: null };
+    // The incident found open may have been resolved since (on PostgreSQL, by a write the change
+    // below waits for): only a still open one is changed.
     if (action === 'resolve') {
-      await incidents.update(trx, open!.id, { status: 'resolved', resolvedAt: now, resolvedBy: actor.ref, updatedAt: now, lastPayload: payload });
+      const resolved = await incidents.update(trx, open!.id, { status: 'resolved', resolvedAt: now, resolvedBy: actor.ref, updatedAt: now, lastPayload: payload }, { stillOpen: true });
+      if (!resolved) return { action: 'nothing_to_resolve', incident: null };
       return { action, incident: (await incidents.findById(open!.id, trx))! };
     }
-    if (action === 'append') {
-      // Counted in SQL, not from the count read above: concurrent appends on PostgreSQL each add one.
-      await incidents.addAlert(trx, open!.id, payload, now);
+    // Counted in SQL, not from the count read above: concurrent appends on PostgreSQL each add one.
+    // Resolved meanwhile: the alert opens a new incident, as it would have a moment later.
+    if (action === 'append' && (await incidents.addAlert(trx, open!.id, payload, now))) {
       return { action, incident: (await incidents.findById(open!.id, trx))! };
     }
     const incident = newIncident(actor, d, payload, source, now);
     await incidents.insert(trx, incident);
-    return { action, incident };
+    return { action: 'create', incident };
   }
 
   async function visibleIncident(actor: Actor, id: string): Promise<Incident> {

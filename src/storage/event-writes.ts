@@ -109,9 +109,12 @@ export function createTransactionalEventWriter(committer: GroupCommitter, stores
       case 'trigger':
         for (const incident of write.incidents) {
           const open = incident.dedupKey === null ? undefined : await stores.incidents.findOpen(incident.serviceId, incident.dedupKey, trx);
-          if (open) await stores.incidents.addAlert(trx, open.id, incident.lastPayload, incident.updatedAt);
-          else await stores.incidents.insert(trx, incident);
-          incidentIds.push(open?.id ?? incident.id);
+          // Resolved since it was found open (PostgreSQL): the event opens a new incident instead.
+          if (open && (await stores.incidents.addAlert(trx, open.id, incident.lastPayload, incident.updatedAt))) incidentIds.push(open.id);
+          else {
+            await stores.incidents.insert(trx, incident);
+            incidentIds.push(incident.id);
+          }
         }
         break;
       case 'settle':

@@ -92,11 +92,15 @@ export function createIncidentStore(db: Db) {
       await trx.insertInto('incidents').values(incidentToRow(incident)).execute();
     },
 
-    /** One more alert on an open incident: the count goes up, the payload is the latest. */
-    async addAlert(trx: Transaction<Database>, id: string, lastPayload: unknown, at: Date): Promise<void> {
-      await trx.updateTable('incidents')
+    /**
+     * One more alert on an open incident: the count goes up, the payload is the latest. False when it
+     * has been resolved since it was found open (on PostgreSQL, by a write this waited for).
+     */
+    async addAlert(trx: Transaction<Database>, id: string, lastPayload: unknown, at: Date): Promise<boolean> {
+      const result = await trx.updateTable('incidents')
         .set((eb) => ({ alert_count: eb('alert_count', '+', 1), last_payload: JSON.stringify(lastPayload), updated_at: toMs(at) }))
-        .where('id', '=', id).execute();
+        .where('id', '=', id).where(STILL_OPEN).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     /** Acknowledges or resolves an incident unless it was resolved meanwhile; says whether it did. */
@@ -132,8 +136,9 @@ export function createIncidentStore(db: Db) {
       return (await q.orderBy('id').execute()).map(rowToIncident);
     },
 
-    async update(trx: Transaction<Database>, id: string, changes: IncidentChanges): Promise<void> {
-      await trx.updateTable('incidents').set({
+    /** Says whether it changed the incident: with `stillOpen`, only one not resolved (since it was read). */
+    async update(trx: Transaction<Database>, id: string, changes: IncidentChanges, options: { stillOpen?: boolean } = {}): Promise<boolean> {
+      let query = trx.updateTable('incidents').set({
         ...(changes.title !== undefined && { title: changes.title }),
         ...(changes.description !== undefined && { description: changes.description }),
         ...(changes.severity !== undefined && { severity: changes.severity }),
@@ -144,7 +149,9 @@ export function createIncidentStore(db: Db) {
         ...(changes.resolvedBy !== undefined && { resolved_by: changes.resolvedBy && actorToText(changes.resolvedBy) }),
         ...(changes.lastPayload !== undefined && { last_payload: JSON.stringify(changes.lastPayload) }),
         ...(changes.updatedAt !== undefined && { updated_at: toMs(changes.updatedAt) }),
-      }).where('id', '=', id).execute();
+      }).where('id', '=', id);
+      if (options.stillOpen) query = query.where(STILL_OPEN);
+      return Number((await query.executeTakeFirst()).numUpdatedRows) > 0;
     },
 
     async delete(trx: Transaction<Database>, id: string): Promise<void> {

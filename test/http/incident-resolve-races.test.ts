@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { client, createService, createTeam, expectStatus, issueKey, uniqueName, type Json } from '../support/platform.js';
+
+// An alert for an open incident that is being resolved meanwhile: on PostgreSQL the alert's write
+// waits for the resolve to commit. The resolve is forced first by a lock another connection holds.
+const postgres = testDatabases().find((d) => d.name === 'postgres');
+if (postgres) {
+  describe('an alert or a resolve for an incident resolved meanwhile, on PostgreSQL', () => {
+    let t: TestApp;
+    let admin: pg.Client;
+    let schema: string;
+    let api: ReturnType<typeof client>;
+    let key: string;
+
+    before(async () => {
+      t = await startTestApp(postgres);
+      api = client(t);
+      admin = new pg.Client({ connectionString: postgres.url });
+      await admin.connect();
+      key = (await issueKey(t, { scope: 'global', roles: ['incident_creator'] })).token;
+      const team = await createTeam(t);
+      for (const { table_schema: candidate } of (await admin.query(`select table_schema from information_schema.tables where table_name = 'teams'`)).rows) {
+        if ((await admin.query(`select 1 from "${candidate}".teams where id = $1`, [team])).rowCount) schema = candidate;
+      }
+    });
+    after(async () => {
+      await admin.end();
+      await t.close();
+    });
+
+    /** Resolves the incident in another transaction, committed once `request` waits for its row. */
+    async function resolvedWhile(incidentId: string, request: () => Promise<Json>): Promise<Json> {
+      await admin.query('begin');
+      let answer: Promise<Json>;
+      try {
+        await admin.query(`update "${schema}".incidents set status = 'resolved', resolved_at = updated_at where id = $1`, [incidentId]);
+        answer = request();
+        // Until the request's own write waits for the row this transaction holds.
+        for (;;) {
+          // Statistics are read once per transaction unless cleared.
+          await admin.query('select pg_stat_clear_snapshot()');
+          const waiting = await admin.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike 'update "incidents"%'`);
+          if (waiting.rowCount) break;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      } finally {
+        await admin.query('commit');
+      }
+      return answer;
+    }
+
+    async function serviceWithOpenIncident(): Promise<{ tag: string; service: Json; incident: Json }> {
+      const tag = uniqueName('tag');
+      const service = await createService(t, await createTeam(t), {
+        api_filter: { path: 'tag', op: 'equals', value: tag }, resolve_filter: { path: 'state', op: 'equals', value: 'resolved' }, field_mapping: { dedup_key: 'fp' },
+      });
+      const incident = expectStatus(await api.post('/incidents', { tag, fp: 'disk', state: 'firing' }, key), 201).incidents[0];
+      return { tag, service, incident };
+    }
+
+    test('an alert for it opens a new incident instead of being added to the resolved one', async () => {
+      const { tag, service, incident } = await serviceWithOpenIncident();
+      const answer = await resolvedWhile(incident.id, () => api.post('/incidents', { tag, fp: 'disk', state: 'firing', n: 2 }, key));
+      const body = expectStatus(answer, 201);
+      assert.equal(body.routing[0].action, 'create', JSON.stringify(body.routing));
+      assert.notEqual(body.incidents[0].id, incident.id);
+      assert.equal(body.incidents[0].status, 'triggered');
+      const old = expectStatus(await api.get(`/incidents/${incident.id}`), 200).incident;
+      assert.deepEqual([old.status, old.alert_count], ['resolved', 1], 'the resolved incident took no alert');
+      const open = expectStatus(await api.get(`/incidents?service_id=${service.id}&status=triggered`), 200).incidents;
+      assert.deepEqual(open.map((i: Json) => i.id), [body.incidents[0].id], 'the alert is on an open incident');
+    });
+
+    test('an Events API trigger with its dedup key opens a new incident too', async () => {
+      const service = await createService(t, await createTeam(t));
+      const routingKey = (await issueKey(t, { kind: 'events', scope: 'service', service_id: service.id, dedup_window_seconds: 0 })).token;
+      const event = { routing_key: routingKey, event_action: 'trigger', dedup_key: 'disk', payload: { summary: 'Disk', source: 'db-1', severity: 'error' } };
+      const opened = expectStatus(await t.request({ method: 'POST', url: '/v2/enqueue', payload: event }), 202);
+      const incident = expectStatus(await api.get(`/incidents?service_id=${service.id}&status=triggered`), 200).incidents
+        .find((i: Json) => i.source === 'events' && i.dedup_key === opened.dedup_key);
+      assert.ok(incident);
+      expectStatus(await resolvedWhile(incident.id, () => t.request({ method: 'POST', url: '/v2/enqueue', payload: event })), 202);
+      const old = expectStatus(await api.get(`/incidents/${incident.id}`), 200).incident;
+      assert.deepEqual([old.status, old.alert_count], ['resolved', 1], 'the resolved incident took no alert');
+      const open = expectStatus(await api.get(`/incidents?service_id=${service.id}&status=triggered`), 200).incidents.filter((i: Json) => i.source === 'events');
+      assert.equal(open.length, 1, 'the event is on an open incident');
+      assert.notEqual(open[0].id, incident.id);
+    });
+
+    test('a resolve finds nothing left to resolve: the first resolution stands', async () => {
+      const { tag, incident } = await serviceWithOpenIncident();
+      const answer = await resolvedWhile(incident.id, () => api.post('/incidents', { tag, fp: 'disk', state: 'resolved' }, key));
+      const body = expectStatus(answer, 200);
+      assert.deepEqual(body.routing.map((r: Json) => r.action), ['nothing_to_resolve']);
+      const old = expectStatus(await api.get(`/incidents/${incident.id}`), 200).incident;
+      assert.equal(old.resolved_by, null, 'resolved by the other transaction, which recorded no one');
+      assert.equal(old.last_payload.state, 'firing');
+    });
+  });
+}
