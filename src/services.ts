@@ -161,9 +161,13 @@ export async function createServices(config: Config, options: ServiceOptions = {
   }, 60_000);
   debugSweep.unref();
   // Expired sessions are of no use to anyone, and each row keeps its user's address and browser.
-  const sessionSweep = setInterval(() => {
-    sessions.purgeExpired().catch((err: unknown) => logger.error({ err }, 'expired session purge failed'));
-  }, 3_600_000);
+  // At once, then hourly: a server restarted more often than hourly would otherwise never purge.
+  let sessionPurge: Promise<unknown> = Promise.resolve();
+  const purgeSessions = () => {
+    sessionPurge = sessions.purgeExpired().catch((err: unknown) => logger.error({ err }, 'expired session purge failed'));
+  };
+  purgeSessions();
+  const sessionSweep = setInterval(purgeSessions, 3_600_000);
   sessionSweep.unref();
 
   return {
@@ -209,6 +213,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       rateLimiter.stop();
       clearInterval(debugSweep);
       clearInterval(sessionSweep);
+      await sessionPurge;
       await apiLogs.stop();
       await recorder.stop();
       await invalidation.close();
