@@ -33,6 +33,8 @@ export type TestApp = {
   app: FastifyInstance;
   services: Services;
   clock: ReturnType<typeof createTestClock>;
+  /** The PostgreSQL schema holding this app's tables (undefined on SQLite), for tests that reach in with a connection of their own. */
+  schema: string | undefined;
   /** The owner key printed by init: global, admin. */
   ownerToken: string;
   request(options: InjectOptions & { token?: string | undefined }): Promise<LightMyRequestResponse>;
@@ -54,6 +56,7 @@ export async function startTestApp(database: TestDatabase = testDatabases()[0]!,
     app,
     services,
     clock,
+    schema,
     ownerToken: init.token,
     request({ token, headers, ...rest }) {
       return app.inject({ ...rest, headers: { ...(token !== undefined && { authorization: `Bearer ${token}` }), ...headers } });
