@@ -31,11 +31,18 @@ export function createApiLogHooks(services: Services) {
     },
 
     record(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-      const key = request.apiKey;
-      if (key && debugging(request)) log(request, reply, key);
+      recordIfDebugging(request, reply);
       done();
     },
+
+    /** The record hook's work, for a hook that does more. */
+    recordIfDebugging,
   };
+
+  function recordIfDebugging(request: FastifyRequest, reply: FastifyReply): void {
+    const key = request.apiKey;
+    if (key && debugging(request)) log(request, reply, key);
+  }
 
   function log(request: FastifyRequest, reply: FastifyReply, key: ApiKey): void {
     const requestBody = truncateBody(request.body === undefined ? undefined : redactBody(request.body));

@@ -7,12 +7,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
-import { createAuthenticator, SAFE_METHODS } from './auth.js';
+import { SAFE_METHODS } from './auth.js';
 import { createApiLogHooks } from './api-logs.js';
 import { registerConsole } from './console.js';
 import { createDedupHooks } from './dedup.js';
 import { answerWhenDurable } from './durability.js';
-import { createRateLimitHooks } from './rate-limit.js';
+import { createGate } from './gate.js';
+import { countGuess } from './rate-limit.js';
 import { redactUrl } from './redact.js';
 import { answerClientError, errorBody, handleError, sendError } from './errors.js';
 import { boundJsonNesting, refuseNulInJson } from './payload.js';
@@ -115,24 +116,23 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   await app.register(async (api) => {
     refuseNulInJson(api);
-    const traffic = createRateLimitHooks(services, (request, reply, retryAfter, message) => {
-      reply.header('cache-control', 'no-store');
-      reply.header('retry-after', String(retryAfter));
-      sendError(request, reply, 'rate_limited', message, { retry_after_seconds: retryAfter });
-    });
-    api.addHook('onRequest', traffic.beforeAuthentication);
-    api.addHook('onRequest', createAuthenticator(services, metrics));
-    api.addHook('onRequest', traffic.afterAuthentication);
-    api.addHook('onResponse', traffic.countFailures);
+    const gateFor = createGate(services, metrics);
     const apiLogs = createApiLogHooks(services);
     api.addHook('onSend', apiLogs.keepResponse);
-    api.addHook('onResponse', apiLogs.record);
+    // One hook after the answer where two would do: a 401 that could be a guess counts against its
+    // address, and a key in debug mode has its request logged.
+    api.addHook('onResponse', (request, reply, done) => {
+      countGuess(services, request, reply);
+      apiLogs.recordIfDebugging(request, reply);
+      done();
+    });
     // Hooks only where they have work: the dedup claim and its release on routes that ask for
     // them, and the durability wait on routes that write, last before the answer leaves (so a
     // release is on disk too). Reads pay for neither.
     const dedup = createDedupHooks(services);
     const durable = answerWhenDurable(services, (request) => errorBody(request, 'internal_error', 'the change may not have been saved: the server could not confirm it is on disk'));
     api.addHook('onRoute', (route) => {
+      route.onRequest = [...[route.onRequest ?? []].flat(), gateFor(route.config ?? {})];
       const onSend = [route.onSend ?? []].flat();
       if (route.config?.dedup) {
         route.preHandler = [...[route.preHandler ?? []].flat(), dedup.claim];

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyContextConfig, FastifyReply, FastifyRequest } from 'fastify';
 import { hasPermission, reachFor, type Actor } from '../domain/access/actor.js';
 import type { Permission } from '../domain/access/permissions.js';
 import type { ApiKey } from '../domain/api-keys/api-key.js';
@@ -66,15 +66,16 @@ function plainBearer(header: string): string | undefined {
   return header.slice(7);
 }
 
-
 /** Methods that change nothing: allowed to read-only tokens, exempt from CSRF, never waiting for the disk. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-type RouteConfig = FastifyRequest['routeOptions']['config'];
+/** A route's config as its gate reads it (src/http/gate.ts). */
+export type RouteConfig = FastifyContextConfig;
 
 /**
- * onRequest hook for the REST API: authenticate, then authorise the route. Each step answers
- * whether the request may go on (`false`: an error has been sent).
+ * The REST API's authentication: authenticate, then authorise the route. Each step answers
+ * whether the request may go on (`false`: an error has been sent); a token that is not cached
+ * yet, or a session, answers later.
  */
 export function createAuthenticator(services: Services, metrics: Metrics) {
   function authorize(request: FastifyRequest, reply: FastifyReply, config: RouteConfig, actor: Actor): boolean {
@@ -125,16 +126,15 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
 
   const knownTokens = createKnownTokens(services.verifier.check);
 
-  // Callback style, so a cached token is judged without a promise or a microtask per request.
-  // A refused request has been answered, and its hook does not call done: Fastify's way to end
-  // a request early.
-  return function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  // A cached token is judged without a promise or a microtask per request. A refused request has
+  // been answered, and its gate does not call done: Fastify's way to end a request early.
+  return function authenticate(request: FastifyRequest, reply: FastifyReply, config: RouteConfig): boolean | Promise<boolean> {
     // Every API answer, set here rather than in a hook of its own: answers carry tokens, CSRF
     // tokens and personal data, to be kept by no browser or proxy cache, refusals included.
     reply.header('cache-control', 'no-store');
     // No column of PostgreSQL's can hold the NUL character: an id or filter holding one is refused
     // here, alike on every database, rather than failing there as a 500.
-    if (request.url.includes('%00')) return void refuse(request, reply, 'validation_failed', 'the URL must not contain the NUL character (%00)');
+    if (request.url.includes('%00')) return refuse(request, reply, 'validation_failed', 'the URL must not contain the NUL character (%00)');
     const header = request.headers.authorization;
     // The Authorization header this connection sent last time: its token is not parsed, checked or hashed again.
     const known = header === undefined ? undefined : knownTokens.get(request, header);
@@ -142,26 +142,23 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
     // The token parameter is a credential, not one of the route's query fields: drop it before validation.
     const query = request.query as Record<string, unknown> | undefined;
     if (query && typeof query === 'object' && 'token' in query) delete query.token;
-    const config = request.routeOptions.config; // a getter that builds an object: read it once
-    if (config.public) return done();
+    if (config.public) return true;
     if ('missing' in presented) {
       const sessionId = request.cookies?.[SESSION_COOKIE];
-      if (sessionId) return void authenticateSession(request, reply, config, sessionId).then((goOn) => goOn && done(), done);
+      if (sessionId) return authenticateSession(request, reply, config, sessionId);
       metrics.authOutcome('missing_token');
-      return void refuse(request, reply, 'missing_token');
+      return refuse(request, reply, 'missing_token');
     }
     if ('malformed' in presented) {
       metrics.authOutcome('invalid_token');
-      return void refuse(request, reply, 'invalid_token', 'the Authorization header must be "Bearer <token>" or "Token token=<token>"');
+      return refuse(request, reply, 'invalid_token', 'the Authorization header must be "Bearer <token>" or "Token token=<token>"');
     }
     const checked = known ?? knownTokens.check(request, header, presented.token);
     const now = services.clock.now();
     request.authenticatedAt = now;
     const result = services.verifier.verifyChecked(checked, 'rest', now);
-    if (result instanceof Promise) {
-      return void result.then((r) => admit(request, reply, config, r)).then((goOn) => goOn && done(), done);
-    }
-    if (admit(request, reply, config, result)) done();
+    if (result instanceof Promise) return result.then((r) => admit(request, reply, config, r));
+    return admit(request, reply, config, result);
   };
 }
 

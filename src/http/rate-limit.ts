@@ -51,31 +51,7 @@ export function recordAuthFailure(services: Services, request: FastifyRequest): 
   services.authFailures.fail(request.ip);
 }
 
-/**
- * The REST API's traffic gates, as onRequest/onResponse hooks around authentication: an address
- * with too many failed authentications is refused before any token work; an authenticated key
- * over its limit is refused after its allow-list check; a 401 that could be a guess (couldBeGuess) counts as a failure.
- */
-export function createRateLimitHooks(services: Services, refuse: (request: FastifyRequest, reply: FastifyReply, retryAfter: number, message: string) => void) {
-  return {
-    beforeAuthentication(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
-      const decision = services.authFailures.check(request.ip);
-      if (decision.allowed) return done();
-      setAttemptLimitHeaders(reply, decision.limit, decision.retryAfterSeconds);
-      refuse(request, reply, decision.retryAfterSeconds, 'too many failed authentications from this address: retry later');
-    },
-
-    afterAuthentication(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
-      const key = request.apiKey;
-      if (!key) return done();
-      const limit = withinRateLimit(services, key, reply, request.authenticatedAt ?? services.clock.now());
-      if (limit.allowed) return done();
-      refuse(request, reply, limit.retryAfterSeconds, `this key is over its rate limit of ${key.rateLimitPerMinute} requests a minute: retry in ${limit.retryAfterSeconds} s`);
-    },
-
-    countFailures(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-      if (reply.statusCode === 401 && couldBeGuess(request.errorCode, request)) recordAuthFailure(services, request);
-      done();
-    },
-  };
+/** After the answer: a 401 that could be a guess (couldBeGuess) counts against the client's address. */
+export function countGuess(services: Services, request: FastifyRequest, reply: FastifyReply): void {
+  if (reply.statusCode === 401 && couldBeGuess(request.errorCode, request)) recordAuthFailure(services, request);
 }

@@ -1,0 +1,50 @@
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
+import type { Services } from '../services.js';
+import { createAuthenticator, type RouteConfig } from './auth.js';
+import { sendError, setAttemptLimitHeaders } from './errors.js';
+import type { Metrics } from './metrics.js';
+import { withinRateLimit } from './rate-limit.js';
+
+/**
+ * The REST API's gate: one onRequest hook per route, made for that route's config when the route
+ * is added, so no request reads its config through Fastify's `request.routeOptions` (a getter
+ * that builds a new object on every read) or passes through three hooks where one does. In order,
+ * each step answering the request itself when it refuses:
+ *
+ * 1. an address with too many failed authentications is refused before any token work;
+ * 2. authentication and authorisation (./auth.ts): the token or session, the key's address
+ *    allow-list, read-only keys, the route's permission;
+ * 3. the key's rate limit, whose `RateLimit-*` headers every answer to the key carries.
+ */
+export function createGate(services: Services, metrics: Metrics): (config: RouteConfig) => onRequestHookHandler {
+  const authenticate = createAuthenticator(services, metrics);
+
+  function refuseLimited(request: FastifyRequest, reply: FastifyReply, retryAfterSeconds: number, message: string): false {
+    reply.header('cache-control', 'no-store');
+    reply.header('retry-after', String(retryAfterSeconds));
+    sendError(request, reply, 'rate_limited', message, { retry_after_seconds: retryAfterSeconds });
+    return false;
+  }
+
+  function withinKeyLimit(request: FastifyRequest, reply: FastifyReply): boolean {
+    const key = request.apiKey;
+    if (!key) return true;
+    const limit = withinRateLimit(services, key, reply, request.authenticatedAt ?? services.clock.now());
+    if (limit.allowed) return true;
+    return refuseLimited(request, reply, limit.retryAfterSeconds, `this key is over its rate limit of ${key.rateLimitPerMinute} requests a minute: retry in ${limit.retryAfterSeconds} s`);
+  }
+
+  return (config) => function gate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const address = services.authFailures.check(request.ip);
+    if (!address.allowed) {
+      setAttemptLimitHeaders(reply, address.limit, address.retryAfterSeconds);
+      return void refuseLimited(request, reply, address.retryAfterSeconds, 'too many failed authentications from this address: retry later');
+    }
+    const admitted = authenticate(request, reply, config);
+    if (admitted === true) {
+      if (withinKeyLimit(request, reply)) done();
+    } else if (admitted !== false) {
+      admitted.then((goOn) => goOn && withinKeyLimit(request, reply)).then((goOn) => goOn && done(), done);
+    }
+  };
+}
