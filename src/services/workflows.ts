@@ -3,7 +3,7 @@ import type { Scope } from '../domain/access/scope.js';
 import { LatchkeyError, notFound } from '../domain/errors.js';
 import { compileFilter, type CompiledFilter } from '../domain/filters/index.js';
 import {
-  invalidWebhookUrl, OUT_OF_TIME, REQUEST_TIME_LIMIT_MS, WEBHOOK_DEFAULT_ATTEMPTS, WEBHOOK_DEFAULT_TIMEOUT_MS,
+  invalidWebhookUrl, OUT_OF_TIME, REQUEST_TIME_LIMIT_MS, WEBHOOK_DEFAULT_ATTEMPTS, WEBHOOK_DEFAULT_TIMEOUT_MS, webhookOrigin,
   type ActionOutcome, type AutomationRequest, type Workflow, type WorkflowAction, type WorkflowRun,
 } from '../domain/workflows/workflow.js';
 import type { CatalogStore } from '../storage/catalog-store.js';
@@ -74,6 +74,17 @@ export function createWorkflowService(deps: Deps) {
     const workflow = await workflows.findById(id);
     if (!workflow || !canIn(actor, 'workflows:read', scopeOf(workflow.teamId))) throw notFound('workflow');
     return workflow;
+  }
+
+  /**
+   * A workflow as `actor` is shown it: whole to whoever may change it; to a reader only, each
+   * webhook by its URL's origin (webhookOrigin), as the audit trail and the API logs show it. The
+   * path or query is often the secret, and a viewer key on a dashboard must not be a way to post
+   * to the team's channels.
+   */
+  function shownTo(actor: Actor, workflow: Workflow): Workflow {
+    if (!workflow.actions.some((a) => a.type === 'webhook') || canIn(actor, 'workflows:write', scopeOf(workflow.teamId))) return workflow;
+    return { ...workflow, actions: workflow.actions.map((a) => (a.type === 'webhook' ? { ...a, url: webhookOrigin(a.url) } : a)) };
   }
 
   function requireWrite(actor: Actor, teamId: string | null): void {
@@ -150,14 +161,17 @@ export function createWorkflowService(deps: Deps) {
       return workflow;
     },
 
-    show: visibleWorkflow,
+    async show(actor: Actor, id: string): Promise<Workflow> {
+      return shownTo(actor, await visibleWorkflow(actor, id));
+    },
 
     async list(actor: Actor, page: { cursor?: string; limit?: number; team_id?: string }) {
       const limit = page.limit ?? 50;
       const rows = await workflows.list(reachFor(actor, 'workflows:read'), {
         limit: limit + 1, ...(page.cursor && { before: page.cursor }), ...(page.team_id && { teamId: page.team_id }),
       });
-      return paginate(rows, limit);
+      const listed = paginate(rows, limit);
+      return { ...listed, items: listed.items.map((w) => shownTo(actor, w)) };
     },
 
     async update(actor: Actor, id: string, input: WorkflowInput, ctx: RequestContext): Promise<Workflow> {

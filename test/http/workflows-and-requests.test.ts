@@ -131,6 +131,36 @@ for (const db of testDatabases()) {
       assert.equal(teamView.length, 3, 'the team sees its workflow’s trail');
     });
 
+    test('a webhook URL is shown whole only to whoever may change its workflow: a reader sees its origin, not the path that is often its secret', async () => {
+      const secret = 'T000/B000/readers-must-not-see';
+      const url = `https://hooks.example.com/services/${secret}?sig=readers-must-not-see`;
+      const create = { type: 'create_incident', service_id: serviceA.id };
+      const made = await workflow({ team_id: teamA, filter: when('shown'), actions: [create, { type: 'webhook', url, timeout_ms: 1000 }] }, editorA);
+      assert.equal(made.actions[1].url, url, 'its author is shown it whole');
+      const shownBy = async (token: string | undefined) => {
+        const shown = expectStatus(await api.get(`/workflows/${made.id}`, token), 200).workflow;
+        const listed = (expectStatus(await api.get(`/workflows?team_id=${teamA}&limit=200`, token), 200).workflows as Json[]).find((w) => w.id === made.id);
+        assert.deepEqual(listed, shown, 'the list shows what the workflow shows');
+        return shown.actions;
+      };
+      const teamViewer = (await issueKey(t, { scope: 'team', team_id: teamA, roles: ['viewer'] })).token;
+      const globalViewer = (await issueKey(t, { scope: 'global', roles: ['viewer'] })).token;
+      const incidentEditor = (await issueKey(t, { scope: 'global', roles: ['incident_editor'] })).token;
+      for (const reader of [teamViewer, globalViewer, incidentEditor]) {
+        const actions = await shownBy(reader);
+        assert.deepEqual(actions, [create, { type: 'webhook', url: 'https://hooks.example.com/[REDACTED]', timeout_ms: 1000, max_attempts: 3 }], 'a reader sees where it posts, not how');
+        assert.equal(JSON.stringify(actions).includes('readers-must-not-see'), false);
+      }
+      for (const writer of [editorA, undefined, (await issueKey(t, { scope: 'global', roles: ['services_editor'] })).token]) {
+        assert.equal((await shownBy(writer))[1].url, url, 'whoever may change it is shown it whole, to edit it');
+      }
+      const other = await workflow({ team_id: teamB, filter: when('shown'), actions: [{ type: 'webhook', url }] });
+      const editorOfB = (await issueKey(t, { scope: 'team', team_id: teamB, roles: ['services_editor'] })).token;
+      assert.equal(expectStatus(await api.get(`/workflows/${other.id}`, editorOfB), 200).workflow.actions[0].url, url, 'write in the workflow’s own team is enough');
+      expectError(await api.get(`/workflows/${made.id}`, editorOfB), 404, 'not_found');
+      for (const id of [made.id, other.id]) expectStatus(await api.del(`/workflows/${id}`), 204);
+    });
+
     test('invalid filters and actions are refused: 400, pointing at the problem', async () => {
       const actions = [{ type: 'create_incident', service_id: serviceA.id }];
       const bad = expectError(await api.post('/workflows', { name: 'x', filter: { any: [{ path: 'a', op: 'gt', value: [] }] }, actions }), 400, 'invalid_filter');

@@ -1,5 +1,6 @@
 import type { Scope } from '../access/scope.js';
 import { redactTokenShapes } from '../tokens/format.js';
+import { webhookOrigin } from '../workflows/workflow.js';
 
 /** Bodies are kept up to this many characters; the log says when it cut. */
 export const API_LOG_BODY_LIMIT = 8192;
@@ -75,19 +76,6 @@ export function redactBody(value: unknown): unknown {
     return out;
   }
   return value;
-}
-
-/**
- * A workflow's webhook URL (`{"type":"webhook","url":…}`, sent or shown) as the log keeps it: its
- * origin only, as the audit trail keeps its host, since the path or query often is the secret.
- */
-function webhookOrigin(url: string): string {
-  try {
-    const origin = new URL(url).origin;
-    return origin === 'null' ? REDACTED : `${origin}/${REDACTED}`;
-  } catch {
-    return REDACTED;
-  }
 }
 
 /** JSON text of a body, cut at the limit. */

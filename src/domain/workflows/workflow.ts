@@ -86,3 +86,20 @@ export function invalidWebhookUrl(text: string): string | null {
   if (url.username || url.password) return 'credentials in the URL would be stored in clear: use a token in the path instead';
   return null;
 }
+
+/** Stands for the part of a webhook URL left out (the same marker as every redaction's). */
+const WEBHOOK_URL_HIDDEN = '[REDACTED]';
+
+/**
+ * A webhook URL as it is shown where its secret must not be: its origin only, as the audit trail
+ * keeps its host, since the path or query often is the secret (a Slack webhook's is). Used by the
+ * API logs and for callers who may read a workflow but not change it.
+ */
+export function webhookOrigin(url: string): string {
+  try {
+    const origin = new URL(url).origin;
+    return origin === 'null' ? WEBHOOK_URL_HIDDEN : `${origin}/${WEBHOOK_URL_HIDDEN}`;
+  } catch {
+    return WEBHOOK_URL_HIDDEN;
+  }
+}
