@@ -231,16 +231,20 @@ export function createWorkflowService(deps: Deps) {
       return request;
     },
 
-    /** Requests with the runs the caller may see: all for a global reach, else its teams' runs. */
+    /**
+     * Requests with the runs the caller may see: all for a global reach, else the requests that ran
+     * a workflow of its teams, with those runs only. Chosen in the query, so a team's page is as
+     * full as the limit allows, however many other requests came in between.
+     */
     async listRequests(actor: Actor, page: { cursor?: string; limit?: number }) {
       const limit = page.limit ?? 50;
       const reach = reachFor(actor, 'requests:read');
-      const rows = await workflows.listRequests({ limit: limit + 1, ...(page.cursor && { before: page.cursor }) });
+      const rows = await workflows.listRequests({
+        limit: limit + 1, ...(page.cursor && { before: page.cursor }), ...(!reach.global && { teamIds: [...reach.teamIds] }),
+      });
       const result = paginate(rows, limit);
       if (reach.global) return result;
-      const items = result.items
-        .map((r) => ({ ...r, runs: r.runs.filter((run) => run.teamId !== null && reach.teamIds.has(run.teamId)) }))
-        .filter((r) => r.runs.length > 0);
+      const items = result.items.map((r) => ({ ...r, runs: r.runs.filter((run) => run.teamId !== null && reach.teamIds.has(run.teamId)) }));
       return { items, nextCursor: result.nextCursor };
     },
   };

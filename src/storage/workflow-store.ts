@@ -100,9 +100,16 @@ export function createWorkflowStore(db: Db) {
       }
     },
 
-    async listRequests(page: { before?: string; limit: number }): Promise<AutomationRequest[]> {
+    /** Newest first; with `teamIds`, only requests that ran a workflow of one of those teams. */
+    async listRequests(page: { before?: string; limit: number; teamIds?: readonly string[] }): Promise<AutomationRequest[]> {
+      const teamIds = page.teamIds;
+      if (teamIds?.length === 0) return [];
       let q = db.selectFrom('automation_requests').selectAll();
       if (page.before) q = q.where('id', '<', page.before);
+      if (teamIds) {
+        q = q.where(({ exists, selectFrom }) => exists(selectFrom('workflow_runs').select('workflow_runs.id')
+          .whereRef('workflow_runs.request_id', '=', 'automation_requests.id').where('workflow_runs.team_id', 'in', teamIds)));
+      }
       const rows = await q.orderBy('id', 'desc').limit(page.limit).execute();
       if (rows.length === 0) return [];
       const runs = await db.selectFrom('workflow_runs').selectAll().where('request_id', 'in', rows.map((r) => r.id)).orderBy('id').execute();

@@ -232,6 +232,24 @@ for (const db of testDatabases()) {
       assert.deepEqual(none.runs, []);
     });
 
+    test('a team reader pages through the requests that ran its team’s workflows: full pages, however many others came in between', async () => {
+      const teamC = await createTeam(t);
+      const tag = uniqueName('tag');
+      await workflow({ team_id: teamC, filter: when(tag), actions: [{ type: 'webhook', url: receiver.url(`/ok/${tag}`) }] });
+      const ours: string[] = [];
+      for (let i = 0; i < 3; i++) ours.unshift(expectStatus(await api.post('/requests', { tag, i }, globalCreator.token), 201).request.id);
+      for (let i = 0; i < 4; i++) expectStatus(await api.post('/requests', { tag: `${tag}-elsewhere`, i }, globalCreator.token), 201);
+      const reader = (await issueKey(t, { scope: 'team', team_id: teamC, roles: ['viewer'] })).token;
+      const first = expectStatus(await api.get('/requests?limit=2', reader), 200);
+      assert.deepEqual(first.requests.map((r: Json) => r.id), ours.slice(0, 2), 'the newest two of its own, not an empty page');
+      assert.ok(first.next_cursor);
+      const second = expectStatus(await api.get(`/requests?limit=2&cursor=${first.next_cursor}`, reader), 200);
+      assert.deepEqual(second.requests.map((r: Json) => r.id), ours.slice(2));
+      assert.equal(second.next_cursor, null, 'and nothing after its last');
+      const serviceReader = (await issueKey(t, { scope: 'service', service_id: serviceA.id, roles: ['viewer'] })).token;
+      assert.deepEqual(expectStatus(await api.get('/requests', serviceReader), 200), { requests: [], next_cursor: null }, 'a service key runs no workflow, and sees no request');
+    });
+
     test('a webhook answering 503 is retried and then succeeds (attempts 2)', async () => {
       const tag = uniqueName('tag');
       const hook = `/flaky/${tag}`;
