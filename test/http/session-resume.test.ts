@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/index.js';
+import { createServices } from '../../src/services.js';
 import { SESSION_LIFETIME_MS } from '../../src/services/sessions.js';
-import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { isolatedDatabase } from '../support/database.js';
+import { createTestClock, startTestApp, testDatabases, type TestApp } from '../support/harness.js';
 import { asSession, createUser, expectError, expectStatus, signIn } from '../support/platform.js';
 
 /** GET /session: how the console, after a page reload, learns who is signed in and the CSRF token again. */
@@ -79,5 +86,39 @@ for (const db of testDatabases()) {
       assert.ok(op.responses['200'].content['application/json'].schema.properties.csrf_token, 'csrf_token in the 200 schema');
       assert.ok(op.responses['401'], '401 documented');
     });
+  });
+}
+
+/** The hourly purge also runs when the server starts: one restarted more often than hourly never purged. */
+for (const database of [{ name: 'sqlite-file', url: 'sqlite:' } as const, ...testDatabases().filter((d) => d.name === 'postgres')]) {
+  test(`a server that starts purges the sessions that expired while it was down (${database.name})`, async () => {
+    const place = await isolatedDatabase(database);
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-sessions-'));
+    const config = loadConfig({ LATCHKEY_DATABASE_URL: database.name === 'postgres' ? database.url : `sqlite:${join(dir, 'latchkey.db')}` });
+    const clock = createTestClock();
+    const options = { clock, secret: randomBytes(32), ...(place.schema && { schema: place.schema }) };
+    const owner = { email: 'owner@example.com', password: 'correct horse battery staple' };
+    try {
+      const first = await createServices(config, options);
+      await first.setup.init(owner);
+      const { sessionId } = await first.sessions.signIn(owner, { ip: '192.0.2.1', userAgent: 'browser' });
+      await first.close();
+
+      const signedInAt = clock.now();
+      clock.advance(SESSION_LIFETIME_MS + 1);
+      await (await createServices(config, options)).close(); // started and stopped within the hour
+
+      // Back to when the session was live: it no longer works, because its row is gone, not because it is late.
+      clock.set(signedInAt);
+      const after = await createServices(config, options);
+      try {
+        assert.equal(await after.sessions.authenticate(sessionId), null);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await place.drop();
+    }
   });
 }
