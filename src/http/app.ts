@@ -99,7 +99,17 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
       security: [{ bearer: [] }, { token: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The API reference, under a Content-Security-Policy: scripts from the origin only, no framing,
+  // nothing fetched elsewhere (the validator badge is off: it would send the spec to a public
+  // validator). Inline styles are allowed, as swagger-ui sets some; no inline script is.
+  // Not swagger-ui's own policy: its upgrade-insecure-requests would send a plain-HTTP server's
+  // own assets to an https port it does not listen on.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { validatorUrl: null },
+    staticCSP: "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:; font-src 'self' data:; "
+      + "object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'",
+  });
 
   const ops = { hide: false, tags: ['Operations'], security: [] };
   app.get('/healthz', { schema: { ...ops, response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
