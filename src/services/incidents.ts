@@ -142,13 +142,25 @@ export function createIncidentService(deps: Deps) {
     return incident;
   }
 
+  /**
+   * Decides on the incident as read, and writes only while it is still in the status it was read
+   * in: an acknowledge racing a resolve must not reopen the incident the resolve closed. When the
+   * status changed meanwhile, the incident is read and the change decided again (an acknowledge
+   * then finds it resolved: 409 conflict); when it was deleted meanwhile, 404. Statuses only move
+   * forward (triggered, acknowledged, resolved), so it is decided again at most twice.
+   */
   async function change(actor: Actor, id: string, changes: (incident: Incident) => IncidentChanges | null): Promise<Incident> {
-    const incident = await visibleIncident(actor, id);
-    if (!canIn(actor, 'incidents:write', incidentScope(incident))) throw new LatchkeyError('out_of_scope', 'changing this incident needs incidents:write on its service');
-    const wanted = changes(incident);
-    if (!wanted) return incident;
-    await db.transaction().execute((trx) => incidents.update(trx, id, { ...wanted, updatedAt: clock.now() }));
-    return (await incidents.findById(id))!;
+    for (;;) {
+      const incident = await visibleIncident(actor, id);
+      if (!canIn(actor, 'incidents:write', incidentScope(incident))) throw new LatchkeyError('out_of_scope', 'changing this incident needs incidents:write on its service');
+      const wanted = changes(incident);
+      if (!wanted) return incident;
+      const written = await db.transaction().execute((trx) => incidents.update(trx, id, { ...wanted, updatedAt: clock.now() }, { whileStatus: incident.status }));
+      if (!written) continue;
+      const saved = await incidents.findById(id);
+      if (!saved) throw notFound('incident');
+      return saved;
+    }
   }
 
   return {

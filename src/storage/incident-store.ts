@@ -136,8 +136,11 @@ export function createIncidentStore(db: Db) {
       return (await q.orderBy('id').execute()).map(rowToIncident);
     },
 
-    /** Says whether it changed the incident: with `stillOpen`, only one not resolved (since it was read). */
-    async update(trx: Transaction<Database>, id: string, changes: IncidentChanges, options: { stillOpen?: boolean } = {}): Promise<boolean> {
+    /**
+     * Says whether it changed the incident: with `stillOpen`, only one not resolved (since it was
+     * read); with `whileStatus`, only one still in the status it was read in.
+     */
+    async update(trx: Transaction<Database>, id: string, changes: IncidentChanges, options: { stillOpen?: boolean; whileStatus?: IncidentStatus } = {}): Promise<boolean> {
       let query = trx.updateTable('incidents').set({
         ...(changes.title !== undefined && { title: changes.title }),
         ...(changes.description !== undefined && { description: changes.description }),
@@ -151,6 +154,7 @@ export function createIncidentStore(db: Db) {
         ...(changes.updatedAt !== undefined && { updated_at: toMs(changes.updatedAt) }),
       }).where('id', '=', id);
       if (options.stillOpen) query = query.where(STILL_OPEN);
+      if (options.whileStatus) query = query.where('status', '=', options.whileStatus);
       return Number((await query.executeTakeFirst()).numUpdatedRows) > 0;
     },
 

@@ -2,18 +2,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
-import { client, createService, createTeam, expectStatus, issueKey, uniqueName, type Json } from '../support/platform.js';
+import { client, createService, createTeam, expectError, expectStatus, issueKey, uniqueName, type Json } from '../support/platform.js';
 
 // An alert for an open incident that is being resolved meanwhile: on PostgreSQL the alert's write
 // waits for the resolve to commit. The resolve is forced first by a lock another connection holds.
 const postgres = testDatabases().find((d) => d.name === 'postgres');
 if (postgres) {
-  describe('an alert or a resolve for an incident resolved meanwhile, on PostgreSQL', () => {
+  describe('an alert, a resolve, an acknowledge or an edit for an incident resolved meanwhile, on PostgreSQL', () => {
     let t: TestApp;
     let admin: pg.Client;
     let schema: string;
     let api: ReturnType<typeof client>;
     let key: string;
+    let editor: string;
 
     before(async () => {
       t = await startTestApp(postgres);
@@ -21,6 +22,7 @@ if (postgres) {
       admin = new pg.Client({ connectionString: postgres.url });
       await admin.connect();
       key = (await issueKey(t, { scope: 'global', roles: ['incident_creator'] })).token;
+      editor = (await issueKey(t, { scope: 'global', roles: ['incident_editor'] })).token;
       schema = t.schema!;
     });
     after(async () => {
@@ -85,6 +87,21 @@ if (postgres) {
       const open = expectStatus(await api.get(`/incidents?service_id=${service.id}&status=triggered`), 200).incidents.filter((i: Json) => i.source === 'events');
       assert.equal(open.length, 1, 'the event is on an open incident');
       assert.notEqual(open[0].id, incident.id);
+    });
+
+    test('an acknowledge does not reopen it: 409 conflict, and the incident stays resolved', async () => {
+      const { incident } = await serviceWithOpenIncident();
+      const answer = await resolvedWhile(incident.id, () => api.post(`/incidents/${incident.id}/acknowledge`, {}, editor));
+      assert.match(expectError(answer, 409, 'conflict').message, /already resolved/);
+      const old = expectStatus(await api.get(`/incidents/${incident.id}`), 200).incident;
+      assert.deepEqual([old.status, old.acknowledged_at, old.acknowledged_by], ['resolved', null, null]);
+      assert.equal(expectStatus(await api.get(`/incidents?status=acknowledged&service_id=${incident.service_id}`), 200).incidents.length, 0);
+    });
+
+    test('an edit applies to the resolved incident, and leaves it resolved', async () => {
+      const { incident } = await serviceWithOpenIncident();
+      const edited = expectStatus(await resolvedWhile(incident.id, () => api.patch(`/incidents/${incident.id}`, { title: 'Disk full on db-1' }, editor)), 200).incident;
+      assert.deepEqual([edited.title, edited.status], ['Disk full on db-1', 'resolved']);
     });
 
     test('a resolve finds nothing left to resolve: the first resolution stands', async () => {
