@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { REDACTED } from '../domain/tokens/format.js';
 import { redactUrl } from './redact.js';
 
 /**
@@ -11,7 +12,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     level,
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', 'token', '*.token', 'password', '*.password'],
-      censor: '[REDACTED]',
+      censor: REDACTED,
     },
     serializers: {
       req: (req: FastifyRequest) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),

@@ -1,5 +1,5 @@
 import { isSecretField } from '../domain/api-logs/api-log.js';
-import { redactTokenShapes } from '../domain/tokens/format.js';
+import { REDACTED, redactTokenShapes } from '../domain/tokens/format.js';
 
 /**
  * Redacts credential query parameters inside a URL (those a body's fields would be redacted under:
@@ -21,9 +21,9 @@ function redactQuery(url: string): string {
     try {
       name = decodeURIComponent(rawName.replace(/\+/g, ' '));
     } catch {
-      return `${rawName}=[REDACTED]`; // undecodable names are treated as secret, not guessed at
+      return `${rawName}=${REDACTED}`; // undecodable names are treated as secret, not guessed at
     }
-    return isSecretField(name) ? `${rawName}=[REDACTED]` : pair;
+    return isSecretField(name) ? `${rawName}=${REDACTED}` : pair;
   });
   return `${url.slice(0, q)}?${parts.join('&')}`;
 }

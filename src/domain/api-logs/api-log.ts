@@ -1,10 +1,9 @@
 import type { Scope } from '../access/scope.js';
-import { redactTokenShapes } from '../tokens/format.js';
+import { REDACTED, redactTokenShapes } from '../tokens/format.js';
 import { webhookOrigin } from '../workflows/workflow.js';
 
 /** Bodies are kept up to this many characters; the log says when it cut. */
 export const API_LOG_BODY_LIMIT = 8192;
-export const REDACTED = '[REDACTED]';
 
 /** Headers never stored as sent: credentials and session material. */
 const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'x-csrf-token', 'proxy-authorization', 'x-api-key']);

@@ -36,9 +36,12 @@ export const REST_TOKEN_KINDS: readonly TokenKind[] = ['global', 'team', 'servic
 // client mistyped is found too.
 const TOKEN_SHAPED = new RegExp(Object.values(TOKEN_FORMATS).map((f) => `${f.prefix}[${f.alphabet}]{${f.bodyLength}}`).join('|'), 'g');
 
-/** `text` with everything shaped like a credential replaced by `[REDACTED]`, wherever a client put it. */
+/** What stands where a credential (or a part that may be one) was left out, in logs and answers alike. */
+export const REDACTED = '[REDACTED]';
+
+/** `text` with everything shaped like a credential replaced by REDACTED, wherever a client put it. */
 export function redactTokenShapes(text: string): string {
-  return text.replace(TOKEN_SHAPED, '[REDACTED]');
+  return text.replace(TOKEN_SHAPED, REDACTED);
 }
 
 export type ParsedToken =

@@ -1,5 +1,6 @@
 import type { ActorRef } from '../access/actor.js';
 import type { Filter } from '../filters/index.js';
+import { REDACTED } from '../tokens/format.js';
 
 export const WEBHOOK_MAX_ATTEMPTS = 5;
 export const WEBHOOK_MAX_TIMEOUT_MS = 30_000;
@@ -87,9 +88,6 @@ export function invalidWebhookUrl(text: string): string | null {
   return null;
 }
 
-/** Stands for the part of a webhook URL left out (the same marker as every redaction's). */
-const WEBHOOK_URL_HIDDEN = '[REDACTED]';
-
 /**
  * A webhook URL as it is shown where its secret must not be: its origin only, as the audit trail
  * keeps its host, since the path or query often is the secret (a Slack webhook's is). Used by the
@@ -98,8 +96,8 @@ const WEBHOOK_URL_HIDDEN = '[REDACTED]';
 export function webhookOrigin(url: string): string {
   try {
     const origin = new URL(url).origin;
-    return origin === 'null' ? WEBHOOK_URL_HIDDEN : `${origin}/${WEBHOOK_URL_HIDDEN}`;
+    return origin === 'null' ? REDACTED : `${origin}/${REDACTED}`;
   } catch {
-    return WEBHOOK_URL_HIDDEN;
+    return REDACTED;
   }
 }
