@@ -69,16 +69,13 @@ function plainBearer(header: string): string | undefined {
 /** Methods that change nothing: allowed to read-only tokens, exempt from CSRF, never waiting for the disk. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** A route's config as its gate reads it (src/http/gate.ts). */
-export type RouteConfig = FastifyContextConfig;
-
 /**
  * The REST API's authentication: authenticate, then authorise the route. Each step answers
  * whether the request may go on (`false`: an error has been sent); a token that is not cached
  * yet, or a session, answers later.
  */
 export function createAuthenticator(services: Services, metrics: Metrics) {
-  function authorize(request: FastifyRequest, reply: FastifyReply, config: RouteConfig, actor: Actor): boolean {
+  function authorize(request: FastifyRequest, reply: FastifyReply, config: FastifyContextConfig, actor: Actor): boolean {
     request.actor = actor;
     if (actor.readOnly && !SAFE_METHODS.has(request.method)) return refuse(request, reply, 'read_only_token');
     const needed = config.permission;
@@ -92,7 +89,7 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
   }
 
   /** The console: a session cookie, and on writes the CSRF token given at sign-in. */
-  async function authenticateSession(request: FastifyRequest, reply: FastifyReply, config: RouteConfig, sessionId: string): Promise<boolean> {
+  async function authenticateSession(request: FastifyRequest, reply: FastifyReply, config: FastifyContextConfig, sessionId: string): Promise<boolean> {
     const session = await services.sessions.authenticate(sessionId);
     if (!session) {
       metrics.authOutcome('invalid_session');
@@ -107,7 +104,7 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
   }
 
   /** After verification: the key's address allow-list, then the route's permission. */
-  function admit(request: FastifyRequest, reply: FastifyReply, config: RouteConfig, result: Verification): boolean {
+  function admit(request: FastifyRequest, reply: FastifyReply, config: FastifyContextConfig, result: Verification): boolean {
     if (!result.ok) {
       metrics.authOutcome(result.code);
       if (result.key) services.recorder.record({ keyId: result.key.id, ip: request.ip, outcome: result.code });
@@ -128,7 +125,7 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
 
   // A cached token is judged without a promise or a microtask per request. A refused request has
   // been answered, and its gate does not call done: Fastify's way to end a request early.
-  return function authenticate(request: FastifyRequest, reply: FastifyReply, config: RouteConfig): boolean | Promise<boolean> {
+  return function authenticate(request: FastifyRequest, reply: FastifyReply, config: FastifyContextConfig): boolean | Promise<boolean> {
     // Every API answer, set here rather than in a hook of its own: answers carry tokens, CSRF
     // tokens and personal data, to be kept by no browser or proxy cache, refusals included.
     reply.header('cache-control', 'no-store');

@@ -1,9 +1,9 @@
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
+import type { FastifyContextConfig, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import type { Services } from '../services.js';
-import { createAuthenticator, type RouteConfig } from './auth.js';
-import { sendError, setAttemptLimitHeaders } from './errors.js';
+import { createAuthenticator } from './auth.js';
+import { sendError } from './errors.js';
 import type { Metrics } from './metrics.js';
-import { withinRateLimit } from './rate-limit.js';
+import { addressLimited, withinRateLimit } from './rate-limit.js';
 
 /**
  * The REST API's gate: one onRequest hook per route, made for that route's config when the route
@@ -16,12 +16,12 @@ import { withinRateLimit } from './rate-limit.js';
  *    allow-list, read-only keys, the route's permission;
  * 3. the key's rate limit, whose `RateLimit-*` headers every answer to the key carries.
  */
-export function createGate(services: Services, metrics: Metrics): (config: RouteConfig) => onRequestHookHandler {
+export function createGate(services: Services, metrics: Metrics): (config: FastifyContextConfig) => onRequestHookHandler {
   const authenticate = createAuthenticator(services, metrics);
 
+  /** A 429 after a limit refused: the limit has set Retry-After and the RateLimit-* headers. */
   function refuseLimited(request: FastifyRequest, reply: FastifyReply, retryAfterSeconds: number, message: string): false {
     reply.header('cache-control', 'no-store');
-    reply.header('retry-after', String(retryAfterSeconds));
     sendError(request, reply, 'rate_limited', message, { retry_after_seconds: retryAfterSeconds });
     return false;
   }
@@ -35,11 +35,8 @@ export function createGate(services: Services, metrics: Metrics): (config: Route
   }
 
   return (config) => function gate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    const address = services.authFailures.check(request.ip);
-    if (!address.allowed) {
-      setAttemptLimitHeaders(reply, address.limit, address.retryAfterSeconds);
-      return void refuseLimited(request, reply, address.retryAfterSeconds, 'too many failed authentications from this address: retry later');
-    }
+    const limited = addressLimited(services, request, reply);
+    if (limited) return void refuseLimited(request, reply, limited.retryAfterSeconds, 'too many failed authentications from this address: retry later');
     const admitted = authenticate(request, reply, config);
     if (admitted === true) {
       if (withinKeyLimit(request, reply)) done();

@@ -25,13 +25,15 @@ export function withinRateLimit(services: Services, key: ApiKey, reply: FastifyR
 
 /**
  * Failed authentications per client address: past the limit, every request from that address is
- * refused before any token work, so tokens cannot be guessed at speed.
+ * refused before any token work, so tokens cannot be guessed at speed. When it is past: the
+ * seconds until it may retry, with Retry-After and the RateLimit-* headers set; the caller answers
+ * 429 rate_limited.
  */
-export function authFailuresExceeded(services: Services, request: FastifyRequest, reply: FastifyReply): boolean {
+export function addressLimited(services: Services, request: FastifyRequest, reply: FastifyReply): { retryAfterSeconds: number } | undefined {
   const decision = services.authFailures.check(request.ip);
-  if (decision.allowed) return false;
+  if (decision.allowed) return undefined;
   setAttemptLimitHeaders(reply, decision.limit, decision.retryAfterSeconds);
-  return true;
+  return { retryAfterSeconds: decision.retryAfterSeconds };
 }
 
 /**

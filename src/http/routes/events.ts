@@ -8,7 +8,7 @@ import { addressAllowed } from '../address.js';
 import { createApiLogHooks } from '../api-logs.js';
 import { answerWhenDurable } from '../durability.js';
 import { createKnownTokens } from '../known-tokens.js';
-import { authFailuresExceeded, couldBeGuess, recordAuthFailure, withinRateLimit } from '../rate-limit.js';
+import { addressLimited, couldBeGuess, recordAuthFailure, withinRateLimit } from '../rate-limit.js';
 import { MESSAGES, STATUS_BY_CODE } from '../errors.js';
 
 /** PagerDuty's answer shape, with Latchkey's error code alongside for refusals. */
@@ -75,7 +75,7 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
       await attributeInvalidEvent(request);
       return void invalid(request, reply, validated.errors);
     }
-    if (authFailuresExceeded(services, request, reply)) return void refuse(request, reply, 'rate_limited', TOO_MANY_FAILURES);
+    if (addressLimited(services, request, reply)) return void refuse(request, reply, 'rate_limited', TOO_MANY_FAILURES);
     const routingKey = validated.event.routing_key;
     // A sender on a keep-alive connection sends the same routing key every time: checked and hashed once.
     const checked = knownTokens.get(request, routingKey) ?? knownTokens.check(request, routingKey, routingKey);
