@@ -249,6 +249,71 @@ for (const db of eventDatabases()) {
       });
     });
 
+    describe('the routing key in an X-Routing-Key header', () => {
+      const withHeader = (routingKey: string, body: Record<string, unknown>, url = '/v2/enqueue') =>
+        t.request({ method: 'POST', url, headers: { 'x-routing-key': routingKey }, payload: body });
+      const event = (extra: Record<string, unknown> = {}) =>
+        ({ event_action: 'trigger', payload: { summary: unique('header event'), source: 'monitor', severity: 'error' }, ...extra });
+
+      test('an event with no routing_key in its body is routed by the header, on both routes', async () => {
+        const { token } = await newKey({ dedup_window_seconds: 0 });
+        const before = await incidentCount();
+        const res = await withHeader(token, event());
+        assert.equal(res.statusCode, 202, res.body);
+        assert.equal(json(res).message, 'Event processed');
+        assert.equal(await incidentCount(), before + 1);
+        const resolved = await withHeader(token, { event_action: 'resolve', dedup_key: json(res).dedup_key });
+        assert.equal(json(resolved).message, 'Event processed', resolved.body);
+        const change = await withHeader(token, { payload: { summary: unique('deploy'), source: 'ci' } }, '/v2/change/enqueue');
+        assert.equal(json(change).message, 'Change event processed', change.body);
+      });
+
+      test('the same key in the body and the header is accepted; two different keys are refused as invalid, nothing written', async () => {
+        const { token } = await newKey({ dedup_window_seconds: 0 });
+        const other = await newKey({ dedup_window_seconds: 0 });
+        assert.equal((await withHeader(token, event({ routing_key: token }))).statusCode, 202);
+        const before = await incidentCount();
+        for (const [inBody, inHeader] of [[token, other.token], [other.token, token], [token, mistype(token)]]) {
+          const res = await withHeader(inHeader!, event({ routing_key: inBody }));
+          assert.equal(res.statusCode, 400, res.body);
+          assert.equal(json(res).status, 'invalid event');
+          assert.match(json(res).errors[0], /routing_key.*X-Routing-Key/);
+          assert.equal(res.body.includes(token), false, 'neither key is echoed');
+        }
+        assert.equal(await incidentCount(), before);
+      });
+
+      test('a header key is verified like one in the body: unknown, revoked, blank', async () => {
+        const { api_key: key, token } = await newKey();
+        assertRefused(await withHeader(mistype(token), event()), 401, 'invalid_token');
+        assert.equal((await call('DELETE', `/api_keys/${key.id}`)).statusCode, 204);
+        assertRefused(await withHeader(token, event()), 401, 'token_revoked');
+        const blank = await withHeader('', event());
+        assert.equal(blank.statusCode, 400, blank.body);
+        assert.match(json(blank).errors.join(' '), /routing_key/);
+      });
+
+      test('debug logs show neither the header nor the key it put in the body', async () => {
+        const { api_key: key, token } = await newKey();
+        assert.equal((await call('PATCH', `/api_keys/${key.id}`, { debug: true })).statusCode, 200);
+        assert.equal((await withHeader(token, event())).statusCode, 202);
+        const logs = await call('GET', `/api_logs?api_key_id=${key.id}`);
+        const [entry] = json(logs).api_logs as Json[];
+        assert.equal(entry.headers['x-routing-key'], '[REDACTED]');
+        assert.equal(JSON.parse(entry.request_body).routing_key, '[REDACTED]');
+        assert.equal(logs.body.includes(token.slice(3, -4)), false, 'the key appears nowhere in its logs');
+      });
+
+      test('deduplication sees one event whichever way the key was sent', async () => {
+        const { token } = await newKey({ dedup_window_seconds: 600 });
+        const body = event();
+        assert.equal(json(await enqueue({ ...body, routing_key: token })).message, 'Event processed');
+        const again = await withHeader(token, body);
+        assert.equal(again.statusCode, 202, again.body);
+        assert.match(json(again).message, /discarded/i);
+      });
+    });
+
     describe('debug mode', () => {
       test('logs every event sent with the key, routing_key redacted', async () => {
         const { api_key: key, token } = await newKey();

@@ -6,7 +6,7 @@ import { webhookOrigin } from '../workflows/workflow.js';
 export const API_LOG_BODY_LIMIT = 8192;
 
 /** Headers never stored as sent: credentials and session material. */
-const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'x-csrf-token', 'proxy-authorization', 'x-api-key']);
+const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'x-csrf-token', 'proxy-authorization', 'x-api-key', 'x-routing-key']);
 /** Body fields that carry credentials (the Events API's routing key above all). */
 const SECRET_FIELDS = new Set(['routing_key', 'token', 'password', 'api_key', 'secret', 'csrf_token']);
 

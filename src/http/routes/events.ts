@@ -42,9 +42,35 @@ const WRONG_KIND = 'this is a REST API token: the Events API needs an integratio
 /** A size as an error names it. */
 const sizeOf = (bytes: number) => (bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} bytes`);
 
+const ROUTING_KEY_HEADER = 'x-routing-key';
+
+const ROUTING_KEY_DESCRIPTION = 'The integration key goes in the body\'s `routing_key`, or in an `X-Routing-Key` header when the body has none; '
+  + 'a body and a header naming different keys are refused as an invalid event.';
+
+/**
+ * PagerDuty also takes the routing key in an `X-Routing-Key` header, where some clients send it
+ * (pdpyras's EventsAPISession did, with none in the body). An event without `routing_key` takes the
+ * header's, written into the body, so it is validated, deduplicated and logged as if sent there;
+ * a body and a header naming two different keys are refused rather than one of them guessed at.
+ * Returns the errors that make the event invalid, if the header brought any.
+ */
+function takeHeaderRoutingKey(request: FastifyRequest): string[] | undefined {
+  const header = request.headers[ROUTING_KEY_HEADER];
+  if (header === undefined) return undefined;
+  if (typeof header !== 'string') return ['the X-Routing-Key header must be sent once'];
+  const body = request.body;
+  // Not an event object at all: validation says so.
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const inBody = (body as { routing_key?: unknown }).routing_key;
+  if (inBody === undefined) request.body = { routing_key: header, ...body };
+  else if (inBody !== header) return [`'routing_key' and the X-Routing-Key header name different keys: send it in one of them`];
+  return undefined;
+}
+
 /**
  * The PagerDuty Events API v2: POST /v2/enqueue and /v2/change/enqueue. The routing key in the
- * body is the credential: validated first (as PagerDuty does), then verified like any token.
+ * body (or its X-Routing-Key header) is the credential: validated first (as PagerDuty does), then
+ * verified like any token.
  */
 
 export const eventRoutes = (services: Services): FastifyPluginAsync => async (app) => {
@@ -70,7 +96,10 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
   });
 
   /** Validates, then authenticates by routing key; answers the request itself when it must stop. */
-  async function admit<T extends { routing_key: string }>(request: FastifyRequest, reply: FastifyReply, validated: Validated<T>) {
+  async function admit<T extends { routing_key: string }>(request: FastifyRequest, reply: FastifyReply, validate: (body: unknown) => Validated<T>) {
+    const headerErrors = takeHeaderRoutingKey(request);
+    if (headerErrors) return void invalid(request, reply, headerErrors);
+    const validated = validate(request.body);
     if (!validated.ok) {
       await attributeInvalidEvent(request);
       return void invalid(request, reply, validated.errors);
@@ -107,9 +136,9 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
 
   app.post('/v2/enqueue', {
     bodyLimit,
-    schema: { tags: ['Events API v2'], summary: 'Send an alert event (PagerDuty Events API v2)', security: [], body: Type.Unknown(), response: responses },
+    schema: { tags: ['Events API v2'], summary: 'Send an alert event (PagerDuty Events API v2)', description: ROUTING_KEY_DESCRIPTION, security: [], body: Type.Unknown(), response: responses },
   }, async (request, reply) => {
-    const admitted = await admit(request, reply, validateAlertEvent(request.body));
+    const admitted = await admit(request, reply, validateAlertEvent);
     if (!admitted) return reply;
     const outcome = await services.events.enqueue(admitted.actor, admitted.event, admitted.sender);
     if (outcome.discarded) return discarded(reply, outcome.firstSeenAt, outcome.dedupKey);
@@ -119,9 +148,9 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
 
   app.post('/v2/change/enqueue', {
     bodyLimit,
-    schema: { tags: ['Events API v2'], summary: 'Send a change event (stored on the services it routes to)', security: [], body: Type.Unknown(), response: responses },
+    schema: { tags: ['Events API v2'], summary: 'Send a change event (stored on the services it routes to)', description: ROUTING_KEY_DESCRIPTION, security: [], body: Type.Unknown(), response: responses },
   }, async (request, reply) => {
-    const admitted = await admit(request, reply, validateChangeEvent(request.body));
+    const admitted = await admit(request, reply, validateChangeEvent);
     if (!admitted) return reply;
     const outcome = await services.events.change(admitted.actor, admitted.event, admitted.sender);
     if (outcome.discarded) return discarded(reply, outcome.firstSeenAt, undefined);
