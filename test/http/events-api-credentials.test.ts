@@ -264,6 +264,7 @@ for (const db of eventDatabases()) {
         assert.equal(await incidentCount(), before + 1);
         const resolved = await withHeader(token, { event_action: 'resolve', dedup_key: json(res).dedup_key });
         assert.equal(json(resolved).message, 'Event processed', resolved.body);
+        assert.equal((await withHeader(token, event({ routing_key: null }))).statusCode, 202, 'a null routing_key is no key');
         const change = await withHeader(token, { payload: { summary: unique('deploy'), source: 'ci' } }, '/v2/change/enqueue');
         assert.equal(json(change).message, 'Change event processed', change.body);
       });

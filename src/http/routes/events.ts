@@ -44,12 +44,12 @@ const sizeOf = (bytes: number) => (bytes % 1024 === 0 ? `${bytes / 1024} KB` : `
 
 const ROUTING_KEY_HEADER = 'x-routing-key';
 
-const ROUTING_KEY_DESCRIPTION = 'The integration key goes in the body\'s `routing_key`, or in an `X-Routing-Key` header when the body has none; '
+const ROUTING_KEY_DESCRIPTION = 'The integration key goes in the body\'s `routing_key`, or in an `X-Routing-Key` header when the body has none or null; '
   + 'a body and a header naming different keys are refused as an invalid event.';
 
 /**
  * PagerDuty also takes the routing key in an `X-Routing-Key` header, where some clients send it
- * (pdpyras's EventsAPISession did, with none in the body). An event without `routing_key` takes the
+ * (pdpyras's EventsAPISession did, with none in the body). An event without `routing_key` (or with null) takes the
  * header's, written into the body, so it is validated, deduplicated and logged as if sent there;
  * a body and a header naming two different keys are refused rather than one of them guessed at.
  * Returns the errors that make the event invalid, if the header brought any.
@@ -62,7 +62,8 @@ function takeHeaderRoutingKey(request: FastifyRequest): string[] | undefined {
   // Not an event object at all: validation says so.
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
   const inBody = (body as { routing_key?: unknown }).routing_key;
-  if (inBody === undefined) request.body = { routing_key: header, ...body };
+  // A client that sends the key in the header may still put an empty field in the body.
+  if (inBody === undefined || inBody === null) request.body = { ...body, routing_key: header };
   else if (inBody !== header) return [`'routing_key' and the X-Routing-Key header name different keys: send it in one of them`];
   return undefined;
 }
