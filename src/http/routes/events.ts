@@ -49,15 +49,15 @@ const ROUTING_KEY_DESCRIPTION = 'The integration key goes in the body\'s `routin
 
 /**
  * PagerDuty also takes the routing key in an `X-Routing-Key` header, where some clients send it
- * (pdpyras's EventsAPISession did, with none in the body). An event without `routing_key` (or with null) takes the
- * header's, written into the body, so it is validated, deduplicated and logged as if sent there;
- * a body and a header naming two different keys are refused rather than one of them guessed at.
- * Returns the errors that make the event invalid, if the header brought any.
+ * (pdpyras's EventsAPISession did, with none in the body). An event whose `routing_key` is absent
+ * or null takes the header's, written into the body, so it is validated, deduplicated and logged
+ * as if sent there; a body and a header naming two different keys are refused rather than one of
+ * them guessed at. Returns the errors that make the event invalid, if the header brought any.
  */
 function takeHeaderRoutingKey(request: FastifyRequest): string[] | undefined {
+  // Node joins a repeated header into one string, which no key matches.
   const header = request.headers[ROUTING_KEY_HEADER];
-  if (header === undefined) return undefined;
-  if (typeof header !== 'string') return ['the X-Routing-Key header must be sent once'];
+  if (typeof header !== 'string') return undefined;
   const body = request.body;
   // Not an event object at all: validation says so.
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
