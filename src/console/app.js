@@ -107,6 +107,15 @@ async function leave() {
   }
 }
 
+/** An id from the address bar; undefined when its percent-encoding is broken (`#/incidents/%E0`). */
+function decodedOrUndefined(id) {
+  try {
+    return decodeURIComponent(id);
+  } catch {
+    return undefined;
+  }
+}
+
 function route() {
   if (!ctx) return;
   const [section = 'keys', id] = location.hash.replace(/^#\/?/, '').split('/');
@@ -114,8 +123,9 @@ function route() {
   const view = el('section', { class: 'view' });
   replace(main, view);
   const render = id ? DETAIL[section] : SECTIONS.find(([hash]) => hash === section)?.[3];
-  if (!render) return replace(view, notice(`There is no page "${location.hash}".`));
-  Promise.resolve(render(view, ctx, id && decodeURIComponent(id))).catch((err) => replace(view, id && err && err.status === 404 ? notFound(section, err) : errorBox(err)));
+  const decoded = id ? decodedOrUndefined(id) : id;
+  if (!render || (id && decoded === undefined)) return replace(view, notice(`There is no page "${location.hash}".`));
+  Promise.resolve(render(view, ctx, decoded)).catch((err) => replace(view, id && err && err.status === 404 ? notFound(section, err) : errorBox(err)));
 }
 
 /**

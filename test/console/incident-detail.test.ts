@@ -132,6 +132,17 @@ describe('console: incident detail', { timeout: 180_000 }, () => {
     w.expectNoScriptErrors();
   });
 
+  test('an address whose id is broken percent-encoding says there is no such page, as an unknown section does', async () => {
+    const w = await world.get();
+    const page = await w.signedIn();
+    for (const hash of ['#/incidents/%E0', '#/keys/%', '#/nowhere']) {
+      await page.goto(`${w.latchkey.origin}/${hash}`);
+      await page.locator('.view .notice', { hasText: 'There is no page' }).waitFor();
+      assert.match(await page.locator('.view').innerText(), /There is no page "#\/(incidents|keys|nowhere)/);
+    }
+    w.expectNoScriptErrors();
+  });
+
   test('a viewer reads the incident without lifecycle, edit or delete controls; a forced PATCH or DELETE is refused', async () => {
     const w = await world.get();
     const { id } = await incidentWithTwoAlerts(w, 'search');
