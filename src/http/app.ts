@@ -29,7 +29,7 @@ import { teamRoutes } from './routes/teams.js';
 import { workflowRoutes } from './routes/workflows.js';
 import { sessionRoutes } from './routes/session.js';
 import { userRoutes } from './routes/users.js';
-import { ErrorResponse } from './schemas/common.js';
+import { bodyOrNoFields, ErrorResponse, NoFields } from './schemas/common.js';
 
 export type AppOptions = {
   logger?: Logger;
@@ -148,8 +148,15 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
         route.preHandler = [...[route.preHandler ?? []].flat(), dedup.claim];
         onSend.push(dedup.releaseOnFailure);
       }
-      if ([route.method].flat().some((method) => !SAFE_METHODS.has(method))) onSend.push(durable);
+      const writes = [route.method].flat().some((method) => !SAFE_METHODS.has(method));
+      if (writes) onSend.push(durable);
       route.onSend = onSend;
+      // A write that takes no fields refuses a body with some rather than ignoring it (a
+      // `{"reason":…}` sent with a delete would otherwise look accepted): no body, or {}, only.
+      if (writes && route.schema && route.schema.body === undefined) {
+        route.schema = { ...route.schema, body: NoFields };
+        route.preValidation = [...[route.preValidation ?? []].flat(), bodyOrNoFields];
+      }
     });
     await api.register(identityRoutes(services));
     await api.register(apiKeyRoutes(services));

@@ -132,6 +132,49 @@ describe('bad input gets the contract 4xx and the error envelope, and changes no
       await refused(() => send({ method: 'POST', url: '/api/v1/teams', payload: { name: 'x', owner: 'me' } }), 400, 'validation_failed');
     });
 
+    test('every write that takes no fields refuses a body with some, rather than ignoring it; no body or {} is accepted', async () => {
+      // Found from the API's own description, so a route added later is held to it too.
+      const doc = (await send({ method: 'GET', url: '/openapi.json' })).json();
+      const noFields: Array<[string, string]> = [];
+      for (const [path, operations] of Object.entries<Json>(doc.paths)) {
+        for (const [method, operation] of Object.entries<Json>(operations)) {
+          const schema = operation.requestBody?.content?.['application/json']?.schema;
+          if (path.startsWith('/api/v1/') && schema?.type === 'object' && schema.additionalProperties === false && Object.keys(schema.properties ?? {}).length === 0) {
+            noFields.push([method.toUpperCase(), path.replace(/\{[a-z_]+\}/g, UNKNOWN_ULID)]);
+          }
+        }
+      }
+      const expected = ['DELETE /api/v1/api_keys/', 'POST /api/v1/api_keys/{id}/disable', 'POST /api/v1/api_keys/{id}/enable', 'DELETE /api/v1/users/me/api_keys/',
+        'DELETE /api/v1/teams/', 'DELETE /api/v1/services/', 'DELETE /api/v1/incidents/', 'POST /api/v1/incidents/{id}/acknowledge', 'POST /api/v1/incidents/{id}/resolve',
+        'DELETE /api/v1/workflows/', 'DELETE /api/v1/session', 'DELETE /api/v1/users/', 'POST /api/v1/users/{id}/deactivate', 'DELETE /api/v1/teams/{id}/members/'];
+      for (const route of expected) {
+        const [method, path] = route.split(' ');
+        assert.ok(noFields.some(([m, p]) => m === method && p.startsWith(path!.replace('{id}', UNKNOWN_ULID))), `${route} takes no fields`);
+      }
+      for (const [method, url] of noFields) {
+        const e = await refused(() => send({ method: method as 'POST', url, payload: { reason: 'compromised' } }), 400, 'validation_failed');
+        assert.ok(e.message.includes('"reason"'), `${method} ${url}: ${e.message}`);
+      }
+
+      // On real records: the refusal changes nothing, and the same request without fields goes through.
+      const teamId = (await send({ method: 'POST', url: '/api/v1/teams', payload: { name: 'no-fields' } })).json().team.id;
+      const service = await send({ method: 'POST', url: '/api/v1/services', payload: { team_id: teamId, name: 'no-fields', api_filter: { path: 'app', op: 'equals', value: 'no-fields' } } });
+      assert.equal(service.statusCode, 201, service.body);
+      const [incident] = (await send({ method: 'POST', url: '/api/v1/incidents', payload: { app: 'no-fields', title: 'disk full' } })).json().incidents;
+      const acknowledge = (payload?: object) => send({ method: 'POST', url: `/api/v1/incidents/${incident.id}/acknowledge`, ...(payload && { payload }) });
+      assertEnvelope(await acknowledge({ reason: 'on it' }), 400, 'validation_failed');
+      assert.equal((await send({ method: 'GET', url: `/api/v1/incidents/${incident.id}` })).json().incident.status, 'triggered');
+      assert.equal((await acknowledge()).json().incident.status, 'acknowledged');
+      const victim = (await send({ method: 'POST', url: '/api/v1/api_keys', payload: { name: 'victim', scope: 'global', roles: ['viewer'] } })).json();
+      await refused(() => send({ method: 'DELETE', url: `/api/v1/api_keys/${victim.api_key.id}`, payload: { reason: 'compromised' } }), 400, 'validation_failed');
+      assert.equal((await t.request({ method: 'GET', url: '/api/v1/identity', token: victim.token })).statusCode, 200, 'the key still works');
+      for (const payload of [undefined, {}]) {
+        const key = (await send({ method: 'POST', url: '/api/v1/api_keys', payload: { name: 'gone', scope: 'global', roles: ['viewer'] } })).json().api_key;
+        const res = await send({ method: 'DELETE', url: `/api/v1/api_keys/${key.id}`, ...(payload && { payload }) });
+        assert.equal(res.statusCode, 204, `DELETE with ${JSON.stringify(payload)}: ${res.body}`);
+      }
+    });
+
     test('wrong types and out-of-range numbers are refused, not coerced', async () => {
       // Raw JSON text, so numbers beyond double precision or range reach the server as written.
       const CASES: Array<[string, string]> = [

@@ -4,7 +4,7 @@ import type { Services } from '../../services.js';
 import {
   ApiKeySchema, CreateApiKeyBody, CreatePersonalTokenBody, IssuedKeyResponse, KindSchema, presentApiKey, RotateBody, ScopeSchema, StatusSchema, UpdateApiKeyBody,
 } from '../schemas/api-key.js';
-import { AUTH_ERRORS, Cursor, ErrorResponse, IdParams, Limit, Nullable, pageSize } from '../schemas/common.js';
+import { AUTH_ERRORS, bodyOrNoFields, Cursor, ErrorResponse, IdParams, Limit, Nullable, pageSize } from '../schemas/common.js';
 import { actorOf, contextOf } from './context.js';
 
 const ListQuery = Type.Object({
@@ -69,9 +69,7 @@ export const apiKeyRoutes = (services: Services): FastifyPluginAsyncTypebox => a
   app.post('/api_keys/:id/rotate', {
     config: { permission: 'api_keys:write' },
     // The body is optional (the grace defaults to 0): a bare POST is validated as `{}`.
-    preValidation: async (request) => {
-      request.body ??= {};
-    },
+    preValidation: bodyOrNoFields,
     schema: { tags, summary: 'Issue a new token; the old one works until the grace period ends', params: IdParams, body: Type.Optional(RotateBody), response: { 200: IssuedKeyResponse, ...errors } },
   }, async (request) => {
     const issued = await keys.rotate(actorOf(request), request.params.id, request.body?.grace_period_seconds ?? 0, contextOf(request));
@@ -81,11 +79,8 @@ export const apiKeyRoutes = (services: Services): FastifyPluginAsyncTypebox => a
   for (const [action, enabled] of [['disable', false], ['enable', true]] as const) {
     app.post(`/api_keys/:id/${action}`, {
       config: { permission: 'api_keys:write' },
-      // No fields: a bare POST is validated as `{}`, and a body with fields is refused, not ignored.
-      preValidation: async (request) => {
-        request.body ??= {};
-      },
-      schema: { tags, summary: `${enabled ? 'Enable' : 'Disable'} an API key (reversible)`, params: IdParams, body: Type.Optional(Type.Object({}, { additionalProperties: false })), response: { 200: KeyResponse, ...errors } },
+      // No fields: refused when sent (the API plugin gives every write without a body schema NoFields).
+      schema: { tags, summary: `${enabled ? 'Enable' : 'Disable'} an API key (reversible)`, params: IdParams, response: { 200: KeyResponse, ...errors } },
     }, async (request) => ({ api_key: present(await keys.setEnabled(actorOf(request), request.params.id, enabled, contextOf(request))) }));
   }
 

@@ -27,6 +27,17 @@ export const ErrorResponse = Type.Object({
   }),
 }, { $id: 'Error' });
 
+/**
+ * The body of a write that takes no fields (a delete, acknowledge, deactivate, disable): a bare
+ * request is validated as `{}` (bodyOrNoFields), and a body with fields is refused, not ignored.
+ */
+export const NoFields = Type.Object({}, { additionalProperties: false, description: 'no fields: send no body, or {}' });
+
+/** preValidation for a route whose body is optional: no body (or JSON null) is validated as `{}`. */
+export async function bodyOrNoFields(request: { body: unknown }): Promise<void> {
+  request.body ??= {};
+}
+
 /** Error responses every authenticated route can give. */
 export const AUTH_ERRORS = { 401: ErrorResponse, 403: ErrorResponse, 429: ErrorResponse } as const;
 
