@@ -138,7 +138,14 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
     const presented: PresentedToken = known ?? presentedToken(request);
     // The token parameter is a credential, not one of the route's query fields: drop it before validation.
     const query = request.query as Record<string, unknown> | undefined;
-    if (query && typeof query === 'object' && 'token' in query) delete query.token;
+    if (query && typeof query === 'object' && 'token' in query) {
+      const fromQuery = query.token;
+      delete query.token;
+      // Two different tokens, one in the header and one in the URL: which one was meant is not guessed at.
+      if (header !== undefined && 'token' in presented && fromQuery !== presented.token) {
+        return refuse(request, reply, 'validation_failed', 'two different tokens were sent: send the token once, in the Authorization header or the token parameter');
+      }
+    }
     if (config.public) return true;
     if ('missing' in presented) {
       const sessionId = request.cookies?.[SESSION_COOKIE];

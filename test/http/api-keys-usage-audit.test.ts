@@ -131,6 +131,9 @@ for (const db of testDatabases()) {
         assert.ok(!text.includes(created.token) && !text.includes(rotated.token), 'no token in the trail');
 
         assert.deepEqual(await trail(`?api_key_id=${id}`), events, 'api_key_id is the same filter for keys');
+        assert.deepEqual(await trail(`?api_key_id=${id}&target_id=${id}`), events, 'both, naming the same key');
+        const other = (await createKeyViaApi(t, { scope: 'global' })).api_key.id;
+        assertError(await call('GET', `/audit_events?target_id=${id}&api_key_id=${other}`), 400, 'validation_failed');
         assert.deepEqual((await trail(`?target_id=${id}&action=api_key.rotated`)).map((e) => e.id), [byAction('api_key.rotated').id]);
       });
 

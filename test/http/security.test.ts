@@ -122,6 +122,20 @@ for (const db of testDatabases()) {
       assert.equal(res.statusCode, route.success, `${label}: ${res.body}`);
     };
 
+    test('two different tokens, in the header and in the URL: 400 validation_failed, whichever is valid; the same token twice is accepted', async () => {
+      const other = (await operatorKey(t, { scope: 'global', roles: ['viewer'] })).token;
+      const identity = (query: string, authorization: string) =>
+        t.app.inject({ method: 'GET', url: `/api/v1/identity?token=${encodeURIComponent(query)}`, headers: { authorization } });
+      for (const [query, header] of [[other, `Bearer ${t.ownerToken}`], [t.ownerToken, `Bearer ${other}`], ['lkg_short', `Token token=${t.ownerToken}`]]) {
+        const error = assertError(await identity(query!, header!), 400, 'validation_failed');
+        assert.match(error.message, /two different tokens/);
+        assert.ok(!JSON.stringify(error).includes(other) && !JSON.stringify(error).includes(t.ownerToken), 'no token echoed');
+      }
+      assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/identity', headers: { authorization: `Bearer ${other}` } })).statusCode, 200, 'each token works alone');
+      const same = await identity(t.ownerToken, `Bearer ${t.ownerToken}`);
+      assert.equal(same.statusCode, 200, same.body);
+    });
+
     for (const route of ROUTES) {
       describe(`${route.method} ${route.path}`, () => {
         test('a valid token is accepted as Bearer, as Token token= (bare or quoted) and as ?token=', async () => {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AuditEvent } from '../../domain/audit/audit-event.js';
+import { LatchkeyError } from '../../domain/errors.js';
 import type { Services } from '../../services.js';
 import { ActorRefSchema, AUTH_ERRORS, Cursor, ErrorResponse, iso, Limit, Nullable, pageSize, Timestamp } from '../schemas/common.js';
 import { actorOf } from './context.js';
@@ -41,6 +42,10 @@ export const auditRoutes = (services: Services): FastifyPluginAsyncTypebox => as
     schema: { tags: ['Audit'], summary: 'Who did what to which key, when, from where', querystring: Query, response: { 200: Type.Object({ audit_events: Type.Array(AuditEventSchema), next_cursor: Nullable(Type.String()) }), ...AUTH_ERRORS, 400: ErrorResponse } },
   }, async (request) => {
     const { api_key_id, target_id, limit, ...rest } = request.query;
+    // Two names for one filter: naming two different targets would silently list one of them.
+    if (target_id !== undefined && api_key_id !== undefined && target_id !== api_key_id) {
+      throw new LatchkeyError('validation_failed', 'target_id and api_key_id name different records: give one of them');
+    }
     const targetId = target_id ?? api_key_id;
     const page = await services.audit.list(actorOf(request), { ...rest, ...(targetId && { target_id: targetId }), limit: pageSize(limit) });
     return { audit_events: page.items.map(present), next_cursor: page.nextCursor };
