@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
-  FILTER_OPS, MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_FILTER_IN_ITEMS, MAX_FILTER_JSON_BYTES, MAX_FILTER_REGEX_LENGTH,
+  FILTER_OPS, MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_FILTER_IN_ITEMS, MAX_FILTER_JSON_BYTES, MAX_FILTER_PATTERNS, MAX_FILTER_REGEX_LENGTH,
   MAX_FILTER_STRING_LENGTH, MAX_REPORTED_FILTER_ERRORS, parseFilter,
 } from '../../src/domain/filters/index.js';
 import { exceedsJsonBytes } from '../../src/domain/filters/json-size.js';
@@ -60,6 +60,8 @@ describe('parseFilter: valid filters', () => {
     assert.equal(parseFilter({ path: 'a', op: 'equals', value: 'x'.repeat(MAX_FILTER_STRING_LENGTH) }).ok, true);
     assert.equal(parseFilter({ path: 'a', op: 'in', value: Array.from({ length: MAX_FILTER_IN_ITEMS }, (_, i) => i) }).ok, true);
     assert.equal(parseFilter({ path: 'a', op: 'matches', value: 'a'.repeat(MAX_FILTER_REGEX_LENGTH) }).ok, true);
+    assert.equal(parseFilter({ any: Array.from({ length: MAX_FILTER_PATTERNS }, (_, i) => ({ path: 'title', op: 'matches', value: `disk ${i}` })) }).ok, true);
+    assert.equal(parseFilter({ all: [{ path: 'a', op: 'matches', value: '[a-z]{1000}[a-z]{900}' }, { path: 'b', op: 'matches', value: '[a-z]{1000}[a-z]{900}' }] }).ok, true, 'two large patterns fit together');
   });
 });
 
@@ -96,6 +98,10 @@ describe('parseFilter: malformed filters', () => {
     ['regex with a backreference', { path: 'a', op: 'matches', value: '(a)\\1' }, '/value', /invalid regular expression.*invalid escape sequence/],
     ['regex too long', { path: 'a', op: 'matches', value: 'a'.repeat(MAX_FILTER_REGEX_LENGTH + 1) }, '/value', /pattern is longer than 512 characters/],
     ['regex too complex', { path: 'a', op: 'matches', value: '[a-z]{1000}[a-z]{1000}[a-z]{1000}' }, '/value', /pattern is too complex: it compiles to \d+ instructions/],
+    ['too many patterns', { any: Array.from({ length: MAX_FILTER_PATTERNS + 1 }, (_, i) => ({ path: 'title', op: 'matches', value: `disk ${i}` })) }, `/any/${MAX_FILTER_PATTERNS}`,
+      /more than 20 matches conditions: each scans its value; join alternatives into one pattern/],
+    ['patterns too large together', { all: [cond, ...['a', 'b', 'c', 'd'].map((path) => ({ path, op: 'matches', value: '[a-z]{1000}x' }))] },
+      '/all/4', /patterns compile to more than 4000 instructions together \(\d+ so far\)/],
     ['in not an array', { path: 'a', op: 'in', value: 'x' }, '/value', /in needs an array of strings, numbers, booleans or null, not a string/],
     ['in empty', { path: 'a', op: 'in', value: [] }, '/value', /in needs at least one value/],
     ['in with an object item', { path: 'a', op: 'in', value: ['x', { y: 1 }] }, '/value/1', /in compares with strings, numbers, booleans or null, not an object/],

@@ -4,7 +4,8 @@ import { MAX_FILTER_REGEX_LENGTH, MAX_FILTER_REGEX_PROGRAM_SIZE } from './limits
 /** A compiled `matches` pattern: RE2 semantics, linear in the input, found anywhere unless anchored. */
 export type Pattern = { test(input: string): boolean };
 
-export type CompilePatternResult = { ok: true; pattern: Pattern } | { ok: false; message: string };
+/** `size`: the compiled program's instructions, what scanning a value costs for each character. */
+export type CompilePatternResult = { ok: true; pattern: Pattern; size: number } | { ok: false; message: string };
 
 /**
  * Compiled patterns by flag and text, shared by every filter that uses the same one: a catalogue
@@ -42,7 +43,7 @@ function compileFresh(source: string, ignoreCase: boolean): CompilePatternResult
   if (size > MAX_FILTER_REGEX_PROGRAM_SIZE) {
     return { ok: false, message: `pattern is too complex: it compiles to ${size} instructions, at most ${MAX_FILTER_REGEX_PROGRAM_SIZE}; use smaller repeat counts` };
   }
-  return { ok: true, pattern: { test: (input) => compiled.test(input) } };
+  return { ok: true, pattern: { test: (input) => compiled.test(input) }, size };
 }
 
 function reason(error: RE2JSException): string {
