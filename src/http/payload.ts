@@ -9,6 +9,7 @@ export const AnyPayload = Type.Unknown({ description: `any JSON payload, arrays 
 /**
  * Every JSON body, on every route, is refused where it is parsed (answered like malformed JSON:
  * 400 `validation_failed` on the REST API, an invalid event on the Events API) when:
+ * - it is compressed (a Content-Encoding other than identity), which is not unpacked;
  * - it is not UTF-8, the only encoding JSON has (RFC 8259): bytes that are not UTF-8, or a
  *   `charset` other than UTF-8 declared, were read with U+FFFD in their place and stored so;
  * - any text in it holds a lone UTF-16 surrogate (`"\ud800"`, escaped, as JSON alone can carry
@@ -24,6 +25,11 @@ export function boundJsonNesting(app: FastifyInstance, options: { refuseNul?: bo
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
+    // Compressed bodies are not unpacked: say so, rather than calling the bytes malformed JSON.
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      return done(invalid('the request body must be sent uncompressed: Content-Encoding is not supported'));
+    }
     const charset = declaredCharset(request.headers['content-type']);
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
       return done(invalid('the request body must be JSON in UTF-8: send charset=utf-8, or no charset'));

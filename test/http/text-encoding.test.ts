@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { assertEnvelope } from '../support/envelope.js';
 import { testDatabases } from '../support/database.js';
 import { eventDatabases, startTestApp, type TestApp } from '../support/harness.js';
@@ -70,6 +71,18 @@ for (const database of testDatabases()) {
       assert.deepEqual(await teamNames(), teams);
     });
 
+    test('a compressed body: 400 validation_failed saying so, not that the JSON is malformed', async () => {
+      const teams = await teamNames();
+      const body = JSON.stringify({ name: unique('zipped') });
+      for (const [encoding, payload] of [['gzip', gzipSync(body)], ['br', Buffer.from(body)], ['deflate, gzip', gzipSync(body)]] as const) {
+        const res = await t.request({ method: 'POST', url: '/api/v1/teams', token: t.ownerToken, headers: { 'content-type': 'application/json', 'content-encoding': encoding }, payload });
+        assert.equal(assertEnvelope(res, 400, 'validation_failed').message, 'the request body must be sent uncompressed: Content-Encoding is not supported', encoding);
+      }
+      assert.deepEqual(await teamNames(), teams);
+      const identity = await t.request({ method: 'POST', url: '/api/v1/teams', token: t.ownerToken, headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, payload: body });
+      assert.equal(identity.statusCode, 201, identity.body);
+    });
+
     test('a declared charset other than UTF-8: 400 validation_failed; UTF-8 declared in any spelling is accepted', async () => {
       const teams = await teamNames();
       for (const contentType of ['application/json; charset=iso-8859-1', 'application/json;charset="windows-1252"', 'application/json; charset=utf-16']) {
@@ -111,7 +124,7 @@ for (const database of eventDatabases()) {
       assert.match(json(res).errors.join(' '), pattern);
     };
 
-    test('a lone surrogate in a dedup key or in custom_details, bytes that are not UTF-8, another charset: an invalid event', async () => {
+    test('a lone surrogate in a dedup key or in custom_details, bytes that are not UTF-8, another charset, a compressed body: an invalid event', async () => {
       const incidents = async () => ((await t.request({ method: 'GET', url: '/api/v1/incidents?limit=200', token: t.ownerToken })).json().incidents as unknown[]).length;
       const before = await incidents();
       assertInvalidEvent(await enqueue(event('"\\ud800"', '{}')), /body\.dedup_key holds a lone UTF-16 surrogate/);
@@ -119,6 +132,8 @@ for (const database of eventDatabases()) {
       const bytes = Buffer.concat([Buffer.from(event('"k"', '{"note":"')), Buffer.from([0xc3]), Buffer.from('"}}}')]);
       assertInvalidEvent(await enqueue(bytes), /not valid UTF-8/);
       assertInvalidEvent(await enqueue(Buffer.from(event('"k"', '{}')), 'application/json; charset=iso-8859-1'), /must be JSON in UTF-8/);
+      const zipped = await t.request({ method: 'POST', url: '/v2/enqueue', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload: gzipSync(event('"k"', '{}')) });
+      assertInvalidEvent(zipped, /sent uncompressed/);
       assert.equal(await incidents(), before);
       const fine = await enqueue(event('"\\ud83d\\ude00 key"', '{"note":"\\ud83d\\ude00"}'));
       assert.equal(fine.statusCode, 202, fine.body);
