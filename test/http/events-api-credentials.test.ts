@@ -241,6 +241,27 @@ for (const db of eventDatabases()) {
         assert.equal(stored.filter((c) => c.summary === change.payload.summary).length, 1);
       });
 
+      test('the routing key is no part of what is compared: the same event with a rotated key\'s new token, or in the header, is a duplicate', async () => {
+        const { api_key: key, token: old } = await newKey({ dedup_window_seconds: 600 });
+        const body = { event_action: 'trigger', payload: { summary: unique('rollover'), source: 'db', severity: 'critical' } };
+        const first = json(await enqueue({ ...body, routing_key: old }));
+        assert.equal(first.message, 'Event processed');
+        const fresh = json(await call('POST', `/api_keys/${key.id}/rotate`, { grace_period_seconds: 3600 })).token as string;
+        const before = await incidentCount();
+        // Two senders mid-rollover: one still on the old token, one on the new, one sending it in the header.
+        const answers = [
+          await enqueue({ ...body, routing_key: fresh }),
+          await enqueue({ ...body, routing_key: old }),
+          await t.request({ method: 'POST', url: '/v2/enqueue', headers: { 'x-routing-key': fresh }, payload: body }),
+        ];
+        for (const answer of answers) {
+          assert.equal(answer.statusCode, 202, answer.body);
+          assert.match(json(answer).message, /discarded/i);
+          assert.equal(json(answer).dedup_key, first.dedup_key, 'the key the first answer gave');
+        }
+        assert.equal(await incidentCount(), before);
+      });
+
       test('a window of 0 switches it off', async () => {
         const { token } = await newKey({ dedup_window_seconds: 0 });
         const event = { routing_key: token, event_action: 'trigger', dedup_key: unique('nodup').replace(' ', '-'), payload: { summary: 's', source: 'm', severity: 'info' } };

@@ -69,6 +69,16 @@ function takeHeaderRoutingKey(request: FastifyRequest): string[] | undefined {
 }
 
 /**
+ * What deduplication compares: the event without its routing key, the credential it was sent with.
+ * Claims are the key's own already; with the token in the fingerprint, the same event sent with a
+ * rotated key's new token during the grace (two senders mid-rollover) was a new event.
+ */
+function eventContent(body: unknown): unknown {
+  const { routing_key: _credential, ...content } = body as { routing_key?: unknown };
+  return content;
+}
+
+/**
  * The PagerDuty Events API v2: POST /v2/enqueue and /v2/change/enqueue. The routing key in the
  * body (or its X-Routing-Key header) is the credential: validated first (as PagerDuty does), then
  * verified like any token.
@@ -123,7 +133,7 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
     if (result.key.readOnly) return void refuse(request, reply, 'read_only_token', READ_ONLY);
     const limit = withinRateLimit(services, result.key, reply, now);
     if (!limit.allowed) return void refuse(request, reply, 'rate_limited', `this integration key is over its rate limit: retry in ${limit.retryAfterSeconds} s`);
-    const sender = { key: result.key, route: request.routeOptions.url ?? request.url, body: request.body };
+    const sender = { key: result.key, route: request.routeOptions.url ?? request.url, body: eventContent(request.body) };
     return { event: validated.event, actor: actorOfKey(result.key, null), sender };
   }
 
