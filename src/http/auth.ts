@@ -74,7 +74,7 @@ export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTION
  * whether the request may go on (`false`: an error has been sent); a token that is not cached
  * yet, or a session, answers later.
  */
-export function createAuthenticator(services: Services, metrics: Metrics) {
+export function createAuthenticator(services: Services, metrics: Metrics, withinKeyLimit: (request: FastifyRequest, reply: FastifyReply) => boolean) {
   function authorize(request: FastifyRequest, reply: FastifyReply, config: FastifyContextConfig, actor: Actor): boolean {
     request.actor = actor;
     if (actor.readOnly && !SAFE_METHODS.has(request.method)) return refuse(request, reply, 'read_only_token');
@@ -103,7 +103,12 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
     return authorize(request, reply, config, session.actor);
   }
 
-  /** After verification: the key's address allow-list, then the route's permission. */
+  /**
+   * After verification: the key's address allow-list, the key's rate limit, then the route's
+   * permission. The limit comes before the permission, so a key refused 403 is limited (and told
+   * its budget) like any other answer; after the address, so that a stolen token used from
+   * outside the allow-list cannot spend the legitimate sender's budget.
+   */
   function admit(request: FastifyRequest, reply: FastifyReply, config: FastifyContextConfig, result: Verification): boolean {
     if (!result.ok) {
       metrics.authOutcome(result.code);
@@ -118,6 +123,7 @@ export function createAuthenticator(services: Services, metrics: Metrics) {
       return refuse(request, reply, 'ip_not_allowed');
     }
     metrics.authOutcome('ok');
+    if (!withinKeyLimit(request, reply)) return false;
     return authorize(request, reply, config, actorOfKey(key, result.owner));
   }
 

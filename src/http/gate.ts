@@ -13,12 +13,11 @@ import { addressLimited, withinRateLimit } from './rate-limit.js';
  *
  * 1. an address with too many failed authentications is refused before any token work;
  * 2. authentication and authorisation (./auth.ts): the token or session, the key's address
- *    allow-list, read-only keys, the route's permission;
- * 3. the key's rate limit, whose `RateLimit-*` headers every answer to the key carries.
+ *    allow-list, the key's rate limit (whose `RateLimit-*` headers every answer to the key then
+ *    carries, refusals for read-only keys and missing permissions included), read-only keys, the
+ *    route's permission.
  */
 export function createGate(services: Services, metrics: Metrics): (config: FastifyContextConfig) => onRequestHookHandler {
-  const authenticate = createAuthenticator(services, metrics);
-
   /** A 429 after a limit refused: the limit has set Retry-After and the RateLimit-* headers. */
   function refuseLimited(request: FastifyRequest, reply: FastifyReply, retryAfterSeconds: number, message: string): false {
     reply.header('cache-control', 'no-store');
@@ -34,14 +33,14 @@ export function createGate(services: Services, metrics: Metrics): (config: Fasti
     return refuseLimited(request, reply, limit.retryAfterSeconds, `this key is over its rate limit of ${key.rateLimitPerMinute} requests a minute: retry in ${limit.retryAfterSeconds} s`);
   }
 
+  // The key's limit is applied by the authenticator, once the key and its address are known.
+  const authenticate = createAuthenticator(services, metrics, withinKeyLimit);
+
   return (config) => function gate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const limited = addressLimited(services, request, reply);
     if (limited) return void refuseLimited(request, reply, limited.retryAfterSeconds, 'too many failed authentications from this address: retry later');
     const admitted = authenticate(request, reply, config);
-    if (admitted === true) {
-      if (withinKeyLimit(request, reply)) done();
-    } else if (admitted !== false) {
-      admitted.then((goOn) => goOn && withinKeyLimit(request, reply)).then((goOn) => goOn && done(), done);
-    }
+    if (admitted === true) done();
+    else if (admitted !== false) admitted.then((goOn) => goOn && done(), done);
   };
 }

@@ -32,6 +32,25 @@ for (const db of testDatabases()) {
       assert.equal((await call('/api/v1/identity', token)).statusCode, 200, 'a token is back after Retry-After');
     });
 
+    test('refusals count against the limit and carry its headers: a key refused 403 is limited like any other; one from outside its allow-list spends nothing', async () => {
+      const { token } = await keyWith(12, { roles: ['viewer'] }); // a burst of 2
+      const create = () => t.app.inject({ method: 'POST', url: '/api/v1/teams', headers: { authorization: `Bearer ${token}` }, payload: { name: 'not allowed' } });
+      const first = await create();
+      assert.equal(first.statusCode, 403, first.body);
+      assert.equal(first.json().error.code, 'insufficient_permissions');
+      assert.deepEqual([first.headers['ratelimit-limit'], first.headers['ratelimit-remaining']], ['12', '1']);
+      assert.equal((await create()).statusCode, 403);
+      const third = await create();
+      assert.equal(third.statusCode, 429, 'hammering a forbidden route is limited too');
+      assert.equal(third.headers['retry-after'], '5');
+
+      const fenced = await keyWith(12, { allowed_cidrs: ['10.0.0.0/8'] });
+      for (let i = 0; i < 5; i++) assert.equal((await call('/api/v1/identity', fenced.token, '192.0.2.1')).json().error.code, 'ip_not_allowed');
+      const inside = await call('/api/v1/identity', fenced.token, '10.1.2.3');
+      assert.equal(inside.statusCode, 200, 'a stolen token used from outside the allow-list spent none of the budget');
+      assert.equal(inside.headers['ratelimit-remaining'], '1');
+    });
+
     test('one noisy key never slows a quiet one; null means no per-key limit', async () => {
       const noisy = await keyWith(6);
       const quiet = await keyWith(6);
@@ -142,6 +161,13 @@ for (const db of testDatabases()) {
       assert.equal(second.statusCode, 429);
       assert.equal(second.json().code, 'rate_limited');
       assert.equal(second.headers['retry-after'], '10');
+
+      const { token: readOnly } = await keyWith(6, { kind: 'events', scope: 'service', service_id: serviceId, read_only: true });
+      const send = () => t.app.inject({ method: 'POST', url: '/v2/enqueue', payload: { routing_key: readOnly, event_action: 'trigger', payload: { summary: 'ro', source: 's', severity: 'info' } } });
+      const refused = await send();
+      assert.equal(refused.json().code, 'read_only_token');
+      assert.equal(refused.headers['ratelimit-limit'], '6', 'a refusal carries the limit too');
+      assert.equal((await send()).statusCode, 429);
     });
 
     test('invalid events are no way around the failed-authentication limit: a wrong routing key counts, and past the limit none is looked up', async () => {

@@ -129,10 +129,11 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
     request.apiKey = result.key;
     if (result.viaPreviousToken) request.previousDigest = result.digest;
     if (!addressAllowed(result.key, request.ip)) return void refuse(request, reply, 'ip_not_allowed');
-    // Every Events API call writes: a read-only key may make none, as on the REST API (contract §3).
-    if (result.key.readOnly) return void refuse(request, reply, 'read_only_token', READ_ONLY);
+    // As on the REST API: limited once the address is allowed, before the key's other refusals.
     const limit = withinRateLimit(services, result.key, reply, now);
     if (!limit.allowed) return void refuse(request, reply, 'rate_limited', `this integration key is over its rate limit: retry in ${limit.retryAfterSeconds} s`);
+    // Every Events API call writes: a read-only key may make none, as on the REST API (contract §3).
+    if (result.key.readOnly) return void refuse(request, reply, 'read_only_token', READ_ONLY);
     const sender = { key: result.key, route: request.routeOptions.url ?? request.url, body: eventContent(request.body) };
     return { event: validated.event, actor: actorOfKey(result.key, null), sender };
   }
