@@ -62,13 +62,14 @@ async function create(args: string[]): Promise<void> {
   if (!values.name || !scope) throw new UsageError('keys create', 'keys create needs --name and --scope');
   const input: CreateKeyInput = {
     name: values.name, scope,
-    ...(values.description && { description: values.description }),
+    // Given means given, empty or not: `--expires-at "$UNSET"` is refused by the schema, not read as no expiry.
+    ...(values.description !== undefined && { description: values.description }),
     ...(kind && { kind }),
-    ...(values['team-id'] && { team_id: values['team-id'] }),
-    ...(values['service-id'] && { service_id: values['service-id'] }),
+    ...(values['team-id'] !== undefined && { team_id: values['team-id'] }),
+    ...(values['service-id'] !== undefined && { service_id: values['service-id'] }),
     ...(roles.length && { roles: [...new Set(roles)] as RoleName[] }),
     ...(values['read-only'] && { read_only: true }),
-    ...(values['expires-at'] && { expires_at: values['expires-at'] }),
+    ...(values['expires-at'] !== undefined && { expires_at: values['expires-at'] }),
   };
   checkBody(CreateApiKeyBody, input, CREATE_OPTIONS);
   await withServices(async (s) => {

@@ -57,10 +57,10 @@ async function main(argv: string[]): Promise<number> {
       case 'keys': await keys(args); break;
       case 'users': await users(args); break;
       case undefined:
-        process.stdout.write(USAGE + '\n');
+        process.stderr.write(USAGE + '\n');
         return 2;
       default:
-        process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+        process.stderr.write(`latchkey: unknown command "${command}"\n\n${USAGE}\n`);
         return 2;
     }
     return 0;

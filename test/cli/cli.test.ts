@@ -112,6 +112,7 @@ describe('operator CLI', () => {
     const before = await inspect(async (s) => (await s.apiKeys.list(OPERATOR, { limit: 200 })).items.length);
     for (const [args, message] of [
       [['--expires-at', '2030-01-01'], 'expires_at (--expires-at) must match format "date-time"'],
+      [['--expires-at', ''], 'expires_at (--expires-at) must match format "date-time"'],
       [['--expires-at', '2020-01-01T00:00:00Z'], 'expires_at must be in the future'],
       [['--description', 'd'.repeat(2001)], 'description (--description) must not have more than 2000 characters'],
     ] as const) {
@@ -159,6 +160,7 @@ describe('operator CLI', () => {
         [['keys'], /keys needs a command/, /keys revoke ID/],
         [['init', '--email', 'a@example.com'], /init needs --email and --password/, /init --email E/],
         [['migrate', 'now'], /unexpected argument "now"/, /migrate\n/],
+        [['frobnicate'], /unknown command "frobnicate"/, /keys create/],
       ];
       // None of them touches the database: they may run side by side.
       await Promise.all(cases.map(async ([args, message, usage]) => {
@@ -168,6 +170,10 @@ describe('operator CLI', () => {
         assert.match(refused.stderr, usage, `${args.join(' ')} shows its usage`);
         assert.equal(refused.stdout, '');
       }));
+      const bare = await fresh.cli();
+      assert.equal(bare.code, 2, 'no command at all is a wrong command line too');
+      assert.match(bare.stderr, /keys create/, 'the usage, on stderr');
+      assert.equal(bare.stdout, '');
       assert.throws(() => statSync(join(fresh.dir, 'latchkey.db')), /ENOENT/, 'no database was created');
     } finally {
       fresh.remove();
