@@ -29,7 +29,7 @@ export function createSetupService(deps: Deps) {
         role: 'owner', status: 'active', createdAt: now, updatedAt: now,
       };
       return deps.db.transaction().execute(async (trx) => {
-        if ((await deps.users.count(trx)) > 0) throw new LatchkeyError('conflict', 'Latchkey is already initialised');
+        if ((await deps.users.countHoldingWritersOff(trx)) > 0) throw new LatchkeyError('conflict', 'Latchkey is already initialised');
         await deps.users.insert(trx, user, passwordHash);
         await writeAudit(trx, OPERATOR, NO_REQUEST, {
           action: 'user.created', targetType: 'user', targetId: user.id, scope: { type: 'global' }, details: { email: user.email, role: user.role },

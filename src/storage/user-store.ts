@@ -92,6 +92,17 @@ export function createUserStore(db: Db, kind: DatabaseKind) {
     },
 
     /**
+     * Users so far, for first-run setup, with every other writer of users held off until the
+     * transaction ends: two `init`s at once (one per replica's entrypoint) take turns, and the
+     * second sees the first's owner. PostgreSQL locks the table in a mode that conflicts with
+     * itself and with inserts (reads go on); SQLite lets one transaction write at a time.
+     */
+    async countHoldingWritersOff(trx: Transaction<Database>): Promise<number> {
+      if (kind === 'postgres') await sql`LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
+      return this.count(trx);
+    },
+
+    /**
      * The active owners, locked until the transaction ends, for a change that may end one: two such
      * changes at once (two owners demoting each other) then take turns, and the second counts what
      * the first left. PostgreSQL locks the rows; SQLite lets one transaction write at a time.
