@@ -107,6 +107,12 @@ export function createCatalogService(deps: Deps) {
     async updateTeam(actor: Actor, id: string, input: { name?: string; description?: string }, ctx: RequestContext): Promise<Team> {
       const team = await visibleTeam(actor, id);
       requireIn(actor, 'teams:write', teamScope(id));
+      // Names are unique across teams, so a refused rename says another team has the name: only
+      // a caller who may read every team (and so sees every name already) may rename. A team's
+      // own key may still change its description.
+      if (input.name !== undefined && input.name !== team.name && !reachFor(actor, 'teams:read').global) {
+        throw new LatchkeyError('global_token_required', 'renaming a team needs teams:read over every team (team names are unique across teams): a global key, or a signed-in user');
+      }
       await db.transaction().execute(async (trx) => {
         await catalog.updateTeam(trx, id, { ...input, updatedAt: clock.now() });
         await writeAudit(trx, actor, ctx, { action: 'team.updated', targetType: 'team', targetId: id, scope: teamScope(id), details: { from: { name: team.name, description: team.description }, to: input } });

@@ -76,6 +76,24 @@ for (const db of testDatabases()) {
         assert.ok(!(await ok('/teams?limit=200')).teams.some((x: Json) => x.name === name));
       });
 
+      test('a team key may edit its team\'s description but not rename it: a refused rename would tell it another team\'s name', async () => {
+        const teamAdmin = await operatorKey(t, { scope: 'team', team_id: world.teamA, roles: ['admin'] });
+        const patch = (payload: object, token: string) => t.request({ method: 'PATCH', url: `/api/v1/teams/${world.teamA}`, token, payload });
+        const { name: otherName } = (await ok(`/teams/${world.teamB}`)).team;
+        const before = (await ok(`/teams/${world.teamA}`)).team;
+        for (const name of [otherName, unique('fresh name')]) {
+          const error = assertError(await patch({ name }, teamAdmin.token), 403, 'global_token_required');
+          assert.ok(!error.message.includes(otherName), 'the refusal is the same whether the name is taken or free');
+        }
+        const described = await patch({ description: 'on call for payments', name: before.name }, teamAdmin.token);
+        assert.equal(described.statusCode, 200, described.body);
+        assert.equal(json(described).team.description, 'on call for payments');
+        assert.equal((await ok(`/teams/${world.teamA}`)).team.name, before.name);
+        assertError(await patch({ name: otherName }, t.ownerToken), 409, 'conflict');
+        const renamed = await patch({ name: unique('renamed') }, t.ownerToken);
+        assert.equal(renamed.statusCode, 200, 'a global caller renames');
+      });
+
       test('a team key sees its own team only; other teams answer 404 exactly like unknown ids', async () => {
         assert.deepEqual((await ok('/teams', teamEditor.token)).teams.map((x: Json) => x.id), [world.teamA]);
         assert.equal((await ok(`/teams/${world.teamA}`, teamEditor.token)).team.id, world.teamA);
