@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, sqliteFile } from '../config/index.js';
 import { LatchkeyError } from '../domain/errors.js';
 import { createServices, type Services } from '../services.js';
 
@@ -75,8 +76,18 @@ export function print(out: Out, data: unknown, text: string): void {
   process.stdout.write(out.json ? JSON.stringify(data) + '\n' : text + '\n');
 }
 
-export async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<T> {
-  const services = await createServices(loadConfig());
+/**
+ * The services, for one command. Only `init` creates an SQLite database: on a mistyped
+ * LATCHKEY_DATABASE_URL any other command would make a new, empty file (and secret) and list
+ * nothing, or create a key no server reads.
+ */
+export async function withServices<T>(fn: (services: Services) => Promise<T>, options: { initialising?: boolean } = {}): Promise<T> {
+  const config = loadConfig();
+  const file = sqliteFile(config.databaseUrl);
+  if (!options.initialising && file !== null && !existsSync(file)) {
+    throw new Error(`there is no database at ${file}: set LATCHKEY_DATABASE_URL to the server's, or create one with latchkey init`);
+  }
+  const services = await createServices(config);
   try {
     return await fn(services);
   } finally {

@@ -12,7 +12,7 @@ import { USAGE, usageOf } from './usage.js';
 async function init(args: string[]): Promise<void> {
   const { values } = parseCommand('init', args, { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } });
   if (!values.email || !values.password) throw new UsageError('init', 'init needs --email and --password');
-  const result = await withServices((s) => s.setup.init({ email: values.email!, password: values.password!, ...(values.name && { name: values.name }) }));
+  const result = await withServices((s) => s.setup.init({ email: values.email!, password: values.password!, ...(values.name && { name: values.name }) }), { initialising: true });
   const now = new Date();
   const user = { id: result.user.id, email: result.user.email, name: result.user.name, role: result.user.role };
   print({ json: values.json ?? false }, { user, api_key: presentApiKey(result.apiKey, now), token: result.token },

@@ -170,6 +170,14 @@ describe('operator CLI', () => {
         assert.match(refused.stderr, usage, `${args.join(' ')} shows its usage`);
         assert.equal(refused.stdout, '');
       }));
+      // A mistyped database path: no command but init creates the file (nor its secret).
+      for (const args of [['keys', 'list'], ['keys', 'create', '--name', 'lost', '--scope', 'global'], ['users', 'list']]) {
+        const refused = await fresh.cli(...args);
+        assert.equal(refused.code, 1, `${args.join(' ')}: ${refused.stderr}`);
+        assert.equal(refused.stderr, `latchkey: there is no database at ${join(fresh.dir, 'latchkey.db')}: set LATCHKEY_DATABASE_URL to the server's, or create one with latchkey init\n`);
+        assert.equal(refused.stdout, '');
+      }
+      assert.throws(() => statSync(join(fresh.dir, 'latchkey.secret')), /ENOENT/, 'no secret was created');
       const bare = await fresh.cli();
       assert.equal(bare.code, 2, 'no command at all is a wrong command line too');
       assert.match(bare.stderr, /keys create/, 'the usage, on stderr');
