@@ -71,6 +71,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     sqliteSynchronous: config.sqliteSynchronous,
     dedupMaxClaims: config.dedupMaxClaims,
     onBackgroundError: (message) => logger.error({ message }, 'background database thread failed'),
+    onConnectionLost: (message) => logger.warn({ message }, 'a PostgreSQL connection was lost: another is opened when needed'),
     ...(options.schema && { schema: options.schema }),
   });
   const { db } = connection;

@@ -42,6 +42,11 @@ export type ConnectOptions = {
   dedupMaxClaims?: number;
   /** Where a failure in a background thread (checkpoints, event writes: SQLite files only) is reported. */
   onBackgroundError?: (message: string) => void;
+  /**
+   * Where an idle PostgreSQL connection that broke is reported (a server restart or failover, a
+   * proxy's idle timeout): the pool drops it and opens another when one is needed.
+   */
+  onConnectionLost?: (message: string) => void;
 };
 
 /** How often the checkpoint worker copies the write-ahead log back into the database file. */
@@ -49,7 +54,7 @@ const CHECKPOINT_INTERVAL_MS = 500;
 
 export function connect(url: string, options: ConnectOptions = {}): Connection {
   if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options);
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url, options.schema);
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url, options);
   throw new Error(`unsupported database URL (use sqlite:<file> or postgres://…): ${url.split(':')[0]}:…`);
 }
 
@@ -102,7 +107,8 @@ function connectSqlite(file: string, options: ConnectOptions): Connection {
   };
 }
 
-function connectPostgres(url: string, schema: string | undefined): Connection {
+function connectPostgres(url: string, options: ConnectOptions): Connection {
+  const { schema } = options;
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
@@ -110,6 +116,9 @@ function connectPostgres(url: string, schema: string | undefined): Connection {
     types: { getTypeParser: (oid, format) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) } as pg.CustomTypesConfig,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
+  // A pooled connection that breaks while idle is emitted here; with no listener, Node would end
+  // the process over what the next query recovers from by itself.
+  pool.on('error', (err: Error) => options.onConnectionLost?.(err.message));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', durability: durableOnCommit, eventWriter: null, close: () => db.destroy() };
 }
