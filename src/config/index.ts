@@ -45,14 +45,18 @@ export type Config = {
 type Env = Record<string, string | undefined>;
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
+  const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
+  // Digits only: Number() would read " " as 0 (a port picked at random), "0x4E2B" as 20011 and "1e3" as 1000.
+  const value = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
 }
+
+/** pino's levels, and `silent`. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = env[name];
@@ -81,7 +85,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: env.LATCHKEY_REDIS_URL || null,
     secret: env.LATCHKEY_SECRET || null,
     secretFile: env.LATCHKEY_SECRET_FILE || null,
-    logLevel: env.LATCHKEY_LOG_LEVEL || 'info',
+    logLevel: oneOf(env, 'LATCHKEY_LOG_LEVEL', LOG_LEVELS, 'info'),
     usageFlushMs: integer(env, 'LATCHKEY_USAGE_FLUSH_MS', 2000, 50, 600_000),
     cacheTtlMs: integer(env, 'LATCHKEY_CACHE_TTL_MS', 60_000, 0, 3_600_000),
     negativeCacheTtlMs: integer(env, 'LATCHKEY_NEGATIVE_CACHE_TTL_MS', 10_000, 0, 600_000),

@@ -1,10 +1,21 @@
 import { readFileSync } from 'node:fs';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, type Config } from '../config/index.js';
 import { createServices } from '../services.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
 
-const config = loadConfig();
+/** A refusal to start, for whoever started the server: one line on stderr, no stack. */
+function refuseToStart(err: unknown): never {
+  process.stderr.write(`latchkey: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  refuseToStart(err);
+}
 const logger = createLogger(config.logLevel);
 
 try {
@@ -23,6 +34,7 @@ try {
   process.once('SIGTERM', () => void close('SIGTERM'));
   await app.listen({ host: config.host, port: config.port });
 } catch (err) {
+  // In the log for its pipeline (with the stack), and said plainly to whoever is starting it.
   logger.fatal({ err }, 'latchkey could not start');
-  process.exit(1);
+  refuseToStart(err);
 }

@@ -4,6 +4,11 @@ import type { ChangeChannel, Deliver, Invalidation } from './invalidation.js';
 
 const CHANNEL = 'latchkey:invalidate';
 
+/** Redis could not be reached at start: said in terms of the setting that named it. */
+export function unreachable(err: unknown): Error {
+  return new Error(`LATCHKEY_REDIS_URL: Redis cannot be reached (${err instanceof Error ? err.message : String(err)})`);
+}
+
 type Logger = { warn(obj: unknown, msg?: string): void };
 
 /**
@@ -17,9 +22,29 @@ export async function openRedisChangeChannel(url: string, deliver: Deliver, logg
   const sub = new Redis(url, { lazyConnect: true });
   // The publishing connection's own errors are reported where a publish fails, once per change:
   // unheard, ioredis would print every attempt to reconnect to stderr.
-  pub.on('error', () => {});
-  await Promise.all([pub.connect(), sub.connect()]);
-  await sub.subscribe(CHANNEL);
+  // ioredis rejects a failed connect with "Connection is closed."; the cause comes as an error event.
+  let cause: Error | undefined;
+  pub.on('error', (err: Error) => {
+    cause ??= err;
+  });
+  // Listened to before connecting (unheard, ioredis prints each error to stderr), and said once
+  // an outage, not at every attempt to reconnect.
+  let starting = true;
+  let reported = false;
+  sub.on('error', (err: Error) => {
+    if (starting) cause ??= err;
+    else if (!reported) logger.warn({ err: err.message }, 'redis invalidation channel lost; reconnecting (key changes still travel through the database)');
+    reported = !starting;
+  });
+  try {
+    await Promise.all([pub.connect(), sub.connect()]);
+    await sub.subscribe(CHANNEL);
+  } catch (err) {
+    pub.disconnect();
+    sub.disconnect();
+    throw unreachable(cause ?? err);
+  }
+  starting = false;
 
   let connected = true;
   sub.on('close', () => {
@@ -28,8 +53,8 @@ export async function openRedisChangeChannel(url: string, deliver: Deliver, logg
   sub.on('ready', () => {
     if (!connected) deliver({ all: true });
     connected = true;
+    reported = false;
   });
-  sub.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis invalidation channel error'));
   sub.on('message', (_channel: string, text: string) => {
     try {
       const { from, ...message } = JSON.parse(text) as Invalidation & { from?: string };

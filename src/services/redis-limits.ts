@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { TokenDigester } from '../domain/tokens/digest.js';
 import type { SharedFailures } from './attempt-limiter.js';
 import type { SharedBuckets } from './rate-limiter.js';
+import { unreachable } from './redis-invalidation.js';
 
 type Logger = { warn(obj: unknown, msg?: string): void };
 
@@ -20,8 +21,17 @@ const COMMAND_TIMEOUT_MS = 1000;
  */
 export async function connectSharedLimits(url: string): Promise<Redis> {
   const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: COMMAND_TIMEOUT_MS });
-  redis.on('error', () => {});
-  await redis.connect();
+  // ioredis rejects a failed connect with "Connection is closed."; the cause comes as an error event.
+  let cause: Error | undefined;
+  redis.on('error', (err: Error) => {
+    cause = err;
+  });
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw unreachable(cause ?? err);
+  }
   return redis;
 }
 
