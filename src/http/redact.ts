@@ -8,7 +8,25 @@ import { REDACTED, redactTokenShapes } from '../domain/tokens/format.js';
  * redaction works on object fields, not inside strings, so logged URLs go through this.
  */
 export function redactUrl(url: string): string {
-  return redactTokenShapes(redactQuery(url));
+  return redactEncodedTokens(redactTokenShapes(redactQuery(url)));
+}
+
+/**
+ * A token percent-encoded in part (`lkg%5F…`) is no token shape as sent, yet the server decodes it
+ * back into one: each piece between delimiters that holds a `%` is decoded and, when that shows a
+ * token, redacted whole. Undecodable pieces are left as they are (they decode to no token).
+ */
+function redactEncodedTokens(url: string): string {
+  if (!url.includes('%')) return url;
+  return url.replace(/[^/?&=;#]*%[^/?&=;#]*/g, (piece) => {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(piece);
+    } catch {
+      return piece;
+    }
+    return redactTokenShapes(decoded) === decoded ? piece : REDACTED;
+  });
 }
 
 function redactQuery(url: string): string {

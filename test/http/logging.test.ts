@@ -59,4 +59,9 @@ test('redactUrl rewrites credential parameters and leaves the rest alone', () =>
   assert.equal(redactUrl(`/a/${rest}/b;x=${events}?limit=5`), '/a/[REDACTED]/b;x=[REDACTED]?limit=5', 'token shapes anywhere in the URL');
   assert.equal(redactUrl(`/a/lkg_short?q=${rest}`), '/a/lkg_short?q=[REDACTED]', 'only a whole token shape is taken for one');
   assert.equal(redactUrl('/a'), '/a');
+  // Percent-encoded in part, as the server decodes it back: redacted too, whole piece by piece.
+  const encoded = rest.replace('_', '%5F').replace('A1', '%41%31');
+  assert.equal(redactUrl(`/api/v1/${encoded}`), '/api/v1/[REDACTED]');
+  assert.equal(redactUrl(`/api/v1/identity;token=${encoded}?x=${events.replace('lke', 'lk%65')}&limit=5`), '/api/v1/identity;token=[REDACTED]?x=[REDACTED]&limit=5');
+  assert.equal(redactUrl('/a/caf%C3%A9?q=%E0%A4&name=x%20y'), '/a/caf%C3%A9?q=%E0%A4&name=x%20y', 'other encoded text, undecodable included, is left alone');
 });
