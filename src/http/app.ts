@@ -88,7 +88,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     }
   });
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, 'not_found', `no route ${request.method} ${shortPath(request.url)}`));
+  app.setNotFoundHandler((request, reply) => {
+    // As on every route (./auth.ts): a URL holding NUL is refused as such, matched or not.
+    if (request.url.includes('%00')) return sendError(request, reply, 'validation_failed', 'the URL must not contain the NUL character (%00)');
+    return sendError(request, reply, 'not_found', `no route ${request.method} ${shortPath(request.url)}`);
+  });
 
   await app.register(cookie);
   await app.register(swagger, {

@@ -44,7 +44,7 @@ for (const database of testDatabases()) {
     });
 
     test('in a path id or a query parameter: 400 validation_failed', async () => {
-      for (const url of ['/api/v1/api_keys/01ARZ3NDEK%00', `/api/v1/teams/${teamId}%00`, '/api/v1/incidents?status=open%00', '/api/v1/api_keys?cursor=%00']) {
+      for (const url of ['/api/v1/api_keys/01ARZ3NDEK%00', `/api/v1/teams/${teamId}%00`, '/api/v1/incidents?status=open%00', '/api/v1/api_keys?cursor=%00', '/api/v1/identity%00', '/nowhere%00']) {
         assert.equal(assertEnvelope(await send('GET', url), 400, 'validation_failed').message, 'the URL must not contain the NUL character (%00)', url);
       }
     });
