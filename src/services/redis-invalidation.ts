@@ -20,16 +20,15 @@ export async function openRedisChangeChannel(url: string, deliver: Deliver, logg
   const instance = randomUUID();
   const pub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
   const sub = new Redis(url, { lazyConnect: true });
-  // The publishing connection's own errors are reported where a publish fails, once per change:
-  // unheard, ioredis would print every attempt to reconnect to stderr.
-  // ioredis rejects a failed connect with "Connection is closed."; the cause comes as an error event.
+  // Both connections' errors are listened to before connecting: unheard, ioredis prints each to
+  // stderr. At start, an error is the cause of a failed connect (which ioredis rejects only with
+  // "Connection is closed."). After it, the publishing connection's are reported where a publish
+  // fails, once per change, and the subscription's once an outage, not at every reconnect.
+  let starting = true;
   let cause: Error | undefined;
   pub.on('error', (err: Error) => {
-    cause ??= err;
+    if (starting) cause ??= err;
   });
-  // Listened to before connecting (unheard, ioredis prints each error to stderr), and said once
-  // an outage, not at every attempt to reconnect.
-  let starting = true;
   let reported = false;
   sub.on('error', (err: Error) => {
     if (starting) cause ??= err;
