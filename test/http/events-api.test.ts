@@ -271,6 +271,44 @@ for (const db of eventDatabases()) {
       });
     });
 
+    describe('optional fields sent as null, as client libraries write unset ones', () => {
+      test("go-pagerduty's change event (timestamp \"\", custom_details and links null) is stored, timed when received", async () => {
+        const summary = unique('deployed v1.2.3');
+        const res = await enqueue(`{"routing_key":"${plainKey}","payload":{"source":"ci","summary":"${summary}","timestamp":"","custom_details":null},"links":null}`, '/v2/change/enqueue');
+        assert.equal(res.statusCode, 202, res.body);
+        assert.deepEqual(json(res), { status: 'success', message: 'Change event processed' });
+        const change = (await rest(`/services/${plain}/change_events`)).change_events.find((e: Json) => e.summary === summary);
+        assert.equal(change.source, 'ci');
+        assert.ok(change.timestamp, 'the time it was received');
+        const javaStyle = await enqueue({ routing_key: plainKey, payload: { summary: unique('deploy'), source: null, timestamp: null, custom_details: null } }, '/v2/change/enqueue');
+        assert.equal(javaStyle.statusCode, 202, javaStyle.body);
+      });
+
+      test('a Jackson-mapped trigger (every unset payload field null) opens its incident; a null dedup_key gets one of its own', async () => {
+        const summary = unique('Disk full');
+        const res = await enqueue({
+          routing_key: plainKey, event_action: 'trigger', dedup_key: null, client: null, client_url: null, images: null,
+          links: [{ href: 'https://runbooks.example.com/disk', text: null }],
+          payload: { summary, source: 'db-1', severity: 'critical', timestamp: null, component: null, group: null, class: null, custom_details: null },
+        });
+        const dedupKey = assertProcessed(res);
+        const [incident] = await incidentsWith(dedupKey);
+        assert.equal(incident.title, summary);
+        assert.equal(incident.severity, 'critical');
+        assert.equal(assertProcessed(await enqueue({ routing_key: plainKey, event_action: 'resolve', dedup_key: dedupKey, payload: null })), dedupKey);
+      });
+
+      test('what PagerDuty requires stays required: a null summary, source or severity of a trigger is an invalid event', async () => {
+        const before = await incidentCount();
+        for (const [field, pattern] of [['summary', /'payload\.summary' is missing/], ['source', /'payload\.source' is missing/], ['severity', /'payload\.severity' is invalid/]] as const) {
+          assertInvalidEvent(await trigger(plainKey, { [field]: null }), pattern);
+        }
+        assertInvalidEvent(await enqueue({ routing_key: plainKey, event_action: 'trigger', payload: null }), /'payload' is missing/);
+        assertInvalidEvent(await enqueue({ routing_key: plainKey, event_action: 'resolve', dedup_key: null }), /'dedup_key' is missing/);
+        assert.equal(await incidentCount(), before);
+      });
+    });
+
     describe('validation, as PagerDuty does', () => {
       const valid = () => ({ routing_key: plainKey, event_action: 'trigger', payload: { summary: 'ok', source: 'monitor', severity: 'info' } });
       const cases: Array<[string, (e: Json) => unknown, RegExp]> = [

@@ -119,6 +119,44 @@ function checkTimestamp(value: unknown, errors: string[]): void {
   }
 }
 
+const OPTIONAL_TOP = ['dedup_key', 'images', 'links', 'client', 'client_url'] as const;
+const OPTIONAL_IN_PAYLOAD = ['timestamp', 'component', 'group', 'class', 'custom_details', 'source'] as const;
+const OPTIONAL_IN_ATTACHMENTS = { images: ['href', 'alt'], links: ['text'] } as const;
+
+/**
+ * An event with its optional fields that are null (and a blank `payload.timestamp`) left out, as
+ * if never sent. Clients write unset fields so: PagerDuty's go-pagerduty sends a change event as
+ * `"timestamp":"","custom_details":null,…,"links":null`, and a Jackson-mapped Java client sends
+ * `"component":null,"group":null,…` in every trigger; PagerDuty takes them for absent. Required
+ * fields (summary, source and severity of a trigger) are still required. Not an object: as is.
+ */
+export function withoutUnsetFields(body: unknown): unknown {
+  if (!isObject(body)) return body;
+  const event: Record<string, unknown> = { ...body };
+  for (const f of OPTIONAL_TOP) if (event[f] === null) delete event[f];
+  if (isObject(event.payload)) {
+    const payload: Record<string, unknown> = { ...event.payload };
+    for (const f of OPTIONAL_IN_PAYLOAD) {
+      // A trigger's source is required: left for validation to name.
+      if (f === 'source' && event.event_action !== undefined) continue;
+      if (payload[f] === null) delete payload[f];
+    }
+    if (typeof payload.timestamp === 'string' && payload.timestamp.trim() === '') delete payload.timestamp;
+    event.payload = payload;
+  } else if (event.payload === null && event.event_action !== 'trigger') delete event.payload;
+  for (const [list, fields] of Object.entries(OPTIONAL_IN_ATTACHMENTS)) {
+    const items = event[list];
+    if (!Array.isArray(items)) continue;
+    event[list] = items.map((item: unknown) => {
+      if (!isObject(item)) return item;
+      const copy: Record<string, unknown> = { ...item };
+      for (const f of fields) if (copy[f] === null) delete copy[f];
+      return copy;
+    });
+  }
+  return event;
+}
+
 /** Validates an alert event the way PagerDuty does, every problem named by its field. */
 export function validateAlertEvent(body: unknown): Validated<AlertEvent> {
   if (!isObject(body)) return { ok: false, errors: ['Event object must be a JSON object'] };

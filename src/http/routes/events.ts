@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { ErrorCode } from '../../domain/errors.js';
-import { MAX_EVENT_BYTES, validateAlertEvent, validateChangeEvent, type Validated } from '../../domain/events/event.js';
+import { MAX_EVENT_BYTES, validateAlertEvent, validateChangeEvent, withoutUnsetFields, type Validated } from '../../domain/events/event.js';
 import type { Services } from '../../services.js';
 import { actorOfKey } from '../../services/actors.js';
 import { addressAllowed } from '../address.js';
@@ -62,7 +62,6 @@ function takeHeaderRoutingKey(request: FastifyRequest): string[] | undefined {
   // Not an event object at all: validation says so.
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
   const inBody = (body as { routing_key?: unknown }).routing_key;
-  // A client that sends the key in the header may still put an empty field in the body.
   if (inBody === undefined || inBody === null) request.body = { ...body, routing_key: header };
   else if (inBody !== header) return [`'routing_key' and the X-Routing-Key header name different keys: send it in one of them`];
   return undefined;
@@ -108,6 +107,8 @@ export const eventRoutes = (services: Services): FastifyPluginAsync => async (ap
 
   /** Validates, then authenticates by routing key; answers the request itself when it must stop. */
   async function admit<T extends { routing_key: string }>(request: FastifyRequest, reply: FastifyReply, validate: (body: unknown) => Validated<T>) {
+    // Optional fields sent as null (or a blank timestamp) are taken as unsent, as PagerDuty takes them.
+    request.body = withoutUnsetFields(request.body);
     const headerErrors = takeHeaderRoutingKey(request);
     if (headerErrors) return void invalid(request, reply, headerErrors);
     const validated = validate(request.body);
