@@ -68,8 +68,14 @@ export function createUsageRecorder(deps: { store: UsageStore; clock: Clock; flu
   const recorder = {
     record(use: UseRecord): void {
       const at = use.at ?? deps.clock.now();
-      lastUse.set(use.keyId, { at, ip: use.ip });
-      if (use.previousDigest) tokenLastUse.set(use.previousDigest, at);
+      // Recorded as answers finish, which is not the order requests came in: a slow request
+      // finishing after a quicker, later one must not put the key's last use back in time.
+      const last = lastUse.get(use.keyId);
+      if (!last || at >= last.at) lastUse.set(use.keyId, { at, ip: use.ip });
+      if (use.previousDigest) {
+        const lastOfToken = tokenLastUse.get(use.previousDigest);
+        if (!lastOfToken || at >= lastOfToken) tokenLastUse.set(use.previousDigest, at);
+      }
       const day = dayAt(at);
       let byOutcome = countsToday.get(use.keyId);
       if (!byOutcome) countsToday.set(use.keyId, (byOutcome = new Map()));

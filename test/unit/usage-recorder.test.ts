@@ -65,4 +65,21 @@ describe('usage recorder', () => {
     assert.deepEqual(recorder.pendingUse('A'), { at: clock.now(), ip: '192.0.2.1' });
     assert.deepEqual(recorder.pendingCounts('A').map((c) => c.count), [1]);
   });
+
+  test('a slow request answered after a later, quicker one does not put the last use back in time', async () => {
+    const clock = createTestClock();
+    const { store, batches } = fakeStore();
+    const recorder = createUsageRecorder({ store, clock, flushIntervalMs: 60_000, logger: quiet });
+    const slowStarted = clock.now();
+    clock.advance(5000);
+    const quickStarted = clock.now();
+    // Recorded as answers finish: the quick one first, then the slow one that began 5 s before it.
+    recorder.record({ keyId: 'A', ip: '203.0.113.2', outcome: 'ok', at: quickStarted, previousDigest: 'old' });
+    recorder.record({ keyId: 'A', ip: '203.0.113.1', outcome: 'ok', at: slowStarted, previousDigest: 'old' });
+    assert.deepEqual(recorder.pendingUse('A'), { at: quickStarted, ip: '203.0.113.2' });
+    await recorder.flush();
+    assert.deepEqual(batches[0]!.lastUse.get('A'), { at: quickStarted, ip: '203.0.113.2' });
+    assert.deepEqual(batches[0]!.tokenLastUse.get('old'), quickStarted);
+    assert.equal([...batches[0]!.counts.values()].reduce((n, c) => n + c.count, 0), 2, 'both counted');
+  });
 });
