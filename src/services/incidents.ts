@@ -274,7 +274,8 @@ export function createIncidentService(deps: Deps) {
       const incident = await visibleIncident(actor, id);
       if (!canIn(actor, 'incidents:write', incidentScope(incident))) throw new LatchkeyError('out_of_scope', 'deleting this incident needs incidents:write on its service');
       await db.transaction().execute(async (trx) => {
-        await incidents.delete(trx, id);
+        // Deleted meanwhile by another request: that one answers 204 and writes the audit event.
+        if (!(await incidents.delete(trx, id))) throw notFound('incident');
         await writeAudit(trx, actor, ctx, {
           action: 'incident.deleted', targetType: 'incident', targetId: id, scope: incidentScope(incident),
           details: { title: incident.title, status: incident.status, severity: incident.severity, dedup_key: incident.dedupKey, created_at: incident.createdAt.toISOString() },

@@ -158,8 +158,10 @@ export function createIncidentStore(db: Db) {
       return Number((await query.executeTakeFirst()).numUpdatedRows) > 0;
     },
 
-    async delete(trx: Transaction<Database>, id: string): Promise<void> {
-      await trx.deleteFrom('incidents').where('id', '=', id).execute();
+    /** Whether there was such an incident to delete (a concurrent delete may have taken it). */
+    async delete(trx: Transaction<Database>, id: string): Promise<boolean> {
+      const result = await trx.deleteFrom('incidents').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
     },
 
     async list(filter: IncidentFilter): Promise<Incident[]> {

@@ -118,6 +118,16 @@ for (const db of testDatabases()) {
       assert.equal(again.alert_count, 1, 'a new incident, not an alert on the deleted one');
     });
 
+    test('deletes of one incident at once: one 204 and one audit event, the others 404', async () => {
+      for (let round = 0; round < 5; round++) {
+        const incident = await open(serviceA);
+        const answers = await Promise.all([1, 2, 3].map(() => api.del(`/incidents/${incident.id}`, editorA.token)));
+        assert.deepEqual(answers.map((a) => a.statusCode).sort(), [204, 404, 404], answers.map((a) => a.body).join(' | '));
+        const trail = expectStatus(await api.get(`/audit_events?target_id=${incident.id}`), 200).audit_events;
+        assert.deepEqual(trail.map((e: Json) => e.action), ['incident.deleted'], 'one deletion happened, one is recorded');
+      }
+    });
+
     test('an incident_creator key cannot delete: 403 insufficient_permissions, the incident stays', async () => {
       const incident = await open(serviceA);
       const refused = expectError(await api.del(`/incidents/${incident.id}`, creatorA.token), 403, 'insufficient_permissions');
