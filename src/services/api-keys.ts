@@ -250,8 +250,11 @@ export function createApiKeyService(deps: Deps) {
         await keys.insert(trx, apiKey, record);
         // The team may have been deleted since it was looked up (see CatalogStore.findTeam).
         if (scope.type === 'team' && !(await deps.catalog.findTeam(scope.teamId, trx))) throw notFound('team');
+        // Every setting the key starts with: an unthrottled, debug-logging or address-bound key shows as such.
         await writeAudit(trx, actor, ctx, keyAudit('api_key.created', apiKey, {
-          name: apiKey.name, kind, scope: scope.type, roles, read_only: apiKey.readOnly, expires_at: expiresAt,
+          name: apiKey.name, description: apiKey.description, kind, scope: scope.type, roles, read_only: apiKey.readOnly, expires_at: expiresAt,
+          debug: apiKey.debugUntil !== null, rate_limit_per_minute: apiKey.rateLimitPerMinute, dedup_window_seconds: apiKey.dedupWindowSeconds,
+          allowed_cidrs: apiKey.allowedCidrs,
         }));
       };
       await (options.within ? persist(options.within) : db.transaction().execute(persist));

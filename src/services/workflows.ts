@@ -42,10 +42,15 @@ const scopeOf = (teamId: string | null): Scope => (teamId ? { type: 'team', team
 
 /**
  * A workflow's actions as the audit trail records them: a webhook by its host only, since a
- * webhook URL often carries its own secret (a chat tool's incoming-webhook path).
+ * webhook URL often carries its own secret (a chat tool's incoming-webhook path), with the rest
+ * of its settings, so a changed timeout or retry count shows.
  */
 const auditedActions = (actions: readonly WorkflowAction[]) =>
-  actions.map((a) => (a.type === 'webhook' ? { type: a.type, host: new URL(a.url).host } : a));
+  actions.map((a) => {
+    if (a.type !== 'webhook') return a;
+    const { url, ...settings } = a;
+    return { ...settings, host: new URL(url).host };
+  });
 
 const audited = (w: Workflow) => ({ name: w.name, description: w.description, filter: w.filter, actions: auditedActions(w.actions), enabled: w.enabled });
 

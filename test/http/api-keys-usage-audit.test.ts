@@ -137,6 +137,18 @@ for (const db of testDatabases()) {
         assert.deepEqual((await trail(`?target_id=${id}&action=api_key.rotated`)).map((e) => e.id), [byAction('api_key.rotated').id]);
       });
 
+      test('api_key.created records every setting the key starts with: an unthrottled, debug-logging or address-bound key shows as such', async () => {
+        const made = json(await call('POST', '/api_keys', { payload: {
+          name: 'settings', description: 'for the pager bridge', scope: 'global', roles: ['viewer'], debug: true,
+          rate_limit_per_minute: null, dedup_window_seconds: 0, allowed_cidrs: ['10.0.0.0/8'],
+        } }));
+        const [created] = await trail(`?target_id=${made.api_key.id}`);
+        assert.deepEqual(created!.details, {
+          name: 'settings', description: 'for the pager bridge', kind: 'rest', scope: 'global', roles: ['viewer'], read_only: false, expires_at: null,
+          debug: true, rate_limit_per_minute: null, dedup_window_seconds: 0, allowed_cidrs: ['10.0.0.0/8'],
+        });
+      });
+
       test('action, actor and time filters', async () => {
         const { api_key: key } = await createKeyViaApi(t, { scope: 'global' });
         const rotatedEverywhere = await trail('?action=api_key.rotated');

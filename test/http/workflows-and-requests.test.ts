@@ -117,18 +117,24 @@ for (const db of testDatabases()) {
       const secretPath = '/services/T000/B000/very-secret-webhook-token';
       const created = await workflow({ team_id: teamA, filter: when('audited'), actions: [{ type: 'webhook', url: `https://hooks.example.com${secretPath}` }] }, editorA);
       expectStatus(await api.patch(`/workflows/${created.id}`, { enabled: false, description: 'paused' }, editorA), 200);
+      const retried = { type: 'webhook', url: `https://hooks.example.com${secretPath}`, max_attempts: 5, timeout_ms: 1000 };
+      expectStatus(await api.patch(`/workflows/${created.id}`, { actions: [retried] }, editorA), 200);
       expectStatus(await api.del(`/workflows/${created.id}`, editorA), 204);
       const trail = expectStatus(await api.get(`/audit_events?target_id=${created.id}`), 200).audit_events as Json[];
-      assert.deepEqual(trail.map((e) => [e.action, e.target_type]), [['workflow.deleted', 'workflow'], ['workflow.updated', 'workflow'], ['workflow.created', 'workflow']]);
-      const [deleted, updated, made] = trail;
-      assert.deepEqual(made!.details.actions, [{ type: 'webhook', host: 'hooks.example.com' }]);
+      assert.deepEqual(trail.map((e) => [e.action, e.target_type]), [['workflow.deleted', 'workflow'], ['workflow.updated', 'workflow'], ['workflow.updated', 'workflow'], ['workflow.created', 'workflow']]);
+      const [deleted, settingsChanged, updated, made] = trail;
+      assert.deepEqual(made!.details.actions, [{ type: 'webhook', host: 'hooks.example.com', max_attempts: 3, timeout_ms: 5000 }]);
+      assert.deepEqual(settingsChanged!.details, {
+        from: { actions: [{ type: 'webhook', host: 'hooks.example.com', max_attempts: 3, timeout_ms: 5000 }] },
+        to: { actions: [{ type: 'webhook', host: 'hooks.example.com', max_attempts: 5, timeout_ms: 1000 }] },
+      }, 'a changed timeout or retry count shows, by host');
       assert.equal(made!.details.team_id, teamA);
       assert.deepEqual(updated!.details, { from: { description: '', enabled: true }, to: { description: 'paused', enabled: false } });
       assert.equal(deleted!.details.name, created.name);
       assert.ok(trail.every((e) => e.actor.type === 'api_key'));
       assert.equal(JSON.stringify(trail).includes('very-secret'), false, 'the webhook URL is not in the trail');
       const teamView = expectStatus(await api.get(`/audit_events?target_id=${created.id}`, (await issueKey(t, { scope: 'team', team_id: teamA, roles: ['admin'] })).token), 200).audit_events;
-      assert.equal(teamView.length, 3, 'the team sees its workflow’s trail');
+      assert.equal(teamView.length, 4, 'the team sees its workflow’s trail');
     });
 
     test('a webhook URL is shown whole only to whoever may change its workflow: a reader sees its origin, not the path that is often its secret', async () => {
