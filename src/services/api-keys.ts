@@ -324,6 +324,8 @@ export function createApiKeyService(deps: Deps) {
       } else if (input.debug === false) {
         changes.debugUntil = null;
       }
+      // Nothing differs from what is stored: nothing is written, and no event claims a change.
+      if (Object.keys(diff(key, changes)).length === 0) return key;
       return change(actor, ctx, key, 'api_key.updated', changes);
     },
 

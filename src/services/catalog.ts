@@ -113,6 +113,8 @@ export function createCatalogService(deps: Deps) {
       if (input.name !== undefined && input.name !== team.name && !reachFor(actor, 'teams:read').global) {
         throw new LatchkeyError('global_token_required', 'renaming a team needs teams:read over every team (team names are unique across teams): a global key, or a signed-in user');
       }
+      // Nothing differs from what is stored: nothing is written, and no event claims a change.
+      if ((input.name ?? team.name) === team.name && (input.description ?? team.description) === team.description) return team;
       await db.transaction().execute(async (trx) => {
         await catalog.updateTeam(trx, id, { ...input, updatedAt: clock.now() });
         await writeAudit(trx, actor, ctx, { action: 'team.updated', targetType: 'team', targetId: id, scope: teamScope(id), details: { from: { name: team.name, description: team.description }, to: input } });

@@ -198,12 +198,14 @@ export function createUserService(deps: Deps) {
         await checkPasswordChange(actor, user, self, input.current_password, ctx);
       }
       const changes: { name?: string; role?: AccountRole; passwordHash?: string } = {};
-      if (input.name !== undefined) changes.name = input.name;
+      if (input.name !== undefined && input.name !== user.name) changes.name = input.name;
       if (input.role !== undefined && input.role !== user.role) {
         checkRoleChange(actor, await isSignedInOwner(actor), user.role, input.role);
         changes.role = input.role;
       }
       if (input.password !== undefined) changes.passwordHash = await hashPassword(input.password);
+      // Nothing differs from what is stored: nothing is written, and no event claims a change.
+      if (Object.keys(changes).length === 0) return user;
       await db.transaction().execute(async (trx) => {
         if (changes.role && user.role === 'owner') await refuseLosingLastOwner(trx, user);
         await users.update(trx, id, { ...changes, updatedAt: clock.now() });

@@ -149,6 +149,28 @@ for (const db of testDatabases()) {
         });
       });
 
+      test('a change that changes nothing writes nothing: no audit event, updated_at kept; for keys, teams and users alike', async () => {
+        const key = json(await call('POST', '/api_keys', { payload: { name: 'steady', scope: 'global', roles: ['viewer'] } })).api_key;
+        const team = json(await call('POST', '/teams', { payload: { name: unique('steady team'), description: 'ops' } })).team;
+        const owner = json(await call('GET', '/users?limit=200')).users.find((u: Json) => u.role === 'owner');
+        const events = async () => (await trail('?limit=200')).length;
+        const before = await events();
+        t.clock.advance(1000);
+        for (const [url, body, field] of [
+          [`/api_keys/${key.id}`, { name: 'steady', read_only: false, roles: ['viewer'] }, 'api_key'],
+          [`/teams/${team.id}`, { name: team.name, description: 'ops' }, 'team'],
+          [`/users/${owner.id}`, { name: owner.name }, 'user'],
+        ] as const) {
+          const res = await call('PATCH', url, { payload: body });
+          assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
+          const shown = json(res)[field];
+          assert.equal(shown.updated_at, field === 'api_key' ? key.updated_at : field === 'team' ? team.updated_at : owner.updated_at, `${url}: updated_at kept`);
+        }
+        assert.equal(await events(), before, 'no event claims a change');
+        assert.equal(json(await call('PATCH', `/api_keys/${key.id}`, { payload: { name: 'moved' } })).api_key.name, 'moved');
+        assert.equal(await events(), before + 1, 'a real change is recorded');
+      });
+
       test('action, actor and time filters', async () => {
         const { api_key: key } = await createKeyViaApi(t, { scope: 'global' });
         const rotatedEverywhere = await trail('?action=api_key.rotated');
