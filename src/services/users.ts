@@ -126,8 +126,16 @@ export function createUserService(deps: Deps) {
       else await users.update(trx, id, { status: 'deactivated', updatedAt: now });
       await deps.sessions.deleteForUser(trx, id);
       if (deleting) {
-        revoked = await deps.keys.revokeOwnedBy(trx, id, now, actor.ref);
+        const tokens = await deps.keys.revokeOwnedBy(trx, id, now, actor.ref);
+        revoked = tokens.map((k) => k.id);
         await users.removeMemberships(trx, id);
+        // Each token's own trail says it was revoked, and why, as a revoke by hand would.
+        for (const token of tokens) {
+          await writeAudit(trx, actor, ctx, {
+            action: 'api_key.revoked', targetType: 'api_key', targetId: token.id, scope: GLOBAL,
+            details: { reason: 'user_deleted', user_id: id, changes: { state: { from: token.state, to: 'revoked' }, revoked_at: { from: null, to: now }, revoked_by: { from: null, to: actor.ref } } },
+          });
+        }
       }
       await writeAudit(trx, actor, ctx, {
         action: deleting ? 'user.deleted' : 'user.deactivated', targetType: 'user', targetId: id, scope: GLOBAL,

@@ -219,12 +219,13 @@ export function createApiKeyStore(db: Db) {
     },
 
     /** Revokes every live personal token of a user; returns their ids. */
-    async revokeOwnedBy(trx: Transaction<Database>, userId: string, at: Date, by: ActorRef): Promise<string[]> {
-      const rows = await trx.selectFrom('api_keys').select('id').where('owner_user_id', '=', userId).where('state', '!=', 'revoked').execute();
+    /** Revokes a user's personal tokens not revoked yet: each one's id and the state it was in. */
+    async revokeOwnedBy(trx: Transaction<Database>, userId: string, at: Date, by: ActorRef): Promise<Array<{ id: string; state: string }>> {
+      const rows = await trx.selectFrom('api_keys').select(['id', 'state']).where('owner_user_id', '=', userId).where('state', '!=', 'revoked').execute();
       if (rows.length === 0) return [];
       await trx.updateTable('api_keys').set({ state: 'revoked', revoked_at: toMs(at), revoked_by: actorToText(by), updated_at: toMs(at) })
         .where('id', 'in', rows.map((r) => r.id)).execute();
-      return rows.map((r) => r.id);
+      return rows;
     },
 
     /** Keys whose debug switch has run out but whose switch-off is not yet recorded. */

@@ -171,6 +171,13 @@ for (const db of testDatabases()) {
       const trail = expectStatus(await api.get(`/audit_events?target_id=${member.id}`, t.ownerToken), 200).audit_events as Json[];
       assert.equal(trail[0].action, 'user.deleted');
       assert.deepEqual(trail[0].details.revoked_api_keys, [issued.api_key.id]);
+      // The token's own trail says so too, as a revoke by hand would.
+      const tokenTrail = expectStatus(await api.get(`/audit_events?target_id=${issued.api_key.id}`, t.ownerToken), 200).audit_events as Json[];
+      assert.deepEqual(tokenTrail.map((e) => e.action), ['api_key.revoked', 'api_key.created']);
+      assert.equal(tokenTrail[0].details.reason, 'user_deleted');
+      assert.equal(tokenTrail[0].details.user_id, member.id);
+      assert.deepEqual(tokenTrail[0].details.changes.state, { from: 'active', to: 'revoked' });
+      assert.equal(tokenTrail[0].actor.type, trail[0].actor.type, 'the same actor as the deletion');
     });
   });
 }
