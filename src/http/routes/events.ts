@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { ErrorCode } from '../../domain/errors.js';
+import { isPlainObject } from '../../domain/json.js';
 import { MAX_EVENT_BYTES, validateAlertEvent, validateChangeEvent, withoutUnsetFields, type Validated } from '../../domain/events/event.js';
 import type { Services } from '../../services.js';
 import { actorOfKey } from '../../services/actors.js';
@@ -60,8 +61,8 @@ function takeHeaderRoutingKey(request: FastifyRequest): string[] | undefined {
   if (typeof header !== 'string') return undefined;
   const body = request.body;
   // Not an event object at all: validation says so.
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  const inBody = (body as { routing_key?: unknown }).routing_key;
+  if (!isPlainObject(body)) return undefined;
+  const inBody = body.routing_key;
   if (inBody === undefined || inBody === null) request.body = { ...body, routing_key: header };
   else if (inBody !== header) return [`'routing_key' and the X-Routing-Key header name different keys: send it in one of them`];
   return undefined;
