@@ -82,7 +82,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   await checkSecretMatchesDatabase(createMetaStore(db), digest('latchkey:secret-check'));
 
   const ids = createIdGenerator(clock);
-  const keys = createApiKeyStore(db);
+  const keys = createApiKeyStore(db, connection.kind);
   const audit = createAuditStore(db);
   const catalog = createCatalogStore(db);
   const users = createUserStore(db, connection.kind);

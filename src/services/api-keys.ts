@@ -104,6 +104,9 @@ function checkCidrs(list: readonly string[] | undefined): void {
   if (bad.length > 0) throw new LatchkeyError('validation_failed', `not an IPv4 or IPv6 CIDR: ${bad.join(', ')}`, { field: 'allowed_cidrs', invalid: bad });
 }
 
+/** A change to a key (see change in createApiKeyService), with what its event records besides the change. */
+type Decided = { readonly changes: ApiKeyChanges; readonly details?: Record<string, unknown> };
+
 /** Field → {from, to} for the audit trail, fields named as the API names them (`readOnly` → `read_only`). */
 function diff(before: ApiKey, changes: ApiKeyChanges): Record<string, { from: unknown; to: unknown }> {
   const out: Record<string, { from: unknown; to: unknown }> = {};
@@ -194,14 +197,61 @@ export function createApiKeyService(deps: Deps) {
     return scope;
   }
 
-  async function change(actor: Actor, ctx: RequestContext, key: ApiKey, action: AuditAction, changes: ApiKeyChanges, extra: Record<string, unknown> = {}): Promise<ApiKey> {
-    const stamped = { ...changes, updatedAt: clock.now() };
-    await db.transaction().execute(async (trx) => {
-      await keys.update(trx, key.id, stamped);
-      await writeAudit(trx, actor, ctx, keyAudit(action, key, { ...extra, changes: diff(key, changes) }));
+  /** The key as it is inside `trx`, locked until it ends (ApiKeyStore.lockForChange). */
+  async function lockedKey(trx: Transaction<Database>, id: string): Promise<ApiKey> {
+    const key = await keys.lockForChange(trx, id);
+    if (!key) throw notFound('API key');
+    return key;
+  }
+
+  /**
+   * A change decided on the key as it is inside the transaction, not on an earlier read: `decide`
+   * sees what committed meanwhile, refuses by throwing (a key revoked meanwhile cannot be
+   * re-enabled), and answers the changes, or null when nothing is left to do (a disable that finds
+   * the key disabled). Only what differs from the key is written and audited, from → to; when
+   * nothing differs, nothing is written and no event claims a change. Answers the key as it is then.
+   */
+  async function change(actor: Actor, ctx: RequestContext, id: string, action: AuditAction, decide: (key: ApiKey) => Decided | null): Promise<{ key: ApiKey; changed: boolean }> {
+    const changed = await db.transaction().execute(async (trx) => {
+      const key = await lockedKey(trx, id);
+      const decided = decide(key);
+      const changes = decided ? diff(key, decided.changes) : {};
+      if (!decided || Object.keys(changes).length === 0) return false;
+      await keys.update(trx, id, { ...decided.changes, updatedAt: clock.now() });
+      await writeAudit(trx, actor, ctx, keyAudit(action, key, { ...decided.details, changes }));
+      return true;
     });
-    deps.invalidation.publish({ keyId: key.id });
-    return (await keys.findById(key.id))!;
+    if (changed) deps.invalidation.publish({ keyId: id });
+    return { key: (await keys.findById(id))!, changed };
+  }
+
+  /** What a PATCH changes, decided on the key as it is in the transaction (see change). */
+  function decideUpdate(actor: Actor, key: ApiKey, input: UpdateKeyInput, now: Date): Decided {
+    assertChangeable(key);
+    const roles = input.roles ? [...new Set(input.roles)] : key.roles;
+    if (input.roles && key.kind === 'events' && roles.length > 0) throw new LatchkeyError('validation_failed', 'an integration key takes no roles', { field: 'roles' });
+    enforce(authorizeChange(actor, key, roles));
+    const changes: { -readonly [K in keyof ApiKeyChanges]: ApiKeyChanges[K] } = {};
+    if (input.expires_at !== undefined) {
+      changes.expiresAt = parseFutureTime(input.expires_at, now);
+      enforce(decideKeyExpiry(actor, changes.expiresAt));
+    }
+    checkCidrs(input.allowed_cidrs);
+    if (input.allowed_cidrs !== undefined) enforce(decideKeyAddresses(actor, input.allowed_cidrs));
+    if (input.name !== undefined) changes.name = input.name;
+    if (input.description !== undefined) changes.description = input.description;
+    if (input.roles !== undefined) changes.roles = roles;
+    if (input.read_only !== undefined) changes.readOnly = input.read_only;
+    if (input.dedup_window_seconds !== undefined) changes.dedupWindowSeconds = input.dedup_window_seconds;
+    if (input.rate_limit_per_minute !== undefined) changes.rateLimitPerMinute = input.rate_limit_per_minute;
+    if (input.allowed_cidrs !== undefined) changes.allowedCidrs = input.allowed_cidrs;
+    if (input.debug === true) {
+      changes.debugEnabledAt = now;
+      changes.debugUntil = new Date(now.getTime() + DEBUG_DURATION_MS);
+    } else if (input.debug === false) {
+      changes.debugUntil = null;
+    }
+    return { changes };
   }
 
   function assertChangeable(key: ApiKey): void {
@@ -298,72 +348,47 @@ export function createApiKeyService(deps: Deps) {
     show: visibleKey,
 
     async update(actor: Actor, id: string, input: UpdateKeyInput, ctx: RequestContext): Promise<ApiKey> {
-      const key = await visibleKey(actor, id);
-      assertChangeable(key);
+      await visibleKey(actor, id);
       const now = clock.now();
-      const roles = input.roles ? [...new Set(input.roles)] : key.roles;
-      if (input.roles && key.kind === 'events' && roles.length > 0) throw new LatchkeyError('validation_failed', 'an integration key takes no roles', { field: 'roles' });
-      enforce(authorizeChange(actor, key, roles));
-      const changes: { -readonly [K in keyof ApiKeyChanges]: ApiKeyChanges[K] } = {};
-      if (input.expires_at !== undefined) {
-        changes.expiresAt = parseFutureTime(input.expires_at, now);
-        enforce(decideKeyExpiry(actor, changes.expiresAt));
-      }
-      checkCidrs(input.allowed_cidrs);
-      if (input.allowed_cidrs !== undefined) enforce(decideKeyAddresses(actor, input.allowed_cidrs));
-      if (input.name !== undefined) changes.name = input.name;
-      if (input.description !== undefined) changes.description = input.description;
-      if (input.roles !== undefined) changes.roles = roles;
-      if (input.read_only !== undefined) changes.readOnly = input.read_only;
-      if (input.dedup_window_seconds !== undefined) changes.dedupWindowSeconds = input.dedup_window_seconds;
-      if (input.rate_limit_per_minute !== undefined) changes.rateLimitPerMinute = input.rate_limit_per_minute;
-      if (input.allowed_cidrs !== undefined) changes.allowedCidrs = input.allowed_cidrs;
-      if (input.debug === true) {
-        changes.debugEnabledAt = now;
-        changes.debugUntil = new Date(now.getTime() + DEBUG_DURATION_MS);
-      } else if (input.debug === false) {
-        changes.debugUntil = null;
-      }
-      // Nothing differs from what is stored: nothing is written, and no event claims a change.
-      if (Object.keys(diff(key, changes)).length === 0) return key;
-      return change(actor, ctx, key, 'api_key.updated', changes);
+      return (await change(actor, ctx, id, 'api_key.updated', (key) => decideUpdate(actor, key, input, now))).key;
     },
 
     async rotate(actor: Actor, id: string, graceSeconds: number, ctx: RequestContext): Promise<IssuedKey> {
-      const key = await visibleKey(actor, id);
-      assertChangeable(key);
-      // Rotation hands over a fresh secret: not one that outlives the caller's own, nor one that works from more places (rule 4).
-      enforce(firstDenial(authorizeChange(actor, key), decideKeyExpiry(actor, key.expiresAt), decideKeyAddresses(actor, key.allowedCidrs)));
-      const { token, record } = issueToken(key);
-      const graceUntil = new Date(record.issuedAt.getTime() + graceSeconds * 1000);
-      await db.transaction().execute(async (trx) => {
-        await keys.replaceToken(trx, key.id, record, graceUntil);
-        await keys.update(trx, key.id, { tokenLastIssuedAt: record.issuedAt, updatedAt: record.issuedAt });
+      await visibleKey(actor, id);
+      const token = await db.transaction().execute(async (trx) => {
+        const key = await lockedKey(trx, id);
+        assertChangeable(key);
+        // Rotation hands over a fresh secret: not one that outlives the caller's own, nor one that works from more places (rule 4).
+        enforce(firstDenial(authorizeChange(actor, key), decideKeyExpiry(actor, key.expiresAt), decideKeyAddresses(actor, key.allowedCidrs)));
+        const { token, record } = issueToken(key);
+        const graceUntil = new Date(record.issuedAt.getTime() + graceSeconds * 1000);
+        await keys.replaceToken(trx, id, record, graceUntil);
+        await keys.update(trx, id, { tokenLastIssuedAt: record.issuedAt, updatedAt: record.issuedAt });
         await writeAudit(trx, actor, ctx, keyAudit('api_key.rotated', key, {
           grace_period_seconds: graceSeconds, previous_token_hint: key.tokenHint, previous_valid_until: graceUntil,
         }));
+        return token;
       });
-      deps.invalidation.publish({ keyId: key.id });
-      return { apiKey: (await keys.findById(key.id))!, token };
+      deps.invalidation.publish({ keyId: id });
+      return { apiKey: (await keys.findById(id))!, token };
     },
 
     async setEnabled(actor: Actor, id: string, enabled: boolean, ctx: RequestContext): Promise<ApiKey> {
-      const key = await visibleKey(actor, id);
-      assertChangeable(key);
-      enforce(authorizeChange(actor, key));
-      if ((key.state === 'active') === enabled) return key;
-      const changes: ApiKeyChanges = enabled
-        ? { state: 'active', disabledAt: null, disabledBy: null }
-        : { state: 'disabled', disabledAt: clock.now(), disabledBy: actor.ref };
-      return change(actor, ctx, key, enabled ? 'api_key.enabled' : 'api_key.disabled', changes);
+      await visibleKey(actor, id);
+      return (await change(actor, ctx, id, enabled ? 'api_key.enabled' : 'api_key.disabled', (key) => {
+        assertChangeable(key);
+        enforce(authorizeChange(actor, key));
+        if ((key.state === 'active') === enabled) return null;
+        return { changes: enabled ? { state: 'active', disabledAt: null, disabledBy: null } : { state: 'disabled', disabledAt: clock.now(), disabledBy: actor.ref } };
+      })).key;
     },
 
     /** Revocation: a tombstone stays, so the token answers `token_revoked` and is never reusable. */
     async revoke(actor: Actor, id: string, ctx: RequestContext): Promise<void> {
       const key = await visibleKey(actor, id);
       enforce(await authorizeRevoke(actor, key));
-      if (key.state === 'revoked') return;
-      await change(actor, ctx, key, 'api_key.revoked', { state: 'revoked', revokedAt: clock.now(), revokedBy: actor.ref });
+      await change(actor, ctx, id, 'api_key.revoked', (current) =>
+        current.state === 'revoked' ? null : { changes: { state: 'revoked', revokedAt: clock.now(), revokedBy: actor.ref } });
     },
 
     /** Revokes one of the caller's own personal tokens; anything else answers not_found. */
@@ -395,10 +420,16 @@ export function createApiKeyService(deps: Deps) {
     /** Records, for each key whose 48 hours of debug logging ran out, that it switched itself off. */
     async expireDebug(): Promise<number> {
       const expired = await keys.debugExpired(clock.now());
-      for (const key of expired) {
-        await change(OPERATOR_SELF, NO_REQUEST, key, 'api_key.debug_expired', { debugEnabledAt: null }, { debug_until: key.debugUntil });
+      let recorded = 0;
+      for (const { id } of expired) {
+        // Switched on again, or off by hand, meanwhile: nothing ran out.
+        const { changed } = await change(OPERATOR_SELF, NO_REQUEST, id, 'api_key.debug_expired', (key) =>
+          key.debugEnabledAt !== null && key.debugUntil !== null && key.debugUntil.getTime() <= clock.now().getTime()
+            ? { changes: { debugEnabledAt: null }, details: { debug_until: key.debugUntil } }
+            : null);
+        if (changed) recorded++;
       }
-      return expired.length;
+      return recorded;
     },
   };
 }

@@ -3,7 +3,7 @@ import type { ActorRef } from '../domain/access/actor.js';
 import type { RoleName } from '../domain/access/permissions.js';
 import { scopeOf, type Reach, type Scope } from '../domain/access/scope.js';
 import type { ApiKey, KeyKind, KeyState, PreviousToken } from '../domain/api-keys/api-key.js';
-import type { Db } from './connect.js';
+import type { DatabaseKind, Db } from './connect.js';
 import { reachCondition } from './reach.js';
 import { actorFromText, actorFromTextOrNull, actorToText, fromMs, fromMsOrNull, toMs, toMsOrNull } from './json.js';
 import type { Database } from './schema.js';
@@ -100,7 +100,7 @@ function changesToRow(changes: ApiKeyChanges): Partial<KeyRow> {
 
 export type ApiKeyStore = ReturnType<typeof createApiKeyStore>;
 
-export function createApiKeyStore(db: Db) {
+export function createApiKeyStore(db: Db, kind: DatabaseKind) {
   /** Current token and the most recent retired one, for each key. */
   async function tokensFor(ex: Executor, keyIds: readonly string[]) {
     const current = new Map<string, TokenRow>();
@@ -164,6 +164,17 @@ export function createApiKeyStore(db: Db) {
       return row ? (await hydrate(ex, [row]))[0] : undefined;
     },
 
+    /**
+     * The key as it is now, for a change decided on it: on PostgreSQL its row stays locked until
+     * the transaction ends, so a change committed meanwhile (a revoke) is seen, and one begun
+     * meanwhile waits its turn. SQLite transactions hold the write lock from BEGIN, which does the same.
+     */
+    async lockForChange(trx: Transaction<Database>, id: string): Promise<ApiKey | undefined> {
+      const q = trx.selectFrom('api_keys').selectAll().where('id', '=', id);
+      const row = await (kind === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+      return row ? (await hydrate(trx, [row]))[0] : undefined;
+    },
+
     async list(filter: KeyListFilter): Promise<ApiKey[]> {
       let q = db.selectFrom('api_keys').selectAll();
       if (filter.scope) q = q.where('scope', '=', filter.scope);
@@ -218,10 +229,15 @@ export function createApiKeyStore(db: Db) {
       return live.map((r) => r.digest);
     },
 
-    /** Revokes every live personal token of a user; returns their ids. */
-    /** Revokes a user's personal tokens not revoked yet: each one's id and the state it was in. */
+    /**
+     * Revokes a user's personal tokens not revoked yet: each one's id and the state it was in. On
+     * PostgreSQL the rows are locked as they are read (lockForChange), so a token revoked by a
+     * transaction that commits meanwhile is left to that revocation.
+     */
     async revokeOwnedBy(trx: Transaction<Database>, userId: string, at: Date, by: ActorRef): Promise<Array<{ id: string; state: string }>> {
-      const rows = await trx.selectFrom('api_keys').select(['id', 'state']).where('owner_user_id', '=', userId).where('state', '!=', 'revoked').execute();
+      // One order for the locks: no deadlock with another transaction locking the same rows.
+      const q = trx.selectFrom('api_keys').select(['id', 'state']).where('owner_user_id', '=', userId).where('state', '!=', 'revoked').orderBy('id');
+      const rows = await (kind === 'postgres' ? q.forUpdate() : q).execute();
       if (rows.length === 0) return [];
       await trx.updateTable('api_keys').set({ state: 'revoked', revoked_at: toMs(at), revoked_by: actorToText(by), updated_at: toMs(at) })
         .where('id', 'in', rows.map((r) => r.id)).execute();

@@ -40,7 +40,7 @@ for (const database of testDatabases()) {
 
     before(async () => {
       conn = await openTestConnection(database);
-      keys = createApiKeyStore(conn.db);
+      keys = createApiKeyStore(conn.db, conn.kind);
       const catalog = createCatalogStore(conn.db);
       await conn.db.transaction().execute(async (trx) => {
         await catalog.insertTeam(trx, teamA);
