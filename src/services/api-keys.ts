@@ -25,7 +25,7 @@ import type { UserStore } from '../storage/user-store.js';
 import type { InvalidationBus } from './invalidation.js';
 import { paginate } from './paging.js';
 import type { Clock, IdGenerator, Random } from './runtime.js';
-import { createAuditWriter } from './audit.js';
+import { createAuditWriter, fieldChanges } from './audit.js';
 import { dayOf, type UsageRecorder } from './usage-recorder.js';
 
 export type CreateKeyInput = {
@@ -107,16 +107,6 @@ function checkCidrs(list: readonly string[] | undefined): void {
 /** A change to a key (see change in createApiKeyService), with what its event records besides the change. */
 type Decided = { readonly changes: ApiKeyChanges; readonly details?: Record<string, unknown> };
 
-/** Field → {from, to} for the audit trail, fields named as the API names them (`readOnly` → `read_only`). */
-function diff(before: ApiKey, changes: ApiKeyChanges): Record<string, { from: unknown; to: unknown }> {
-  const out: Record<string, { from: unknown; to: unknown }> = {};
-  for (const [field, to] of Object.entries(changes)) {
-    if (field === 'updatedAt') continue;
-    const from = (before as Record<string, unknown>)[field];
-    if (JSON.stringify(from) !== JSON.stringify(to)) out[field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = { from, to };
-  }
-  return out;
-}
 
 export function createApiKeyService(deps: Deps) {
   const { db, keys, clock } = deps;
@@ -215,7 +205,7 @@ export function createApiKeyService(deps: Deps) {
     const changed = await db.transaction().execute(async (trx) => {
       const key = await lockedKey(trx, id);
       const decided = decide(key);
-      const changes = decided ? diff(key, decided.changes) : {};
+      const changes = decided ? fieldChanges(key, decided.changes) : {};
       if (!decided || Object.keys(changes).length === 0) return false;
       await keys.update(trx, id, { ...decided.changes, updatedAt: clock.now() });
       await writeAudit(trx, actor, ctx, keyAudit(action, key, { ...decided.details, changes }));

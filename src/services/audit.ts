@@ -36,6 +36,21 @@ export function createAuditService(deps: { audit: AuditStore }) {
   };
 }
 
+/**
+ * What a change changes, for its audit event: field → {from, to}, named as the API names them
+ * (`readOnly` → `read_only`), leaving out fields set to what they already were and `updatedAt`.
+ * Empty when the change changes nothing, which is then neither written nor audited.
+ */
+export function fieldChanges(before: object, changes: object): Record<string, { from: unknown; to: unknown }> {
+  const out: Record<string, { from: unknown; to: unknown }> = {};
+  for (const [field, to] of Object.entries(changes)) {
+    if (field === 'updatedAt') continue;
+    const from = (before as Record<string, unknown>)[field];
+    if (JSON.stringify(from) !== JSON.stringify(to)) out[field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = { from, to };
+  }
+  return out;
+}
+
 /** Appends audit events inside the transaction of the change they record. */
 export function createAuditWriter(deps: { audit: AuditStore; ids: IdGenerator; clock: Clock }) {
   return async (trx: Transaction<Database>, actor: Actor, ctx: RequestContext, record: AuditRecord): Promise<void> => {

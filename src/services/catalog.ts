@@ -9,7 +9,7 @@ import type { AuditStore } from '../storage/audit-store.js';
 import type { CatalogStore, ServiceChanges } from '../storage/catalog-store.js';
 import type { Db } from '../storage/connect.js';
 import { isUniqueViolation } from '../storage/unique-violation.js';
-import { createAuditWriter } from './audit.js';
+import { createAuditWriter, fieldChanges } from './audit.js';
 import { filterFromInput } from './filter-input.js';
 import type { InvalidationBus } from './invalidation.js';
 import { paginate } from './paging.js';
@@ -176,11 +176,14 @@ export function createCatalogService(deps: Deps) {
     async updateService(actor: Actor, id: string, input: ServiceInput, ctx: RequestContext): Promise<Service> {
       const service = await visibleService(actor, id);
       requireIn(actor, 'services:write', serviceScope(service));
-      const changes = { ...serviceChanges(input), updatedAt: clock.now() };
+      const changes = serviceChanges(input);
+      const audited = fieldChanges(service, changes);
+      // Nothing differs from what is stored: nothing is written, and no event claims a change.
+      if (Object.keys(audited).length === 0) return service;
       await db.transaction().execute(async (trx) => {
         // Deleted since it was looked up: the change would land on the deleted row and undo its rename.
-        if (!(await catalog.updateService(trx, id, changes))) throw notFound('service');
-        await writeAudit(trx, actor, ctx, { action: 'service.updated', targetType: 'service', targetId: id, scope: serviceScope(service), details: { changed: Object.keys(input) } });
+        if (!(await catalog.updateService(trx, id, { ...changes, updatedAt: clock.now() }))) throw notFound('service');
+        await writeAudit(trx, actor, ctx, { action: 'service.updated', targetType: 'service', targetId: id, scope: serviceScope(service), details: { changes: audited } });
       }).catch(conflictOnDuplicate(`the team has a service named "${input.name}"`));
       serviceChanged(id);
       // Deleted since this change committed: the change was made, so it is what this answers with.

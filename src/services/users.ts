@@ -260,16 +260,22 @@ export function createUserService(deps: Deps) {
       const member = await users.findById(userId);
       if (!member) throw notFound('user');
       if (member.status === 'deleted' && role) throw deletedUserError();
-      await db.transaction().execute(async (trx) => {
-        const changed = role ? (await users.setMembership(trx, teamId, userId, role, clock.now()), true) : await users.removeMembership(trx, teamId, userId);
-        if (!changed) throw notFound('membership');
+      const changed = await db.transaction().execute(async (trx) => {
+        const previous = await users.membershipRole(teamId, userId, trx);
+        if (!role && !previous) throw notFound('membership');
+        // The role they already hold: nothing is written, and no event claims a change.
+        if (role && role === previous) return false;
+        if (role) await users.setMembership(trx, teamId, userId, role, clock.now());
+        else if (!(await users.removeMembership(trx, teamId, userId))) throw notFound('membership');
         // The team may have been deleted since it was looked up (see CatalogStore.findTeam).
         if (role && !(await deps.catalog.findTeam(teamId, trx))) throw notFound('team');
         await writeAudit(trx, actor, ctx, {
-          action: role ? 'team.member_set' : 'team.member_removed', targetType: 'team', targetId: teamId, scope, details: { user_id: userId, ...(role && { role }) },
+          action: role ? 'team.member_set' : 'team.member_removed', targetType: 'team', targetId: teamId, scope,
+          details: role ? { user_id: userId, role, previous_role: previous ?? null } : { user_id: userId, role: previous },
         });
+        return true;
       });
-      deps.invalidation.publish({ userId });
+      if (changed) deps.invalidation.publish({ userId });
     },
   };
 }

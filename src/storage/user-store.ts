@@ -128,6 +128,12 @@ export function createUserStore(db: Db, kind: DatabaseKind) {
         .execute();
     },
 
+    /** The user's role in the team, if they are in it. */
+    async membershipRole(teamId: string, userId: string, ex: Executor = db): Promise<TeamRole | undefined> {
+      const row = await ex.selectFrom('team_memberships').select('role').where('team_id', '=', teamId).where('user_id', '=', userId).executeTakeFirst();
+      return row?.role as TeamRole | undefined;
+    },
+
     async removeMemberships(trx: Transaction<Database>, userId: string): Promise<void> {
       await trx.deleteFrom('team_memberships').where('user_id', '=', userId).execute();
     },

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
 import { assertError, createKeyViaApi, DAY, json, showKey, unique, type Json } from '../support/fixtures.js';
+import { createUser } from '../support/platform.js';
 
 for (const db of testDatabases()) {
   describe(`API key usage and the audit trail on ${db.name}`, () => {
@@ -15,7 +16,7 @@ for (const db of testDatabases()) {
     });
     after(() => t.close());
 
-    const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, options: { token?: string; payload?: object; remoteAddress?: string } = {}) =>
+    const call = (method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, options: { token?: string; payload?: object; remoteAddress?: string } = {}) =>
       t.app.inject({
         method, url: `/api/v1${url}`, headers: { authorization: `Bearer ${options.token ?? t.ownerToken}` },
         ...(options.payload && { payload: options.payload }), ...(options.remoteAddress && { remoteAddress: options.remoteAddress }),
@@ -169,6 +170,33 @@ for (const db of testDatabases()) {
         assert.equal(await events(), before, 'no event claims a change');
         assert.equal(json(await call('PATCH', `/api_keys/${key.id}`, { payload: { name: 'moved' } })).api_key.name, 'moved');
         assert.equal(await events(), before + 1, 'a real change is recorded');
+      });
+
+      test('a service change records each field from → to, and a team role records the one it replaces; setting what is already set writes nothing', async () => {
+        const team = json(await call('POST', '/teams', { payload: { name: unique('audited team') } })).team;
+        const filter = { path: 'tag', op: 'equals', value: 'db' };
+        const service = json(await call('POST', '/services', { payload: { team_id: team.id, name: 'db', api_filter: filter } })).service;
+        const user = await createUser(t);
+        const members = `/teams/${team.id}/members/${user.id}`;
+        assert.equal((await call('PUT', members, { payload: { role: 'member' } })).statusCode, 204);
+        const before = (await trail('?limit=200')).length;
+        assert.equal((await call('PATCH', `/services/${service.id}`, { payload: { name: 'db', api_filter: filter } })).statusCode, 200);
+        assert.equal((await call('PUT', members, { payload: { role: 'member' } })).statusCode, 204);
+        assert.equal((await trail('?limit=200')).length, before, 'no event claims a change');
+
+        const moved = { path: 'tag', op: 'equals', value: 'postgres' };
+        assert.equal((await call('PATCH', `/services/${service.id}`, { payload: { name: 'postgres', description: '', api_filter: moved } })).statusCode, 200);
+        const [updated] = await trail(`?target_id=${service.id}&action=service.updated`);
+        assert.deepEqual(updated!.details, { changes: { name: { from: 'db', to: 'postgres' }, api_filter: { from: filter, to: moved } } }, 'the unchanged description is left out');
+
+        assert.equal((await call('PUT', members, { payload: { role: 'manager' } })).statusCode, 204);
+        assert.equal((await call('DELETE', members)).statusCode, 204);
+        const roles = (await trail(`?target_id=${team.id}`)).filter((e) => e.action.startsWith('team.member')).map((e) => [e.action, e.details]);
+        assert.deepEqual(roles, [
+          ['team.member_removed', { user_id: user.id, role: 'manager' }],
+          ['team.member_set', { user_id: user.id, role: 'manager', previous_role: 'member' }],
+          ['team.member_set', { user_id: user.id, role: 'member', previous_role: null }],
+        ]);
       });
 
       test('action, actor and time filters', async () => {
