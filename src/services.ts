@@ -133,6 +133,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const sessions = createSessionService({
     users, sessions: sessionStore, digest, secret, clock,
     accountAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAccount, windowMs: 15 * 60_000, shared: shared('sign-in-account') }),
+    deviceAttempts: createAttemptLimiter({ clock, limit: config.signInFailuresPerAccount, windowMs: 15 * 60_000, shared: shared('sign-in-device') }),
     addressAttempts: createAttemptLimiter({
       clock, limit: config.signInFailuresPerAddress, windowMs: 15 * 60_000, countedAs: clientNetwork, shared: shared('sign-in-address'),
     }),

@@ -11,6 +11,8 @@ import { hashPassword, verifyPassword } from './passwords.js';
 import type { Clock } from './runtime.js';
 
 export const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
+/** How long a browser stays known to an account after its last sign-in there (see deviceOf). */
+export const DEVICE_LIFETIME_MS = 180 * 24 * 60 * 60 * 1000;
 
 type Deps = {
   users: UserStore;
@@ -18,12 +20,14 @@ type Deps = {
   digest: TokenDigester;
   secret: Uint8Array;
   clock: Clock;
-  /** Failed sign-ins per account and per address. */
+  /** Failed sign-ins per account (from browsers it never signed in from), per known browser, and per address. */
   accountAttempts: AttemptLimiter;
+  deviceAttempts: AttemptLimiter;
   addressAttempts: AttemptLimiter;
 };
 
-export type SignedIn = { user: User; sessionId: string; csrfToken: string; expiresAt: Date };
+/** `device`: the browser's device cookie for this account, to set (again) with the session cookie. */
+export type SignedIn = { user: User; sessionId: string; csrfToken: string; expiresAt: Date; device: string };
 export type SessionAuth = { actor: Actor; csrfToken: string; user: User; expiresAt: Date };
 
 /** Console sign-in: a random session id in an HttpOnly cookie, stored as a digest only. */
@@ -34,42 +38,72 @@ export function createSessionService(deps: Deps) {
   const csrfFor = (sessionId: string): string =>
     createHmac('sha256', Buffer.from(deps.secret)).update(`csrf:${sessionId}`).digest('base64url');
 
+  const deviceMac = (userId: string, nonce: string): string =>
+    createHmac('sha256', Buffer.from(deps.secret)).update(`device:${userId}:${nonce}`).digest('base64url');
+
+  const newDevice = (userId: string): string => {
+    const nonce = randomBytes(16).toString('base64url');
+    return `${userId}.${nonce}.${deviceMac(userId, nonce)}`;
+  };
+
+  /**
+   * Device cookies (OWASP's defence against account lockout): a browser that signed in to an
+   * account is handed a cookie naming that account, signed with the server's secret. Its sign-ins
+   * to that account count against a limit of their own, not the account's, so whoever locks the
+   * account by guessing from elsewhere does not lock its user out of the browsers they use. The
+   * cookie grants nothing: it only chooses which limit a sign-in counts against, and a browser
+   * guessing with one is limited as strictly as the account is. Answers the device (the cookie's
+   * nonce) when `cookie` is one this server signed for `userId`.
+   */
+  function deviceOf(cookie: string | undefined, userId: string): string | undefined {
+    if (!cookie || cookie.length > 256) return undefined;
+    const [id, nonce, mac, ...rest] = cookie.split('.');
+    if (rest.length > 0 || id !== userId || !nonce || !mac) return undefined;
+    const expected = Buffer.from(deviceMac(userId, nonce));
+    const given = Buffer.from(mac);
+    return expected.length === given.length && timingSafeEqual(expected, given) ? nonce : undefined;
+  }
+
   const limited = (decision: { retryAfterSeconds: number; limit: number }) =>
     new LatchkeyError('rate_limited', 'too many failed sign-ins: try again later', { retry_after_seconds: decision.retryAfterSeconds, limit: decision.limit });
 
   /**
-   * Claims a try against both limits before the password is checked: a try counts against them
-   * while it runs, so guesses sent all at once get no more tries than guesses sent one by one.
-   * Returns the release, to call once the outcome is counted.
+   * Claims a try against both limits before the password is checked: the one for `counted` (an
+   * account's email, or a known browser's device with `deviceAttempts`) and the address's. A try
+   * counts against them while it runs, so guesses sent all at once get no more tries than guesses
+   * sent one by one. Returns the release, to call once the outcome is counted.
    */
-  function claimAttempt(email: string, ip: string): () => void {
-    const account = deps.accountAttempts.claim(email);
-    if (!account.allowed) throw limited(account);
+  function claimAttempt(counted: string, ip: string, limiter: AttemptLimiter = deps.accountAttempts): () => void {
+    const own = limiter.claim(counted);
+    if (!own.allowed) throw limited(own);
     const address = deps.addressAttempts.claim(ip);
     if (!address.allowed) {
-      account.release();
+      own.release();
       throw limited(address);
     }
     return () => {
-      account.release();
+      own.release();
       address.release();
     };
   }
 
   return {
-    async signIn(input: { email: string; password: string }, from: { ip: string; userAgent: string | null }): Promise<SignedIn> {
+    /** `from.device`: the device cookie the browser sent, if any (deviceOf). */
+    async signIn(input: { email: string; password: string }, from: { ip: string; userAgent: string | null; device?: string | undefined }): Promise<SignedIn> {
       const email = input.email.trim().toLowerCase();
-      const release = claimAttempt(email, from.ip);
-      let found: Awaited<ReturnType<UserStore['findCredentials']>>;
+      const found = await deps.users.findCredentials(email);
+      // A browser this account signed in from before counts its failures apart from the account's.
+      const device = found ? deviceOf(from.device, found.user.id) : undefined;
+      const [limiter, counted] = device ? [deps.deviceAttempts, device] : [deps.accountAttempts, email];
+      const release = claimAttempt(counted, from.ip, limiter);
       try {
-        found = await deps.users.findCredentials(email);
         const ok = await verifyPassword(input.password, found?.passwordHash ?? (await decoy));
         if (!found || !ok) {
-          deps.accountAttempts.fail(email);
+          limiter.fail(counted);
           deps.addressAttempts.fail(from.ip);
           throw new LatchkeyError('invalid_credentials', 'the email or password is wrong');
         }
-        if (found.user.status === 'active') deps.accountAttempts.reset(email);
+        if (found.user.status === 'active') limiter.reset(counted);
       } finally {
         release();
       }
@@ -82,7 +116,7 @@ export function createSessionService(deps: Deps) {
         { digest: deps.digest(sessionId), userId: found.user.id, createdAt: now, expiresAt, ip: from.ip, userAgent: from.userAgent }, found.passwordHash,
       );
       if (!opened) throw new LatchkeyError('invalid_credentials', 'the email or password is wrong');
-      return { user: found.user, sessionId, csrfToken: csrfFor(sessionId), expiresAt };
+      return { user: found.user, sessionId, csrfToken: csrfFor(sessionId), expiresAt, device: device ? from.device! : newDevice(found.user.id) };
     },
 
     /**

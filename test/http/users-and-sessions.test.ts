@@ -224,6 +224,43 @@ for (const db of testDatabases()) {
       expectStatus(await attempt(PASSWORD), 200);
     });
 
+    test('a browser the account signed in from before is not locked out by guesses from elsewhere: it has a limit of its own', async () => {
+      const user = await createUser(t, 'member');
+      const attempt = (password: string, from: { cookie?: string; remoteAddress: string }) => t.request({
+        method: 'POST', url: '/api/v1/session', payload: { email: user.email, password }, remoteAddress: from.remoteAddress, headers: from.cookie ? { cookie: from.cookie } : {},
+      });
+      const first = await attempt(PASSWORD, { remoteAddress: '10.1.1.1' });
+      expectStatus(first, 200);
+      const cookies = first.headers['set-cookie'] as string[];
+      assert.match(cookies[0]!, /^latchkey_session=/);
+      const device = cookies.find((c) => c.startsWith('latchkey_device='))!;
+      assert.ok(device, String(cookies));
+      assert.match(device, /; Max-Age=15552000; Path=\/api\/v1\/session; HttpOnly; SameSite=Strict$/, 'sent to sign-in only, out of reach of scripts');
+      const known = { cookie: device.split(';')[0]!, remoteAddress: '10.1.1.1' };
+
+      // Someone elsewhere guesses until the account is locked, for every browser it does not know.
+      for (let i = 0; i < 5; i++) expectError(await attempt(`guess ${i}`, { remoteAddress: '203.0.113.9' }), 401, 'invalid_credentials');
+      expectError(await attempt(PASSWORD, { remoteAddress: '203.0.113.9' }), 429, 'rate_limited');
+      expectError(await attempt(PASSWORD, { remoteAddress: '10.1.1.1' }), 429, 'rate_limited');
+      // A forged cookie, or another account's, is no cookie at all.
+      const [, nonce, mac] = known.cookie.split('=')[1]!.split('.');
+      const forged = `${mac![0] === 'A' ? 'B' : 'A'}${mac!.slice(1)}`;
+      expectError(await attempt(PASSWORD, { cookie: `latchkey_device=${user.id}.${nonce}.${forged}`, remoteAddress: '10.1.1.1' }), 429, 'rate_limited');
+      const other = await createUser(t, 'member');
+      const otherDevice = String((await t.request({ method: 'POST', url: '/api/v1/session', payload: { email: other.email, password: PASSWORD }, remoteAddress: '10.1.1.2' })).headers['set-cookie'])
+        .match(/latchkey_device=[^;]+/)![0];
+      expectError(await attempt(PASSWORD, { cookie: otherDevice, remoteAddress: '10.1.1.1' }), 429, 'rate_limited');
+      // The browser its user signed in from still signs in.
+      const resumed = expectStatus(await attempt(PASSWORD, known), 200);
+      assert.equal(resumed.user.id, user.id);
+
+      // Guessing with that cookie is limited as strictly: five, then 429 for it too.
+      for (let i = 0; i < 5; i++) expectError(await attempt(`guess ${i}`, known), 401, 'invalid_credentials');
+      const limited = await attempt(PASSWORD, known);
+      expectError(limited, 429, 'rate_limited');
+      assert.equal(limited.headers['ratelimit-limit'], '5');
+    });
+
     test('a deactivated user is signed out everywhere and cannot sign in again: 401 user_deactivated', async () => {
       const user = await createUser(t, 'member');
       const session = asSession(t, await signIn(t, user.email));

@@ -1,11 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../../services.js';
+import { DEVICE_LIFETIME_MS } from '../../services/sessions.js';
 import { sendError } from '../errors.js';
 import { ErrorResponse, Timestamp } from '../schemas/common.js';
 import { presentUser, UserSchema } from '../schemas/user.js';
 
 export const SESSION_COOKIE = 'latchkey_session';
+/** Marks a browser that signed in to an account before (SessionService.signIn); sent to sign-in only. */
+export const DEVICE_COOKIE = 'latchkey_device';
+const DEVICE_COOKIE_PATH = '/api/v1/session';
 
 const SessionResponse = Type.Object({
   user: UserSchema,
@@ -23,9 +27,14 @@ export const sessionRoutes = (services: Services): FastifyPluginAsyncTypebox => 
       response: { 200: SessionResponse, 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse },
     },
   }, async (request, reply) => {
-    const signedIn = await services.sessions.signIn(request.body, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
-    reply.setCookie(SESSION_COOKIE, signedIn.sessionId, {
-      httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', path: '/', expires: signedIn.expiresAt,
+    const signedIn = await services.sessions.signIn(request.body, {
+      ip: request.ip, userAgent: request.headers['user-agent'] ?? null, device: request.cookies[DEVICE_COOKIE],
+    });
+    const secure = request.protocol === 'https';
+    reply.setCookie(SESSION_COOKIE, signedIn.sessionId, { httpOnly: true, sameSite: 'strict', secure, path: '/', expires: signedIn.expiresAt });
+    // Renewed at every sign-in: a browser in use stays known; one unused for DEVICE_LIFETIME_MS is forgotten.
+    reply.setCookie(DEVICE_COOKIE, signedIn.device, {
+      httpOnly: true, sameSite: 'strict', secure, path: DEVICE_COOKIE_PATH, maxAge: DEVICE_LIFETIME_MS / 1000,
     });
     return { user: presentUser(signedIn.user), csrf_token: signedIn.csrfToken, expires_at: signedIn.expiresAt.toISOString() };
   });
