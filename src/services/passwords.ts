@@ -17,6 +17,15 @@ export async function hashPassword(password: string): Promise<string> {
   return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
 }
 
+/**
+ * Whether a stored hash was made with other parameters than hashPassword uses now (an older,
+ * weaker setting): sign-in, which holds the password, then hashes it again.
+ */
+export function needsRehash(stored: string): boolean {
+  const [algo, n, r, p] = stored.split('$');
+  return algo !== 'scrypt' || Number(n) !== PARAMS.N || Number(r) !== PARAMS.r || Number(p) !== PARAMS.p;
+}
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [algo, n, r, p, salt, hash] = stored.split('$');
   if (algo !== 'scrypt' || !salt || !hash) return false;

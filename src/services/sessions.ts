@@ -7,7 +7,7 @@ import type { User } from '../domain/users/user.js';
 import type { SessionStore } from '../storage/session-store.js';
 import type { UserStore } from '../storage/user-store.js';
 import type { AttemptLimiter } from './attempt-limiter.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { hashPassword, needsRehash, verifyPassword } from './passwords.js';
 import type { Clock } from './runtime.js';
 
 export const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
@@ -111,11 +111,19 @@ export function createSessionService(deps: Deps) {
       const sessionId = randomBytes(32).toString('base64url');
       const now = deps.clock.now();
       const expiresAt = new Date(now.getTime() + SESSION_LIFETIME_MS);
+      const session = { digest: deps.digest(sessionId), userId: found.user.id, createdAt: now, expiresAt, ip: from.ip, userAgent: from.userAgent };
       // The password may have changed since it was read: a session only for the password as it is.
-      const opened = await deps.sessions.insertIfCredentialsHold(
-        { digest: deps.digest(sessionId), userId: found.user.id, createdAt: now, expiresAt, ip: from.ip, userAgent: from.userAgent }, found.passwordHash,
-      );
+      let opened = await deps.sessions.insertIfCredentialsHold(session, found.passwordHash);
+      if (!opened) {
+        // Or the same password hashed again by another sign-in meanwhile (below): checked once more.
+        const current = await deps.users.findCredentials(email);
+        if (current?.user.id === found.user.id && current.passwordHash !== found.passwordHash && (await verifyPassword(input.password, current.passwordHash))) {
+          opened = await deps.sessions.insertIfCredentialsHold(session, current.passwordHash);
+        }
+      }
       if (!opened) throw new LatchkeyError('invalid_credentials', 'the email or password is wrong');
+      // Made with weaker parameters than today's: hashed again now that the password is at hand.
+      if (needsRehash(found.passwordHash)) await deps.users.rehashPassword(found.user.id, found.passwordHash, await hashPassword(input.password));
       return { user: found.user, sessionId, csrfToken: csrfFor(sessionId), expiresAt, device: device ? from.device! : newDevice(found.user.id) };
     },
 

@@ -49,6 +49,11 @@ export function createUserStore(db: Db, kind: DatabaseKind) {
     },
 
     /** For sign-in only: the one read that returns a password hash. */
+    /** Replaces the password hash with another of the same password, unless the password changed meanwhile. */
+    async rehashPassword(id: string, from: string, to: string): Promise<void> {
+      await db.updateTable('users').set({ password_hash: to }).where('id', '=', id).where('password_hash', '=', from).execute();
+    },
+
     async findCredentials(email: string): Promise<{ user: User; passwordHash: string } | undefined> {
       const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
       return row && { user: rowToUser(row), passwordHash: row.password_hash };

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
 import {
   asSession, client, createService, createTeam, createUser, expectError, expectStatus, issueKey, PASSWORD, signIn, uniqueName, type Json, type Session,
@@ -298,6 +300,33 @@ for (const db of testDatabases()) {
       assert.notEqual(returning.id, user.id);
       assert.equal(returning.status, 'active');
       assert.equal((await signIn(t, user.email)).userId, returning.id, 'the address signs in to the new account');
+    });
+  });
+
+  describe(`stored passwords on ${db.name}`, () => {
+    test('a password hashed with weaker scrypt parameters is hashed again at sign-in, and sign-ins racing that all succeed', async () => {
+      // Sign-ins still being checked count against the account's limit: room for a dozen at once.
+      const t = await startTestApp(db, { LATCHKEY_SIGN_IN_FAILURES_PER_ACCOUNT: '100', LATCHKEY_SIGN_IN_FAILURES_PER_ADDRESS: '100' });
+      after(() => t.close());
+      const user = await createUser(t, 'member');
+      const store = t.services.userStore;
+      const { passwordHash } = (await store.findCredentials(user.email))!;
+      assert.match(passwordHash, /^scrypt\$32768\$8\$1\$/);
+      const salt = randomBytes(16);
+      const weak = ['scrypt', 16384, 8, 1, salt.toString('base64url'), scryptSync(PASSWORD, salt, 32, { N: 16384, r: 8, p: 1 }).toString('base64url')].join('$');
+      await store.rehashPassword(user.id, passwordHash, weak);
+      const attempt = (password: string) => t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password } });
+      expectError(await attempt('not the password'), 401, 'invalid_credentials');
+      assert.equal((await store.findCredentials(user.email))!.passwordHash, weak, 'a wrong password changes nothing');
+      // Sign-ins a few milliseconds apart: some read the old hash and open their session after the
+      // first has replaced it, which is no new password and must not refuse them.
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => delay(20 * i).then(() => attempt(PASSWORD))));
+      for (const answer of answers) expectStatus(answer, 200);
+      const upgraded = (await store.findCredentials(user.email))!.passwordHash;
+      assert.match(upgraded, /^scrypt\$32768\$8\$1\$/);
+      expectStatus(await attempt(PASSWORD), 200);
+      assert.equal((await store.findCredentials(user.email))!.passwordHash, upgraded, 'hashed again once, not at every sign-in');
+      expectError(await attempt('not the password'), 401, 'invalid_credentials');
     });
   });
 }
