@@ -9,7 +9,7 @@ import { addressAllowed } from './address.js';
 import { createKnownTokens } from './known-tokens.js';
 import { sendError } from './errors.js';
 import type { Metrics } from './metrics.js';
-import { SESSION_COOKIE } from './routes/session.js';
+import { sessionIdOf } from './routes/session.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -154,7 +154,7 @@ export function createAuthenticator(services: Services, metrics: Metrics, within
     }
     if (config.public) return true;
     if ('missing' in presented) {
-      const sessionId = request.cookies?.[SESSION_COOKIE];
+      const sessionId = sessionIdOf(request);
       if (sessionId) return authenticateSession(request, reply, config, sessionId);
       metrics.authOutcome('missing_token');
       return refuse(request, reply, 'missing_token');

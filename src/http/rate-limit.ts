@@ -3,7 +3,7 @@ import type { ApiKey } from '../domain/api-keys/api-key.js';
 import type { ErrorCode } from '../domain/errors.js';
 import type { Services } from '../services.js';
 import { setAttemptLimitHeaders } from './errors.js';
-import { SESSION_COOKIE } from './routes/session.js';
+import { sessionIdOf } from './routes/session.js';
 
 const ALLOWED = Object.freeze({ allowed: true as const });
 
@@ -46,7 +46,7 @@ export function addressLimited(services: Services, request: FastifyRequest, repl
  * lock everyone out.
  */
 export function couldBeGuess(code: ErrorCode | undefined, request: FastifyRequest): boolean {
-  return code === 'invalid_token' || (code === 'missing_token' && request.cookies?.[SESSION_COOKIE] !== undefined);
+  return code === 'invalid_token' || (code === 'missing_token' && sessionIdOf(request) !== undefined);
 }
 
 export function recordAuthFailure(services: Services, request: FastifyRequest): void {

@@ -330,3 +330,43 @@ for (const db of testDatabases()) {
     });
   });
 }
+
+describe('console cookies over HTTPS (behind a trusted proxy that says so)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp(testDatabases()[0], { LATCHKEY_TRUST_PROXY: '127.0.0.1' });
+  });
+  after(() => t.close());
+
+  const https = { 'x-forwarded-proto': 'https' };
+  const identity = (cookie: string, headers: Record<string, string> = https) => t.request({ method: 'GET', url: '/api/v1/identity', headers: { ...headers, cookie } });
+
+  test('carry the __Host- and __Secure- prefixes, so no sibling subdomain can set or shadow them, and only such are read', async () => {
+    const user = await createUser(t, 'member');
+    const signIn = (cookie?: string) => t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: PASSWORD }, headers: { ...https, ...(cookie && { cookie }) } });
+    const first = await signIn();
+    expectStatus(first, 200);
+    const [session, device] = first.headers['set-cookie'] as string[];
+    assert.match(session!, /^__Host-latchkey_session=[\w-]+; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Strict$/);
+    assert.match(device!, /^__Secure-latchkey_device=[\w.-]+; Max-Age=15552000; Path=\/api\/v1\/session; HttpOnly; Secure; SameSite=Strict$/);
+    const sessionCookie = session!.split(';')[0]!;
+    const sessionId = sessionCookie.split('=')[1]!;
+
+    assert.equal(expectStatus(await identity(sessionCookie), 200).user.id, user.id);
+    // The same session id under the plain name, as a sibling subdomain could have planted it: not a session over HTTPS.
+    expectError(await identity(`latchkey_session=${sessionId}`), 401, 'missing_token');
+    // And over plain HTTP the prefixed cookie is not read either (a browser never sends it there).
+    expectError(await identity(sessionCookie, {}), 401, 'missing_token');
+
+    // The browser is known by its __Secure- device cookie: signing in again keeps it.
+    const again = await signIn(device!.split(';')[0]!);
+    expectStatus(again, 200);
+    assert.equal((again.headers['set-cookie'] as string[])[1]!.split(';')[0], device!.split(';')[0]);
+
+    const csrf = expectStatus(await identity(sessionCookie), 200) && expectStatus(await t.request({ method: 'GET', url: '/api/v1/session', headers: { ...https, cookie: sessionCookie } }), 200).csrf_token;
+    const out = await t.request({ method: 'DELETE', url: '/api/v1/session', headers: { ...https, cookie: sessionCookie, 'x-csrf-token': csrf } });
+    expectStatus(out, 204);
+    assert.match(String(out.headers['set-cookie']), /^__Host-latchkey_session=; Max-Age=0; Path=\/; Expires=[^;]+; Secure/);
+    expectError(await identity(sessionCookie), 401, 'missing_token');
+  });
+});

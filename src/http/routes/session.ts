@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Services } from '../../services.js';
 import { DEVICE_LIFETIME_MS } from '../../services/sessions.js';
@@ -6,10 +7,28 @@ import { sendError } from '../errors.js';
 import { ErrorResponse, Timestamp } from '../schemas/common.js';
 import { presentUser, UserSchema } from '../schemas/user.js';
 
-export const SESSION_COOKIE = 'latchkey_session';
+const SESSION_COOKIE = 'latchkey_session';
 /** Marks a browser that signed in to an account before (SessionService.signIn); sent to sign-in only. */
-export const DEVICE_COOKIE = 'latchkey_device';
+const DEVICE_COOKIE = 'latchkey_device';
 const DEVICE_COOKIE_PATH = '/api/v1/session';
+
+/**
+ * Over HTTPS the cookies carry the browsers' prefixes: `__Host-` (Secure, path /, no Domain) for the
+ * session and `__Secure-` for the device cookie. A sibling subdomain can then neither set nor
+ * shadow them (cookie tossing: planting its own session in a user's browser), and only such
+ * cookies are read: a plain `latchkey_session` sent over HTTPS is not a session. Plain HTTP
+ * (development, or a proxy not trusted to say the client used HTTPS) can have neither prefix.
+ */
+const cookieNames = {
+  http: { session: SESSION_COOKIE, device: DEVICE_COOKIE },
+  https: { session: `__Host-${SESSION_COOKIE}`, device: `__Secure-${DEVICE_COOKIE}` },
+} as const;
+const namesFor = (request: FastifyRequest) => (request.protocol === 'https' ? cookieNames.https : cookieNames.http);
+
+/** The session id the request's cookie holds, by the name its protocol gives it. */
+export function sessionIdOf(request: FastifyRequest): string | undefined {
+  return request.cookies?.[namesFor(request).session];
+}
 
 const SessionResponse = Type.Object({
   user: UserSchema,
@@ -27,13 +46,14 @@ export const sessionRoutes = (services: Services): FastifyPluginAsyncTypebox => 
       response: { 200: SessionResponse, 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse },
     },
   }, async (request, reply) => {
+    const names = namesFor(request);
     const signedIn = await services.sessions.signIn(request.body, {
-      ip: request.ip, userAgent: request.headers['user-agent'] ?? null, device: request.cookies[DEVICE_COOKIE],
+      ip: request.ip, userAgent: request.headers['user-agent'] ?? null, device: request.cookies[names.device],
     });
     const secure = request.protocol === 'https';
-    reply.setCookie(SESSION_COOKIE, signedIn.sessionId, { httpOnly: true, sameSite: 'strict', secure, path: '/', expires: signedIn.expiresAt });
+    reply.setCookie(names.session, signedIn.sessionId, { httpOnly: true, sameSite: 'strict', secure, path: '/', expires: signedIn.expiresAt });
     // Renewed at every sign-in: a browser in use stays known; one unused for DEVICE_LIFETIME_MS is forgotten.
-    reply.setCookie(DEVICE_COOKIE, signedIn.device, {
+    reply.setCookie(names.device, signedIn.device, {
       httpOnly: true, sameSite: 'strict', secure, path: DEVICE_COOKIE_PATH, maxAge: DEVICE_LIFETIME_MS / 1000,
     });
     return { user: presentUser(signedIn.user), csrf_token: signedIn.csrfToken, expires_at: signedIn.expiresAt.toISOString() };
@@ -47,7 +67,7 @@ export const sessionRoutes = (services: Services): FastifyPluginAsyncTypebox => 
       response: { 200: SessionResponse, 401: ErrorResponse, 429: ErrorResponse },
     },
   }, async (request, reply) => {
-    const sessionId = request.cookies[SESSION_COOKIE];
+    const sessionId = sessionIdOf(request);
     const session = sessionId ? await services.sessions.authenticate(sessionId) : null;
     if (!session) return sendError(request, reply, 'missing_token', 'no live session: sign in with POST /api/v1/session');
     return { user: presentUser(session.user), csrf_token: session.csrfToken, expires_at: session.expiresAt.toISOString() };
@@ -60,13 +80,13 @@ export const sessionRoutes = (services: Services): FastifyPluginAsyncTypebox => 
     config: { public: true },
     schema: { tags: ['Session'], summary: 'Sign out (x-csrf-token)', security: [], response: { 204: Type.Null(), 403: ErrorResponse } },
   }, async (request, reply) => {
-    const sessionId = request.cookies[SESSION_COOKIE];
+    const sessionId = sessionIdOf(request);
     const session = sessionId ? await services.sessions.authenticate(sessionId) : null;
     if (session) {
       if (!services.sessions.csrfMatches(session.csrfToken, request.headers['x-csrf-token'] as string | undefined)) return sendError(request, reply, 'csrf_failed');
       await services.sessions.signOut(sessionId!);
     }
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    reply.clearCookie(namesFor(request).session, { path: '/', secure: request.protocol === 'https' });
     return reply.code(204).send(null);
   });
 };
