@@ -367,7 +367,10 @@ export function createApiKeyService(deps: Deps) {
       await visibleKey(actor, id);
       return (await change(actor, ctx, id, enabled ? 'api_key.enabled' : 'api_key.disabled', (key) => {
         assertChangeable(key);
-        enforce(authorizeChange(actor, key));
+        // Re-enabling gives a key back its life: as with rotation, not to a key that outlives the caller or works from more places (rule 4).
+        enforce(enabled
+          ? firstDenial(authorizeChange(actor, key), decideKeyExpiry(actor, key.expiresAt), decideKeyAddresses(actor, key.allowedCidrs))
+          : authorizeChange(actor, key));
         if ((key.state === 'active') === enabled) return null;
         return { changes: enabled ? { state: 'active', disabledAt: null, disabledBy: null } : { state: 'disabled', disabledAt: clock.now(), disabledBy: actor.ref } };
       })).key;

@@ -156,6 +156,20 @@ for (const db of testDatabases()) {
         const shortLived = await operatorKey(t, { scope: 'global', roles: ['viewer'], expires_at: later(HOUR) });
         assert.equal((await act(caller.token, 'POST', shortLived.id, '/rotate', { grace_period_seconds: 0 })).statusCode, 200);
       });
+
+      test('enable: a caller cannot bring back a key that outlives it, though it may disable one', async () => {
+        const caller = await operatorKey(t, { scope: 'global', roles: ['api_keys_manage', 'viewer'], expires_at: later(DAY) });
+        for (const expiresAt of [undefined, later(2 * DAY)]) {
+          const target = await operatorKey(t, { scope: 'global', roles: ['viewer'], ...(expiresAt && { expires_at: expiresAt }) });
+          assert.equal((await act(caller.token, 'POST', target.id, '/disable')).statusCode, 200, 'containing a key is always allowed');
+          assertError(await act(caller.token, 'POST', target.id, '/enable'), 403, 'escalation_denied');
+          assert.equal((await showKey(t, target.id)).status, 'disabled');
+          assert.equal(await statusOf(t, target.token), 401, 'the token stays refused');
+        }
+        const shortLived = await operatorKey(t, { scope: 'global', roles: ['viewer'], expires_at: later(HOUR) });
+        assert.equal((await act(caller.token, 'POST', shortLived.id, '/disable')).statusCode, 200);
+        assert.equal((await act(caller.token, 'POST', shortLived.id, '/enable')).statusCode, 200);
+      });
     });
 
     describe('rule 4 for addresses: a caller that works only from some addresses cannot make a key that works from others', () => {
@@ -193,6 +207,17 @@ for (const db of testDatabases()) {
         assert.equal(await statusOf(t, wide.token), 200, 'the old token was not replaced');
         const inside = await operatorKey(t, { scope: 'global', roles: ['viewer'], allowed_cidrs: ['127.0.0.1'] });
         assert.equal((await act(caller.token, 'POST', inside.id, '/rotate', { grace_period_seconds: 0 })).statusCode, 200);
+      });
+
+      test('enable: a caller cannot bring back a key that works from more places', async () => {
+        const caller = await restricted();
+        const wide = await operatorKey(t, { scope: 'global', roles: ['viewer'] });
+        assert.equal((await act(caller.token, 'POST', wide.id, '/disable')).statusCode, 200);
+        assertError(await act(caller.token, 'POST', wide.id, '/enable'), 403, 'escalation_denied');
+        assert.equal((await showKey(t, wide.id)).status, 'disabled');
+        const inside = await operatorKey(t, { scope: 'global', roles: ['viewer'], allowed_cidrs: ['127.0.0.1'] });
+        assert.equal((await act(caller.token, 'POST', inside.id, '/disable')).statusCode, 200);
+        assert.equal((await act(caller.token, 'POST', inside.id, '/enable')).statusCode, 200);
       });
     });
 
