@@ -109,17 +109,32 @@ export function createUserService(deps: Deps) {
     }
   }
 
+  /**
+   * The user as it is inside `trx` (UserStore.lockForChange), for a change decided on what
+   * committed meanwhile rather than on `seen`, an earlier read. When `seen` is an owner, every
+   * active owner is locked first, in the one order refuseLosingLastOwner uses: locking the row
+   * first would let two owners changing each other at once deadlock.
+   */
+  async function lockedUser(trx: Transaction<Database>, seen: User): Promise<User> {
+    if (seen.role === 'owner') await users.lockActiveOwners(trx);
+    const user = await users.lockForChange(trx, seen.id);
+    if (!user) throw notFound('user');
+    return user;
+  }
+
   async function end(actor: Actor, id: string, ctx: RequestContext, deleting: boolean): Promise<User> {
-    const user = await visibleUser(actor, id);
+    const seen = await visibleUser(actor, id);
     requireGlobalWrite(actor);
-    if (user.status === 'deleted') {
-      if (deleting) return user;
-      throw deletedUserError();
-    }
-    if (isAccountAdmin(user)) checkRoleChange(actor, await isSignedInOwner(actor), user.role, user.role);
-    if (user.status === 'deactivated' && !deleting) return user;
+    const actorIsOwner = await isSignedInOwner(actor);
     let revoked: string[] = [];
-    await db.transaction().execute(async (trx) => {
+    const ended = await db.transaction().execute(async (trx) => {
+      const user = await lockedUser(trx, seen);
+      if (user.status === 'deleted') {
+        if (deleting) return false;
+        throw deletedUserError();
+      }
+      if (isAccountAdmin(user)) checkRoleChange(actor, actorIsOwner, user.role, user.role);
+      if (user.status === 'deactivated' && !deleting) return false;
       if (user.status === 'active') await refuseLosingLastOwner(trx, user);
       const now = clock.now();
       if (deleting) await users.markDeleted(trx, id, now);
@@ -141,9 +156,12 @@ export function createUserService(deps: Deps) {
         action: deleting ? 'user.deleted' : 'user.deactivated', targetType: 'user', targetId: id, scope: GLOBAL,
         details: { email: user.email, ...(deleting && { revoked_api_keys: revoked }) },
       });
+      return true;
     });
-    deps.invalidation.publish({ userId: id });
-    for (const keyId of revoked) deps.invalidation.publish({ keyId });
+    if (ended) {
+      deps.invalidation.publish({ userId: id });
+      for (const keyId of revoked) deps.invalidation.publish({ keyId });
+    }
     return (await users.findById(id))!;
   }
 
@@ -205,30 +223,37 @@ export function createUserService(deps: Deps) {
         checkPassword(input.password);
         await checkPasswordChange(actor, user, self, input.current_password, ctx);
       }
-      const changes: { name?: string; role?: AccountRole; passwordHash?: string } = {};
-      if (input.name !== undefined && input.name !== user.name) changes.name = input.name;
-      if (input.role !== undefined && input.role !== user.role) {
-        checkRoleChange(actor, await isSignedInOwner(actor), user.role, input.role);
-        changes.role = input.role;
-      }
-      if (input.password !== undefined) changes.passwordHash = await hashPassword(input.password);
-      // Nothing differs from what is stored: nothing is written, and no event claims a change.
-      if (Object.keys(changes).length === 0) return user;
-      await db.transaction().execute(async (trx) => {
-        if (changes.role && user.role === 'owner') await refuseLosingLastOwner(trx, user);
+      const actorIsOwner = await isSignedInOwner(actor);
+      // Refused early on what was read; decided again below on the user as it is then.
+      if (input.role !== undefined && input.role !== user.role) checkRoleChange(actor, actorIsOwner, user.role, input.role);
+      const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
+      const changed = await db.transaction().execute(async (trx) => {
+        const current = await lockedUser(trx, user);
+        if (current.status === 'deleted') throw deletedUserError();
+        const changes: { name?: string; role?: AccountRole; passwordHash?: string } = {};
+        if (input.name !== undefined && input.name !== current.name) changes.name = input.name;
+        if (input.role !== undefined && input.role !== current.role) {
+          checkRoleChange(actor, actorIsOwner, current.role, input.role);
+          changes.role = input.role;
+        }
+        if (passwordHash !== undefined) changes.passwordHash = passwordHash;
+        // Nothing differs from what is stored: nothing is written, and no event claims a change.
+        if (Object.keys(changes).length === 0) return false;
+        if (changes.role && current.role === 'owner') await refuseLosingLastOwner(trx, current);
         await users.update(trx, id, { ...changes, updatedAt: clock.now() });
         // A new password signs the user out everywhere.
         if (changes.passwordHash) await deps.sessions.deleteForUser(trx, id);
         await writeAudit(trx, actor, ctx, {
           action: 'user.updated', targetType: 'user', targetId: id, scope: GLOBAL,
           details: {
-            ...(changes.name !== undefined && { name: { from: user.name, to: changes.name } }),
-            ...(changes.role !== undefined && { role: { from: user.role, to: changes.role } }),
+            ...(changes.name !== undefined && { name: { from: current.name, to: changes.name } }),
+            ...(changes.role !== undefined && { role: { from: current.role, to: changes.role } }),
             ...(changes.passwordHash !== undefined && { password: 'changed' }),
           },
         });
+        return true;
       });
-      deps.invalidation.publish({ userId: id });
+      if (changed) deps.invalidation.publish({ userId: id });
       return (await users.findById(id))!;
     },
 

@@ -43,6 +43,17 @@ export function createUserStore(db: Db, kind: DatabaseKind) {
       return row && rowToUser(row);
     },
 
+    /**
+     * The user as it is now, for a change decided on it: on PostgreSQL the row stays locked until
+     * the transaction ends (SQLite's transactions hold the write lock from BEGIN), so a change
+     * committed meanwhile is seen and one begun meanwhile waits.
+     */
+    async lockForChange(trx: Transaction<Database>, id: string): Promise<User | undefined> {
+      const q = trx.selectFrom('users').selectAll().where('id', '=', id);
+      const row = await (kind === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+      return row && rowToUser(row);
+    },
+
     async findByEmail(email: string): Promise<User | undefined> {
       const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
       return row && rowToUser(row);

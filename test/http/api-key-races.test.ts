@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { changedWhile as waitingFor } from '../support/pg-races.js';
 import { asSession, client, createUser, expectError, expectStatus, issueKey, signIn, type Json } from '../support/platform.js';
 
 // A key changed by another transaction while a request is changing it: on PostgreSQL the request
@@ -25,25 +26,9 @@ if (postgres) {
       await t.close();
     });
 
-    /** Runs `sql` on the key in another transaction, committed once `request` waits for the key's row. */
-    async function changedWhile(keyId: string, sql: string, request: () => Promise<Json>): Promise<Json> {
-      await admin.query('begin');
-      let answer: Promise<Json>;
-      try {
-        await admin.query(`update "${t.schema!}".api_keys set ${sql} where id = $1`, [keyId]);
-        answer = request();
-        for (;;) {
-          // Statistics are read once per transaction unless cleared.
-          await admin.query('select pg_stat_clear_snapshot()');
-          const waiting = await admin.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%"api_keys"%'`);
-          if (waiting.rowCount) break;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      } finally {
-        await admin.query('commit');
-      }
-      return answer;
-    }
+    /** Runs `set` on the key in another transaction, committed once `request` waits for the key's row. */
+    const changedWhile = (keyId: string, set: string, request: () => Promise<Json>) =>
+      waitingFor(admin, 'api_keys', { sql: `update "${t.schema!}".api_keys set ${set} where id = $1`, params: [keyId] }, request);
 
     const REVOKED = `state = 'revoked', revoked_at = updated_at`;
     const auditOf = async (keyId: string): Promise<Json[]> => expectStatus(await api.get(`/audit_events?api_key_id=${keyId}`), 200).audit_events;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { changedWhile } from '../support/pg-races.js';
 import { client, createService, createTeam, expectError, expectStatus, issueKey, uniqueName, type Json } from '../support/platform.js';
 
 // An alert for an open incident that is being resolved meanwhile: on PostgreSQL the alert's write
@@ -31,25 +32,9 @@ if (postgres) {
     });
 
     /** Resolves the incident in another transaction, committed once `request` waits for its row. */
-    async function resolvedWhile(incidentId: string, request: () => Promise<Json>): Promise<Json> {
-      await admin.query('begin');
-      let answer: Promise<Json>;
-      try {
-        await admin.query(`update "${schema}".incidents set status = 'resolved', resolved_at = updated_at where id = $1`, [incidentId]);
-        answer = request();
-        // Until the request's own write waits for the row this transaction holds.
-        for (;;) {
-          // Statistics are read once per transaction unless cleared.
-          await admin.query('select pg_stat_clear_snapshot()');
-          const waiting = await admin.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike 'update "incidents"%'`);
-          if (waiting.rowCount) break;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      } finally {
-        await admin.query('commit');
-      }
-      return answer;
-    }
+    const resolvedWhile = (incidentId: string, request: () => Promise<Json>) => changedWhile(admin, 'incidents', {
+      sql: `update "${schema}".incidents set status = 'resolved', resolved_at = updated_at where id = $1`, params: [incidentId],
+    }, request);
 
     async function serviceWithOpenIncident(): Promise<{ tag: string; service: Json; incident: Json }> {
       const tag = uniqueName('tag');

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
+import { changedWhile } from '../support/pg-races.js';
+import { client, createUser, expectError, expectStatus, type Json } from '../support/platform.js';
+
+// A user changed by another transaction while a request is changing them: on PostgreSQL the
+// request waits for that transaction, then decides on the user as it committed.
+const postgres = testDatabases().find((d) => d.name === 'postgres');
+if (postgres) {
+  describe('a user changed by someone else meanwhile, on PostgreSQL', () => {
+    let t: TestApp;
+    let admin: pg.Client;
+    let api: ReturnType<typeof client>;
+
+    before(async () => {
+      t = await startTestApp(postgres);
+      api = client(t);
+      admin = new pg.Client({ connectionString: postgres.url });
+      await admin.connect();
+    });
+    after(async () => {
+      await admin.end();
+      await t.close();
+    });
+
+    const whileUserSet = (userId: string, set: string, request: () => Promise<Json>) =>
+      changedWhile(admin, 'users', { sql: `update "${t.schema!}".users set ${set} where id = $1`, params: [userId] }, request);
+    const trailOf = async (userId: string): Promise<Json[]> => expectStatus(await api.get(`/audit_events?target_id=${userId}`), 200).audit_events;
+
+    test('deactivating a user deleted meanwhile answers 409 and the user stays deleted', async () => {
+      const user = await createUser(t);
+      const answer = await whileUserSet(user.id, `status = 'deleted'`, () => api.post(`/users/${user.id}/deactivate`));
+      assert.match(expectError(answer, 409, 'conflict').message, /deleted/);
+      assert.equal(expectStatus(await api.get(`/users/${user.id}`), 200).user.status, 'deleted');
+      assert.deepEqual((await trailOf(user.id)).map((e) => e.action), ['user.created']);
+    });
+
+    test('renaming a user deleted meanwhile answers 409; a rename records the name the user had when it was made', async () => {
+      const gone = await createUser(t);
+      expectError(await whileUserSet(gone.id, `status = 'deleted'`, () => api.patch(`/users/${gone.id}`, { name: 'Ada' })), 409, 'conflict');
+      const user = await createUser(t);
+      expectStatus(await whileUserSet(user.id, `name = 'Renamed meanwhile'`, () => api.patch(`/users/${user.id}`, { name: 'Ada' })), 200);
+      const [updated] = (await trailOf(user.id)).filter((e) => e.action === 'user.updated');
+      assert.deepEqual(updated.details, { name: { from: 'Renamed meanwhile', to: 'Ada' } });
+    });
+
+    test('a deactivation or deletion that finds its work done meanwhile writes no event of its own', async () => {
+      const user = await createUser(t);
+      expectStatus(await whileUserSet(user.id, `status = 'deactivated'`, () => api.post(`/users/${user.id}/deactivate`)), 200);
+      const deleted = await createUser(t);
+      expectStatus(await whileUserSet(deleted.id, `status = 'deleted'`, () => api.del(`/users/${deleted.id}`)), 204);
+      for (const id of [user.id, deleted.id]) assert.deepEqual((await trailOf(id)).map((e) => e.action), ['user.created']);
+    });
+  });
+}
