@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
-import { changedWhile as waitingFor } from '../support/pg-races.js';
+import { startRaceApp, type RaceApp } from '../support/pg-races.js';
 import { asSession, client, createUser, expectError, expectStatus, issueKey, signIn, type Json } from '../support/platform.js';
 
 // A key changed by another transaction while a request is changing it: on PostgreSQL the request
@@ -11,24 +10,19 @@ import { asSession, client, createUser, expectError, expectStatus, issueKey, sig
 const postgres = testDatabases().find((d) => d.name === 'postgres');
 if (postgres) {
   describe('a key changed by someone else meanwhile, on PostgreSQL', () => {
+    let races: RaceApp;
     let t: TestApp;
-    let admin: pg.Client;
     let api: ReturnType<typeof client>;
 
     before(async () => {
-      t = await startTestApp(postgres);
+      races = await startRaceApp(postgres);
+      t = races.t;
       api = client(t);
-      admin = new pg.Client({ connectionString: postgres.url });
-      await admin.connect();
     });
-    after(async () => {
-      await admin.end();
-      await t.close();
-    });
+    after(() => races.close());
 
     /** Runs `set` on the key in another transaction, committed once `request` waits for the key's row. */
-    const changedWhile = (keyId: string, set: string, request: () => Promise<Json>) =>
-      waitingFor(admin, 'api_keys', { sql: `update "${t.schema!}".api_keys set ${set} where id = $1`, params: [keyId] }, request);
+    const changedWhile = (keyId: string, set: string, request: () => Promise<Json>) => races.changedWhile('api_keys', keyId, set, request);
 
     const REVOKED = `state = 'revoked', revoked_at = updated_at`;
     const auditOf = async (keyId: string): Promise<Json[]> => expectStatus(await api.get(`/audit_events?api_key_id=${keyId}`), 200).audit_events;

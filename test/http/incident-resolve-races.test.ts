@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
-import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
-import { changedWhile } from '../support/pg-races.js';
+import { testDatabases, type TestApp } from '../support/harness.js';
+import { startRaceApp, type RaceApp } from '../support/pg-races.js';
 import { client, createService, createTeam, expectError, expectStatus, issueKey, uniqueName, type Json } from '../support/platform.js';
 
 // An alert for an open incident that is being resolved meanwhile: on PostgreSQL the alert's write
@@ -10,31 +9,24 @@ import { client, createService, createTeam, expectError, expectStatus, issueKey,
 const postgres = testDatabases().find((d) => d.name === 'postgres');
 if (postgres) {
   describe('an alert, a resolve, an acknowledge or an edit for an incident resolved meanwhile, on PostgreSQL', () => {
+    let races: RaceApp;
     let t: TestApp;
-    let admin: pg.Client;
-    let schema: string;
     let api: ReturnType<typeof client>;
     let key: string;
     let editor: string;
 
     before(async () => {
-      t = await startTestApp(postgres);
+      races = await startRaceApp(postgres);
+      t = races.t;
       api = client(t);
-      admin = new pg.Client({ connectionString: postgres.url });
-      await admin.connect();
       key = (await issueKey(t, { scope: 'global', roles: ['incident_creator'] })).token;
       editor = (await issueKey(t, { scope: 'global', roles: ['incident_editor'] })).token;
-      schema = t.schema!;
     });
-    after(async () => {
-      await admin.end();
-      await t.close();
-    });
+    after(() => races.close());
 
     /** Resolves the incident in another transaction, committed once `request` waits for its row. */
-    const resolvedWhile = (incidentId: string, request: () => Promise<Json>) => changedWhile(admin, 'incidents', {
-      sql: `update "${schema}".incidents set status = 'resolved', resolved_at = updated_at where id = $1`, params: [incidentId],
-    }, request);
+    const resolvedWhile = (incidentId: string, request: () => Promise<Json>) =>
+      races.changedWhile('incidents', incidentId, `status = 'resolved', resolved_at = updated_at`, request);
 
     async function serviceWithOpenIncident(): Promise<{ tag: string; service: Json; incident: Json }> {
       const tag = uniqueName('tag');

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
-import { startTestApp, testDatabases, type TestApp } from '../support/harness.js';
-import { changedWhile } from '../support/pg-races.js';
+import { testDatabases, type TestApp } from '../support/harness.js';
+import { startRaceApp, type RaceApp } from '../support/pg-races.js';
 import { client, createUser, expectError, expectStatus, type Json } from '../support/platform.js';
 
 // A user changed by another transaction while a request is changing them: on PostgreSQL the
@@ -10,23 +9,18 @@ import { client, createUser, expectError, expectStatus, type Json } from '../sup
 const postgres = testDatabases().find((d) => d.name === 'postgres');
 if (postgres) {
   describe('a user changed by someone else meanwhile, on PostgreSQL', () => {
+    let races: RaceApp;
     let t: TestApp;
-    let admin: pg.Client;
     let api: ReturnType<typeof client>;
 
     before(async () => {
-      t = await startTestApp(postgres);
+      races = await startRaceApp(postgres);
+      t = races.t;
       api = client(t);
-      admin = new pg.Client({ connectionString: postgres.url });
-      await admin.connect();
     });
-    after(async () => {
-      await admin.end();
-      await t.close();
-    });
+    after(() => races.close());
 
-    const whileUserSet = (userId: string, set: string, request: () => Promise<Json>) =>
-      changedWhile(admin, 'users', { sql: `update "${t.schema!}".users set ${set} where id = $1`, params: [userId] }, request);
+    const whileUserSet = (userId: string, set: string, request: () => Promise<Json>) => races.changedWhile('users', userId, set, request);
     const trailOf = async (userId: string): Promise<Json[]> => expectStatus(await api.get(`/audit_events?target_id=${userId}`), 200).audit_events;
 
     test('deactivating a user deleted meanwhile answers 409 and the user stays deleted', async () => {
