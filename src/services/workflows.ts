@@ -190,14 +190,19 @@ export function createWorkflowService(deps: Deps) {
         ...(input.enabled !== undefined && { enabled: input.enabled }),
       };
       const updated: Workflow = { ...workflow, ...changes };
+      // Nothing differs from what is stored (webhook URLs compared whole): nothing is written, and no event claims a change.
+      if ((Object.keys(changes) as Array<keyof WorkflowChanges>).every((f) => JSON.stringify(workflow[f]) === JSON.stringify(updated[f]))) return workflow;
       const before = audited(workflow);
       const after = audited(updated);
       const fields = (Object.keys(after) as Array<keyof typeof after>).filter((f) => JSON.stringify(before[f]) !== JSON.stringify(after[f]));
+      // A webhook URL changed within its host, which the trail does not show: said, not shown.
+      const urlChanged = JSON.stringify(workflow.actions) !== JSON.stringify(updated.actions) && !fields.includes('actions');
       await db.transaction().execute(async (trx) => {
         // Deleted since it was read: no change, and no audit event for one.
         if (!(await workflows.update(trx, id, { ...changes, updatedAt: clock.now() }))) throw notFound('workflow');
         await writeAudit(trx, actor, ctx, workflowAudit('workflow.updated', workflow, {
           from: Object.fromEntries(fields.map((f) => [f, before[f]])), to: Object.fromEntries(fields.map((f) => [f, after[f]])),
+          ...(urlChanged && { webhook_url_changed: true }),
         }));
       });
       const saved = await workflows.findById(id);

@@ -119,10 +119,18 @@ for (const db of testDatabases()) {
       expectStatus(await api.patch(`/workflows/${created.id}`, { enabled: false, description: 'paused' }, editorA), 200);
       const retried = { type: 'webhook', url: `https://hooks.example.com${secretPath}`, max_attempts: 5, timeout_ms: 1000 };
       expectStatus(await api.patch(`/workflows/${created.id}`, { actions: [retried] }, editorA), 200);
+      // The same settings again: no change, no event, updated_at kept.
+      const unchanged = expectStatus(await api.patch(`/workflows/${created.id}`, { actions: [retried], enabled: false, name: created.name }, editorA), 200).workflow;
+      assert.equal(unchanged.updated_at, expectStatus(await api.get(`/workflows/${created.id}`), 200).workflow.updated_at);
+      // Another secret path on the same host: the trail says the URL changed, and shows neither.
+      expectStatus(await api.patch(`/workflows/${created.id}`, { actions: [{ ...retried, url: 'https://hooks.example.com/services/T000/B000/another-secret' }] }, editorA), 200);
       expectStatus(await api.del(`/workflows/${created.id}`, editorA), 204);
       const trail = expectStatus(await api.get(`/audit_events?target_id=${created.id}`), 200).audit_events as Json[];
-      assert.deepEqual(trail.map((e) => [e.action, e.target_type]), [['workflow.deleted', 'workflow'], ['workflow.updated', 'workflow'], ['workflow.updated', 'workflow'], ['workflow.created', 'workflow']]);
-      const [deleted, settingsChanged, updated, made] = trail;
+      assert.deepEqual(trail.map((e) => [e.action, e.target_type]), [
+        ['workflow.deleted', 'workflow'], ['workflow.updated', 'workflow'], ['workflow.updated', 'workflow'], ['workflow.updated', 'workflow'], ['workflow.created', 'workflow'],
+      ]);
+      const [deleted, urlChanged, settingsChanged, updated, made] = trail;
+      assert.deepEqual(urlChanged!.details, { from: {}, to: {}, webhook_url_changed: true });
       assert.deepEqual(made!.details.actions, [{ type: 'webhook', host: 'hooks.example.com', max_attempts: 3, timeout_ms: 5000 }]);
       assert.deepEqual(settingsChanged!.details, {
         from: { actions: [{ type: 'webhook', host: 'hooks.example.com', max_attempts: 3, timeout_ms: 5000 }] },
@@ -133,8 +141,9 @@ for (const db of testDatabases()) {
       assert.equal(deleted!.details.name, created.name);
       assert.ok(trail.every((e) => e.actor.type === 'api_key'));
       assert.equal(JSON.stringify(trail).includes('very-secret'), false, 'the webhook URL is not in the trail');
+      assert.equal(JSON.stringify(trail).includes('another-secret'), false);
       const teamView = expectStatus(await api.get(`/audit_events?target_id=${created.id}`, (await issueKey(t, { scope: 'team', team_id: teamA, roles: ['admin'] })).token), 200).audit_events;
-      assert.equal(teamView.length, 4, 'the team sees its workflow’s trail');
+      assert.equal(teamView.length, trail.length, 'the team sees its workflow’s trail');
     });
 
     test('a webhook URL is shown whole only to whoever may change its workflow: a reader sees its origin, not the path that is often its secret', async () => {
