@@ -168,10 +168,13 @@ export function createApiKeyStore(db: Db, kind: DatabaseKind) {
      * The key as it is now, for a change decided on it: on PostgreSQL its row stays locked until
      * the transaction ends, so a change committed meanwhile (a revoke) is seen, and one begun
      * meanwhile waits its turn. SQLite transactions hold the write lock from BEGIN, which does the same.
+     * FOR NO KEY UPDATE, not FOR UPDATE: changes still take turns, but rows referring to the key
+     * (a usage flush inserting the key's counts) do not wait for it, nor it for them: FOR UPDATE
+     * let a flush and a rotation each hold what the other waited for.
      */
     async lockForChange(trx: Transaction<Database>, id: string): Promise<ApiKey | undefined> {
       const q = trx.selectFrom('api_keys').selectAll().where('id', '=', id);
-      const row = await (kind === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+      const row = await (kind === 'postgres' ? q.forNoKeyUpdate() : q).executeTakeFirst();
       return row ? (await hydrate(trx, [row]))[0] : undefined;
     },
 
@@ -237,7 +240,7 @@ export function createApiKeyStore(db: Db, kind: DatabaseKind) {
     async revokeOwnedBy(trx: Transaction<Database>, userId: string, at: Date, by: ActorRef): Promise<Array<{ id: string; state: string }>> {
       // One order for the locks: no deadlock with another transaction locking the same rows.
       const q = trx.selectFrom('api_keys').select(['id', 'state']).where('owner_user_id', '=', userId).where('state', '!=', 'revoked').orderBy('id');
-      const rows = await (kind === 'postgres' ? q.forUpdate() : q).execute();
+      const rows = await (kind === 'postgres' ? q.forNoKeyUpdate() : q).execute();
       if (rows.length === 0) return [];
       await trx.updateTable('api_keys').set({ state: 'revoked', revoked_at: toMs(at), revoked_by: actorToText(by), updated_at: toMs(at) })
         .where('id', 'in', rows.map((r) => r.id)).execute();

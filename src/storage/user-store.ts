@@ -50,7 +50,7 @@ export function createUserStore(db: Db, kind: DatabaseKind) {
      */
     async lockForChange(trx: Transaction<Database>, id: string): Promise<User | undefined> {
       const q = trx.selectFrom('users').selectAll().where('id', '=', id);
-      const row = await (kind === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+      const row = await (kind === 'postgres' ? q.forNoKeyUpdate() : q).executeTakeFirst();
       return row && rowToUser(row);
     },
 
@@ -125,7 +125,7 @@ export function createUserStore(db: Db, kind: DatabaseKind) {
      */
     async lockActiveOwners(trx: Transaction<Database>): Promise<string[]> {
       const q = trx.selectFrom('users').select('id').where('role', '=', 'owner').where('status', '=', 'active').orderBy('id'); // one order: no deadlock
-      return (await (kind === 'postgres' ? q.forUpdate() : q).execute()).map((r) => r.id);
+      return (await (kind === 'postgres' ? q.forNoKeyUpdate() : q).execute()).map((r) => r.id);
     },
 
     async membershipsOf(userId: string, ex: Executor = db): Promise<Membership[]> {

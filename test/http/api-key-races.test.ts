@@ -67,6 +67,28 @@ if (postgres) {
       assert.deepEqual(updated.details.changes.name, { from: 'renamed meanwhile', to: 'final name' });
     });
 
+    test('a rotation beside a usage flush of the same key: both commit, neither holding what the other waits for', async () => {
+      const key = await issueKey(t, { scope: 'global', roles: ['viewer'] });
+      expectStatus(await api.post(`/api_keys/${key.id}/rotate`, { grace_period_seconds: 3600 }), 200);
+      const { rows: [retired] } = await races.side.query('select digest from api_key_tokens where api_key_id = $1 and retired_at is not null', [key.id]);
+      // A flush as UsageStore.apply writes one (the key's last use already newer, so its row untouched):
+      // the retired token's last use, then the key's counts, with the rotation starting in between.
+      await races.side.query('begin');
+      let rotation: Promise<Json> | undefined;
+      try {
+        await races.side.query('update api_key_tokens set last_used_at = 1 where digest = $1', [retired.digest]);
+        rotation = api.post(`/api_keys/${key.id}/rotate`, { grace_period_seconds: 60 });
+        await races.blocking();
+        await races.side.query(`insert into api_key_usage (api_key_id, day, outcome, count) values ($1, '2026-11-22', 'ok', 1)
+          on conflict (api_key_id, day, outcome) do update set count = api_key_usage.count + excluded.count`, [key.id]);
+        await races.side.query('commit');
+      } catch (err) {
+        await races.side.query('rollback');
+        throw err;
+      }
+      expectStatus(await rotation, 200);
+    });
+
     test('deleting a user finds a personal token revoked meanwhile: the first revocation and its trail stand', async () => {
       const user = await createUser(t);
       const personal = expectStatus(await asSession(t, await signIn(t, user.email)).post('/users/me/api_keys', { name: 'personal' }), 201);
