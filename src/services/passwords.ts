@@ -18,12 +18,13 @@ export async function hashPassword(password: string): Promise<string> {
 }
 
 /**
- * Whether a stored hash was made with other parameters than hashPassword uses now (an older,
- * weaker setting): sign-in, which holds the password, then hashes it again.
+ * Whether a stored hash was made with weaker parameters than hashPassword uses now (an older
+ * setting): sign-in, which holds the password, then hashes it again. Never for stronger ones (an
+ * instance of a newer version beside this one): they would be weakened, and flip at every sign-in.
  */
 export function needsRehash(stored: string): boolean {
   const [algo, n, r, p] = stored.split('$');
-  return algo !== 'scrypt' || Number(n) !== PARAMS.N || Number(r) !== PARAMS.r || Number(p) !== PARAMS.p;
+  return algo !== 'scrypt' || Number(n) < PARAMS.N || Number(r) < PARAMS.r || Number(p) < PARAMS.p;
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {

@@ -38,28 +38,36 @@ export function createSessionService(deps: Deps) {
   const csrfFor = (sessionId: string): string =>
     createHmac('sha256', Buffer.from(deps.secret)).update(`csrf:${sessionId}`).digest('base64url');
 
-  const deviceMac = (userId: string, nonce: string): string =>
-    createHmac('sha256', Buffer.from(deps.secret)).update(`device:${userId}:${nonce}`).digest('base64url');
+  // The MAC covers the password as it is stored: a new password (or the same one hashed again)
+  // ends every device cookie of the account.
+  const deviceMac = (userId: string, nonce: string, issued: string, passwordHash: string): string =>
+    createHmac('sha256', Buffer.from(deps.secret)).update(`device:${userId}:${nonce}:${issued}:${passwordHash}`).digest('base64url');
 
-  const newDevice = (userId: string): string => {
+  const newDevice = (userId: string, passwordHash: string): string => {
     const nonce = randomBytes(16).toString('base64url');
-    return `${userId}.${nonce}.${deviceMac(userId, nonce)}`;
+    const issued = deps.clock.now().getTime().toString(36);
+    return `${userId}.${nonce}.${issued}.${deviceMac(userId, nonce, issued, passwordHash)}`;
   };
 
   /**
    * Device cookies (OWASP's defence against account lockout): a browser that signed in to an
-   * account is handed a cookie naming that account, signed with the server's secret. Its sign-ins
-   * to that account count against a limit of their own, not the account's, so whoever locks the
-   * account by guessing from elsewhere does not lock its user out of the browsers they use. The
-   * cookie grants nothing: it only chooses which limit a sign-in counts against, and a browser
-   * guessing with one is limited as strictly as the account is. Answers the device (the cookie's
-   * nonce) when `cookie` is one this server signed for `userId`.
+   * account is handed a cookie naming that account, when it was issued, and a MAC under the
+   * server's secret over those and the account's stored password. Its sign-ins to that account
+   * count against a limit of their own, not the account's, so whoever locks the account by
+   * guessing from elsewhere does not lock its user out of the browsers they use. The cookie grants
+   * nothing: it only chooses which limit a sign-in counts against, a browser guessing with one is
+   * limited as strictly as the account is, and it ends DEVICE_LIFETIME_MS after it was issued or
+   * when the password changes, so cookies collected while the password was known buy no guesses
+   * after a reset. Answers the device (the cookie's nonce) when `cookie` is such a cookie for
+   * `userId` and `passwordHash`.
    */
-  function deviceOf(cookie: string | undefined, userId: string): string | undefined {
+  function deviceOf(cookie: string | undefined, userId: string, passwordHash: string): string | undefined {
     if (!cookie || cookie.length > 256) return undefined;
-    const [id, nonce, mac, ...rest] = cookie.split('.');
-    if (rest.length > 0 || id !== userId || !nonce || !mac) return undefined;
-    const expected = Buffer.from(deviceMac(userId, nonce));
+    const [id, nonce, issued, mac, ...rest] = cookie.split('.');
+    if (rest.length > 0 || id !== userId || !nonce || !issued || !mac) return undefined;
+    const issuedMs = parseInt(issued, 36);
+    if (!(issuedMs + DEVICE_LIFETIME_MS > deps.clock.now().getTime())) return undefined;
+    const expected = Buffer.from(deviceMac(userId, nonce, issued, passwordHash));
     const given = Buffer.from(mac);
     return expected.length === given.length && timingSafeEqual(expected, given) ? nonce : undefined;
   }
@@ -93,7 +101,7 @@ export function createSessionService(deps: Deps) {
       const email = input.email.trim().toLowerCase();
       const found = await deps.users.findCredentials(email);
       // A browser this account signed in from before counts its failures apart from the account's.
-      const device = found ? deviceOf(from.device, found.user.id) : undefined;
+      const device = found ? deviceOf(from.device, found.user.id, found.passwordHash) : undefined;
       const [limiter, counted] = device ? [deps.deviceAttempts, device] : [deps.accountAttempts, email];
       const release = claimAttempt(counted, from.ip, limiter);
       try {
@@ -112,19 +120,26 @@ export function createSessionService(deps: Deps) {
       const now = deps.clock.now();
       const expiresAt = new Date(now.getTime() + SESSION_LIFETIME_MS);
       const session = { digest: deps.digest(sessionId), userId: found.user.id, createdAt: now, expiresAt, ip: from.ip, userAgent: from.userAgent };
+      // Made with weaker parameters than today's: hashed again now that the password is at hand
+      // (unless the password changed meanwhile), before the session, so a failure leaves none.
+      let passwordHash = found.passwordHash;
+      if (needsRehash(passwordHash)) {
+        const stronger = await hashPassword(input.password);
+        if (await deps.users.rehashPassword(found.user.id, passwordHash, stronger)) passwordHash = stronger;
+      }
       // The password may have changed since it was read: a session only for the password as it is.
-      let opened = await deps.sessions.insertIfCredentialsHold(session, found.passwordHash);
+      let opened = await deps.sessions.insertIfCredentialsHold(session, passwordHash);
       if (!opened) {
-        // Or the same password hashed again by another sign-in meanwhile (below): checked once more.
+        // Or the same password hashed again by another sign-in meanwhile: checked once more.
         const current = await deps.users.findCredentials(email);
-        if (current?.user.id === found.user.id && current.passwordHash !== found.passwordHash && (await verifyPassword(input.password, current.passwordHash))) {
-          opened = await deps.sessions.insertIfCredentialsHold(session, current.passwordHash);
+        if (current?.user.id === found.user.id && current.passwordHash !== passwordHash && (await verifyPassword(input.password, current.passwordHash))) {
+          passwordHash = current.passwordHash;
+          opened = await deps.sessions.insertIfCredentialsHold(session, passwordHash);
         }
       }
       if (!opened) throw new LatchkeyError('invalid_credentials', 'the email or password is wrong');
-      // Made with weaker parameters than today's: hashed again now that the password is at hand.
-      if (needsRehash(found.passwordHash)) await deps.users.rehashPassword(found.user.id, found.passwordHash, await hashPassword(input.password));
-      return { user: found.user, sessionId, csrfToken: csrfFor(sessionId), expiresAt, device: device ? from.device! : newDevice(found.user.id) };
+      // A fresh cookie at every sign-in: a browser in use stays known; bound to the password as it is now.
+      return { user: found.user, sessionId, csrfToken: csrfFor(sessionId), expiresAt, device: newDevice(found.user.id, passwordHash) };
     },
 
     /**

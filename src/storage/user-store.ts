@@ -60,9 +60,10 @@ export function createUserStore(db: Db, kind: DatabaseKind) {
     },
 
     /** For sign-in only: the one read that returns a password hash. */
-    /** Replaces the password hash with another of the same password, unless the password changed meanwhile. */
-    async rehashPassword(id: string, from: string, to: string): Promise<void> {
-      await db.updateTable('users').set({ password_hash: to }).where('id', '=', id).where('password_hash', '=', from).execute();
+    /** Replaces the password hash with another of the same password, unless the password changed meanwhile; says whether it did. */
+    async rehashPassword(id: string, from: string, to: string): Promise<boolean> {
+      const result = await db.updateTable('users').set({ password_hash: to }).where('id', '=', id).where('password_hash', '=', from).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     async findCredentials(email: string): Promise<{ user: User; passwordHash: string } | undefined> {

@@ -92,8 +92,8 @@ function expectedForTarget(a: Exclude<Action, { kind: 'create' | 'advance' }>, c
     if (update.roles && !mayHold(caller, target.scope, update.roles)) return 403;
     if (update.expiresAt !== undefined && !expiryAllowed(caller, update.expiresAt)) return 403;
   }
-  // Rotating hands the caller a fresh secret, which may not outlive the caller's own (rule 4).
-  if (a.kind === 'rotate' && !expiryAllowed(caller, target.expiresAt)) return 403;
+  // Rotating hands the caller a fresh secret, and enabling gives a key back its life: neither for a key that outlives the caller (rule 4).
+  if ((a.kind === 'rotate' || a.kind === 'enable') && !expiryAllowed(caller, target.expiresAt)) return 403;
   return 200;
 }
 

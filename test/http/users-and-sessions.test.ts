@@ -237,7 +237,7 @@ for (const db of testDatabases()) {
       assert.match(cookies[0]!, /^latchkey_session=/);
       const device = cookies.find((c) => c.startsWith('latchkey_device='))!;
       assert.ok(device, String(cookies));
-      assert.match(device, /; Max-Age=15552000; Path=\/api\/v1\/session; HttpOnly; SameSite=Strict$/, 'sent to sign-in only, out of reach of scripts');
+      assert.match(device, /; Max-Age=15552000; Path=\/; HttpOnly; SameSite=Strict$/, 'out of reach of scripts');
       const known = { cookie: device.split(';')[0]!, remoteAddress: '10.1.1.1' };
 
       // Someone elsewhere guesses until the account is locked, for every browser it does not know.
@@ -245,9 +245,12 @@ for (const db of testDatabases()) {
       expectError(await attempt(PASSWORD, { remoteAddress: '203.0.113.9' }), 429, 'rate_limited');
       expectError(await attempt(PASSWORD, { remoteAddress: '10.1.1.1' }), 429, 'rate_limited');
       // A forged cookie, or another account's, is no cookie at all.
-      const [, nonce, mac] = known.cookie.split('=')[1]!.split('.');
+      const [, nonce, issued, mac] = known.cookie.split('=')[1]!.split('.');
       const forged = `${mac![0] === 'A' ? 'B' : 'A'}${mac!.slice(1)}`;
-      expectError(await attempt(PASSWORD, { cookie: `latchkey_device=${user.id}.${nonce}.${forged}`, remoteAddress: '10.1.1.1' }), 429, 'rate_limited');
+      expectError(await attempt(PASSWORD, { cookie: `latchkey_device=${user.id}.${nonce}.${issued}.${forged}`, remoteAddress: '10.1.1.1' }), 429, 'rate_limited');
+      // Nor is one issued later than it was, to outlive its 180 days.
+      const later = (parseInt(issued!, 36) + 86_400_000).toString(36);
+      expectError(await attempt(PASSWORD, { cookie: `latchkey_device=${user.id}.${nonce}.${later}.${mac}`, remoteAddress: '10.1.1.1' }), 429, 'rate_limited');
       const other = await createUser(t, 'member');
       const otherDevice = String((await t.request({ method: 'POST', url: '/api/v1/session', payload: { email: other.email, password: PASSWORD }, remoteAddress: '10.1.1.2' })).headers['set-cookie'])
         .match(/latchkey_device=[^;]+/)![0];
@@ -261,6 +264,33 @@ for (const db of testDatabases()) {
       const limited = await attempt(PASSWORD, known);
       expectError(limited, 429, 'rate_limited');
       assert.equal(limited.headers['ratelimit-limit'], '5');
+    });
+
+    test('a device cookie ends with its password, and 180 days after it was issued', async () => {
+      const user = await createUser(t, 'member');
+      const attempt = (password: string, from: { cookie?: string; remoteAddress: string }) => t.request({
+        method: 'POST', url: '/api/v1/session', payload: { email: user.email, password }, remoteAddress: from.remoteAddress, headers: from.cookie ? { cookie: from.cookie } : {},
+      });
+      const deviceOf = (answer: Awaited<ReturnType<typeof attempt>>) => (answer.headers['set-cookie'] as string[]).find((c) => c.startsWith('latchkey_device='))!.split(';')[0]!;
+      const lockFromElsewhere = async () => {
+        for (let i = 0; i < 5; i++) expectError(await attempt(`guess ${i}`, { remoteAddress: '203.0.113.7' }), 401, 'invalid_credentials');
+      };
+      const before = deviceOf(await attempt(PASSWORD, { remoteAddress: '10.2.2.2' }));
+      // The password is reset: cookies handed out for the old one buy no guesses any more.
+      const session = asSession(t, await signIn(t, user.email));
+      expectStatus(await session.patch('/users/me', { password: 'a new pass phrase', current_password: PASSWORD }), 200);
+      await lockFromElsewhere();
+      expectError(await attempt('a new pass phrase', { cookie: before, remoteAddress: '10.2.2.2' }), 429, 'rate_limited');
+      t.clock.advance(15 * 60_000);
+
+      const fresh = deviceOf(await attempt('a new pass phrase', { remoteAddress: '10.2.2.2' }));
+      t.clock.advance(179 * 86_400_000);
+      await lockFromElsewhere();
+      expectStatus(await attempt('a new pass phrase', { cookie: fresh, remoteAddress: '10.2.2.2' }), 200);
+      // Two days on, 181 since it was issued: that cookie is forgotten (each sign-in hands out a new one).
+      t.clock.advance(2 * 86_400_000);
+      await lockFromElsewhere();
+      expectError(await attempt('a new pass phrase', { cookie: fresh, remoteAddress: '10.2.2.2' }), 429, 'rate_limited');
     });
 
     test('a deactivated user is signed out everywhere and cannot sign in again: 401 user_deactivated', async () => {
@@ -327,6 +357,11 @@ for (const db of testDatabases()) {
       expectStatus(await attempt(PASSWORD), 200);
       assert.equal((await store.findCredentials(user.email))!.passwordHash, upgraded, 'hashed again once, not at every sign-in');
       expectError(await attempt('not the password'), 401, 'invalid_credentials');
+      // Made with stronger parameters (by a newer version beside this one): never weakened.
+      const stronger = ['scrypt', 32768, 9, 1, salt.toString('base64url'), scryptSync(PASSWORD, salt, 32, { N: 32768, r: 9, p: 1, maxmem: 64 * 1024 * 1024 }).toString('base64url')].join('$');
+      assert.equal(await store.rehashPassword(user.id, upgraded, stronger), true);
+      expectStatus(await attempt(PASSWORD), 200);
+      assert.equal((await store.findCredentials(user.email))!.passwordHash, stronger);
     });
   });
 }
@@ -341,14 +376,14 @@ describe('console cookies over HTTPS (behind a trusted proxy that says so)', () 
   const https = { 'x-forwarded-proto': 'https' };
   const identity = (cookie: string, headers: Record<string, string> = https) => t.request({ method: 'GET', url: '/api/v1/identity', headers: { ...headers, cookie } });
 
-  test('carry the __Host- and __Secure- prefixes, so no sibling subdomain can set or shadow them, and only such are read', async () => {
+  test('carry the __Host- prefix, so no sibling subdomain can set or shadow them, and only such are read', async () => {
     const user = await createUser(t, 'member');
     const signIn = (cookie?: string) => t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: PASSWORD }, headers: { ...https, ...(cookie && { cookie }) } });
     const first = await signIn();
     expectStatus(first, 200);
     const [session, device] = first.headers['set-cookie'] as string[];
     assert.match(session!, /^__Host-latchkey_session=[\w-]+; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Strict$/);
-    assert.match(device!, /^__Secure-latchkey_device=[\w.-]+; Max-Age=15552000; Path=\/api\/v1\/session; HttpOnly; Secure; SameSite=Strict$/);
+    assert.match(device!, /^__Host-latchkey_device=[\w.-]+; Max-Age=15552000; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
     const sessionCookie = session!.split(';')[0]!;
     const sessionId = sessionCookie.split('=')[1]!;
 
@@ -358,10 +393,14 @@ describe('console cookies over HTTPS (behind a trusted proxy that says so)', () 
     // And over plain HTTP the prefixed cookie is not read either (a browser never sends it there).
     expectError(await identity(sessionCookie, {}), 401, 'missing_token');
 
-    // The browser is known by its __Secure- device cookie: signing in again keeps it.
-    const again = await signIn(device!.split(';')[0]!);
-    expectStatus(again, 200);
-    assert.equal((again.headers['set-cookie'] as string[])[1]!.split(';')[0], device!.split(';')[0]);
+    // The browser is known by its __Host- device cookie, and only by that: once guesses from elsewhere
+    // lock the account, the same value under the plain name (as a sibling could set it) is no cookie.
+    for (let i = 0; i < 5; i++) {
+      expectError(await t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: `guess ${i}` }, headers: https, remoteAddress: '127.0.0.1' }), 401, 'invalid_credentials');
+    }
+    const deviceCookie = device!.split(';')[0]!;
+    expectError(await signIn(deviceCookie.replace('__Host-', '')), 429, 'rate_limited');
+    expectStatus(await signIn(deviceCookie), 200);
 
     const csrf = expectStatus(await identity(sessionCookie), 200) && expectStatus(await t.request({ method: 'GET', url: '/api/v1/session', headers: { ...https, cookie: sessionCookie } }), 200).csrf_token;
     const out = await t.request({ method: 'DELETE', url: '/api/v1/session', headers: { ...https, cookie: sessionCookie, 'x-csrf-token': csrf } });

@@ -8,20 +8,20 @@ import { ErrorResponse, Timestamp } from '../schemas/common.js';
 import { presentUser, UserSchema } from '../schemas/user.js';
 
 const SESSION_COOKIE = 'latchkey_session';
-/** Marks a browser that signed in to an account before (SessionService.signIn); sent to sign-in only. */
+/** Marks a browser that signed in to an account before (SessionService.signIn). */
 const DEVICE_COOKIE = 'latchkey_device';
-const DEVICE_COOKIE_PATH = '/api/v1/session';
 
 /**
- * Over HTTPS the cookies carry the browsers' prefixes: `__Host-` (Secure, path /, no Domain) for the
- * session and `__Secure-` for the device cookie. A sibling subdomain can then neither set nor
- * shadow them (cookie tossing: planting its own session in a user's browser), and only such
- * cookies are read: a plain `latchkey_session` sent over HTTPS is not a session. Plain HTTP
- * (development, or a proxy not trusted to say the client used HTTPS) can have neither prefix.
+ * Over HTTPS both cookies carry the browsers' `__Host-` prefix (Secure, path /, no Domain): a
+ * sibling subdomain can then neither set nor shadow them (cookie tossing: planting its own session
+ * in a user's browser, or a device cookie of its own ahead of the user's, which would put their
+ * sign-ins back under the account's limit), and only such cookies are read: a plain
+ * `latchkey_session` sent over HTTPS is not a session. Plain HTTP (development, or a proxy not
+ * trusted to say the client used HTTPS) can have no prefix.
  */
 const cookieNames = {
   http: { session: SESSION_COOKIE, device: DEVICE_COOKIE },
-  https: { session: `__Host-${SESSION_COOKIE}`, device: `__Secure-${DEVICE_COOKIE}` },
+  https: { session: `__Host-${SESSION_COOKIE}`, device: `__Host-${DEVICE_COOKIE}` },
 } as const;
 const namesFor = (request: FastifyRequest) => (request.protocol === 'https' ? cookieNames.https : cookieNames.http);
 
@@ -54,7 +54,7 @@ export const sessionRoutes = (services: Services): FastifyPluginAsyncTypebox => 
     reply.setCookie(names.session, signedIn.sessionId, { httpOnly: true, sameSite: 'strict', secure, path: '/', expires: signedIn.expiresAt });
     // Renewed at every sign-in: a browser in use stays known; one unused for DEVICE_LIFETIME_MS is forgotten.
     reply.setCookie(names.device, signedIn.device, {
-      httpOnly: true, sameSite: 'strict', secure, path: DEVICE_COOKIE_PATH, maxAge: DEVICE_LIFETIME_MS / 1000,
+      httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: DEVICE_LIFETIME_MS / 1000,
     });
     return { user: presentUser(signedIn.user), csrf_token: signedIn.csrfToken, expires_at: signedIn.expiresAt.toISOString() };
   });
