@@ -8,7 +8,7 @@ import type { Service } from '../src/domain/services/service.js';
 import type { Team } from '../src/domain/teams/team.js';
 import { createIdGenerator, systemClock } from '../src/services/runtime.js';
 import { createCatalogStore } from '../src/storage/catalog-store.js';
-import type { Db } from '../src/storage/connect.js';
+import type { Connection } from '../src/storage/connect.js';
 
 /** The same number of teams whatever the service count, so incidents spread over the team index alike. */
 export const ROUTING_TEAMS = 10;
@@ -46,8 +46,8 @@ export function routingPayload(i: number, eventId: number): string {
 }
 
 /** Inserts `count` services over ROUTING_TEAMS teams in one transaction; service i is in team i mod ROUTING_TEAMS. */
-export async function seedRoutingCatalog(db: Db, count: number): Promise<void> {
-  const catalog = createCatalogStore(db);
+export async function seedRoutingCatalog({ db, kind }: Connection, count: number): Promise<void> {
+  const catalog = createCatalogStore(db, kind);
   const ids = createIdGenerator(systemClock);
   const now = systemClock.now();
   const teams: Team[] = Array.from({ length: ROUTING_TEAMS }, (_, t) => ({ id: ids(), name: `bench-team-${t}`, description: '', createdAt: now, updatedAt: now }));

@@ -43,7 +43,7 @@ const side: Connection | undefined = seedCount > 0 || events ? connect(config.da
 let seedMs = 0;
 if (side && seedCount > 0) {
   const started = performance.now();
-  await seedRoutingCatalog(side.db, seedCount);
+  await seedRoutingCatalog(side, seedCount);
   seedMs = performance.now() - started;
 }
 

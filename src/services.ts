@@ -84,7 +84,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const ids = createIdGenerator(clock);
   const keys = createApiKeyStore(db, connection.kind);
   const audit = createAuditStore(db);
-  const catalog = createCatalogStore(db);
+  const catalog = createCatalogStore(db, connection.kind);
   const users = createUserStore(db, connection.kind);
   const usageStore = createUsageStore(db);
 

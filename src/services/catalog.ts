@@ -177,17 +177,23 @@ export function createCatalogService(deps: Deps) {
       const service = await visibleService(actor, id);
       requireIn(actor, 'services:write', serviceScope(service));
       const changes = serviceChanges(input);
-      const audited = fieldChanges(service, changes);
-      // Nothing differs from what is stored: nothing is written, and no event claims a change.
-      if (Object.keys(audited).length === 0) return service;
-      await db.transaction().execute(async (trx) => {
+      // Decided on the service as it is inside the transaction, locked: what is audited, from → to,
+      // is what this change changes, whatever committed since the first read.
+      const changed = await db.transaction().execute(async (trx) => {
         // Deleted since it was looked up: the change would land on the deleted row and undo its rename.
-        if (!(await catalog.updateService(trx, id, { ...changes, updatedAt: clock.now() }))) throw notFound('service');
+        const current = await catalog.lockService(trx, id);
+        if (!current) throw notFound('service');
+        const audited = fieldChanges(current, changes);
+        // Nothing differs from what is stored: nothing is written, and no event claims a change.
+        if (Object.keys(audited).length === 0) return undefined;
+        await catalog.updateService(trx, id, { ...changes, updatedAt: clock.now() });
         await writeAudit(trx, actor, ctx, { action: 'service.updated', targetType: 'service', targetId: id, scope: serviceScope(service), details: { changes: audited } });
+        return { ...current, ...changes };
       }).catch(conflictOnDuplicate(`the team has a service named "${input.name}"`));
+      if (!changed) return (await catalog.findService(id)) ?? service;
       serviceChanged(id);
       // Deleted since this change committed: the change was made, so it is what this answers with.
-      return (await catalog.findService(id)) ?? { ...service, ...changes };
+      return (await catalog.findService(id)) ?? changed;
     },
 
     /** A deleted service stops receiving incidents at once; its history stays. */

@@ -286,14 +286,14 @@ export function createUserService(deps: Deps) {
       if (!member) throw notFound('user');
       if (member.status === 'deleted' && role) throw deletedUserError();
       const changed = await db.transaction().execute(async (trx) => {
+        // The team locked first: changes to its members take turns, each reading the role the last one left.
+        if (!(await deps.catalog.lockTeam(trx, teamId))) throw notFound('team');
         const previous = await users.membershipRole(teamId, userId, trx);
         if (!role && !previous) throw notFound('membership');
         // The role they already hold: nothing is written, and no event claims a change.
         if (role && role === previous) return false;
         if (role) await users.setMembership(trx, teamId, userId, role, clock.now());
         else if (!(await users.removeMembership(trx, teamId, userId))) throw notFound('membership');
-        // The team may have been deleted since it was looked up (see CatalogStore.findTeam).
-        if (role && !(await deps.catalog.findTeam(teamId, trx))) throw notFound('team');
         await writeAudit(trx, actor, ctx, {
           action: role ? 'team.member_set' : 'team.member_removed', targetType: 'team', targetId: teamId, scope,
           details: role ? { user_id: userId, role, previous_role: previous ?? null } : { user_id: userId, role: previous },

@@ -3,7 +3,7 @@ import type { Reach } from '../domain/access/scope.js';
 import type { Filter } from '../domain/filters/index.js';
 import type { FieldMapping, Service } from '../domain/services/service.js';
 import type { Team } from '../domain/teams/team.js';
-import type { Db } from './connect.js';
+import type { DatabaseKind, Db } from './connect.js';
 import { fromMs, toMs } from './json.js';
 import type { Database } from './schema.js';
 
@@ -37,7 +37,10 @@ export type Page = { readonly before?: string; readonly limit: number };
 export type CatalogStore = ReturnType<typeof createCatalogStore>;
 
 /** Teams and the services they own. */
-export function createCatalogStore(db: Db) {
+export function createCatalogStore(db: Db, kind: DatabaseKind) {
+  /** On PostgreSQL, a row read to decide a change stays locked until the transaction ends (see ApiKeyStore.lockForChange). */
+  const locked = <Q extends { forNoKeyUpdate(): Q }>(q: Q): Q => (kind === 'postgres' ? q.forNoKeyUpdate() : q);
+
   return {
     async insertTeam(trx: Transaction<Database>, team: Team): Promise<void> {
       await trx.insertInto('teams').values({
@@ -52,6 +55,12 @@ export function createCatalogStore(db: Db) {
      */
     async findTeam(id: string, ex: Db | Transaction<Database> = db): Promise<Team | undefined> {
       const row = await ex.selectFrom('teams').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+      return row && rowToTeam(row);
+    },
+
+    /** The team, not deleted, locked for a change decided on it (SQLite: the transaction holds the write lock). */
+    async lockTeam(trx: Transaction<Database>, id: string): Promise<Team | undefined> {
+      const row = await locked(trx.selectFrom('teams').selectAll().where('id', '=', id).where('deleted_at', 'is', null)).executeTakeFirst();
       return row && rowToTeam(row);
     },
 
@@ -150,6 +159,12 @@ export function createCatalogStore(db: Db) {
 
     async findService(id: string): Promise<Service | undefined> {
       const row = await db.selectFrom('services').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+      return row && rowToService(row);
+    },
+
+    /** The service, not deleted, locked for a change decided on it (SQLite: the transaction holds the write lock). */
+    async lockService(trx: Transaction<Database>, id: string): Promise<Service | undefined> {
+      const row = await locked(trx.selectFrom('services').selectAll().where('id', '=', id).where('deleted_at', 'is', null)).executeTakeFirst();
       return row && rowToService(row);
     },
 

@@ -41,7 +41,7 @@ for (const database of testDatabases()) {
     before(async () => {
       conn = await openTestConnection(database);
       keys = createApiKeyStore(conn.db, conn.kind);
-      const catalog = createCatalogStore(conn.db);
+      const catalog = createCatalogStore(conn.db, conn.kind);
       await conn.db.transaction().execute(async (trx) => {
         await catalog.insertTeam(trx, teamA);
         await catalog.insertTeam(trx, teamB);

@@ -59,7 +59,7 @@ export async function createTeam(t: TestApp, name = uniqueName('team')): Promise
   return expectStatus(await client(t).post('/teams', { name }), 201).team.id as string;
 }
 
-export type ServiceSpec = { name?: string; api_filter?: unknown; resolve_filter?: unknown; field_mapping?: Record<string, string> };
+export type ServiceSpec = { name?: string; description?: string; api_filter?: unknown; resolve_filter?: unknown; field_mapping?: Record<string, string> };
 
 export async function createService(t: TestApp, teamId: string, spec: ServiceSpec = {}): Promise<Json> {
   const res = await client(t).post('/services', { team_id: teamId, name: uniqueName('service'), ...spec });
