@@ -38,6 +38,15 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
 }
 
 /**
+ * Whether two values are equal as JSON once each is serialised as JSON.stringify would (Dates as
+ * their ISO text): the order of object keys does not matter, that of array items does.
+ */
+export function equalAsJson(a: unknown, b: unknown): boolean {
+  const plain = (value: unknown): unknown => (value === undefined ? null : JSON.parse(JSON.stringify(value)));
+  return canonicalJson(plain(a)) === canonicalJson(plain(b));
+}
+
+/**
  * JSON text with object keys sorted (by UTF-16 code units) at every level and no whitespace, so two
  * values that are equal as JSON give the same text. Like JSON.stringify, `undefined` members are
  * left out. Recursive: meant for request-sized values, not for adversarially deep nesting.

@@ -1,4 +1,5 @@
 import { reachFor, type Actor } from '../domain/access/actor.js';
+import { equalAsJson } from '../domain/json.js';
 import type { Transaction } from 'kysely';
 import type { AuditEvent, AuditRecord, RequestContext } from '../domain/audit/audit-event.js';
 import type { AuditStore } from '../storage/audit-store.js';
@@ -38,7 +39,8 @@ export function createAuditService(deps: { audit: AuditStore }) {
 
 /**
  * What a change changes, for its audit event: field → {from, to}, named as the API names them
- * (`readOnly` → `read_only`), leaving out fields set to what they already were and `updatedAt`.
+ * (`readOnly` → `read_only`), leaving out fields set to what they already were (as JSON, whatever
+ * the order of keys in an object: a filter or field mapping sent again) and `updatedAt`.
  * Empty when the change changes nothing, which is then neither written nor audited.
  */
 export function fieldChanges(before: object, changes: object): Record<string, { from: unknown; to: unknown }> {
@@ -46,7 +48,7 @@ export function fieldChanges(before: object, changes: object): Record<string, { 
   for (const [field, to] of Object.entries(changes)) {
     if (field === 'updatedAt') continue;
     const from = (before as Record<string, unknown>)[field];
-    if (JSON.stringify(from) !== JSON.stringify(to)) out[field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = { from, to };
+    if (!equalAsJson(from, to)) out[field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = { from, to };
   }
   return out;
 }

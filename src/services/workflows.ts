@@ -2,6 +2,7 @@ import { canIn, reachFor, type Actor } from '../domain/access/actor.js';
 import type { Scope } from '../domain/access/scope.js';
 import { LatchkeyError, notFound } from '../domain/errors.js';
 import { compileFilter, type CompiledFilter } from '../domain/filters/index.js';
+import { equalAsJson } from '../domain/json.js';
 import {
   invalidWebhookUrl, OUT_OF_TIME, REQUEST_TIME_LIMIT_MS, WEBHOOK_DEFAULT_ATTEMPTS, WEBHOOK_DEFAULT_TIMEOUT_MS, webhookOrigin,
   type ActionOutcome, type AutomationRequest, type Workflow, type WorkflowAction, type WorkflowRun,
@@ -191,12 +192,12 @@ export function createWorkflowService(deps: Deps) {
       };
       const updated: Workflow = { ...workflow, ...changes };
       // Nothing differs from what is stored (webhook URLs compared whole): nothing is written, and no event claims a change.
-      if ((Object.keys(changes) as Array<keyof WorkflowChanges>).every((f) => JSON.stringify(workflow[f]) === JSON.stringify(updated[f]))) return workflow;
+      if ((Object.keys(changes) as Array<keyof WorkflowChanges>).every((f) => equalAsJson(workflow[f], updated[f]))) return workflow;
       const before = audited(workflow);
       const after = audited(updated);
-      const fields = (Object.keys(after) as Array<keyof typeof after>).filter((f) => JSON.stringify(before[f]) !== JSON.stringify(after[f]));
+      const fields = (Object.keys(after) as Array<keyof typeof after>).filter((f) => !equalAsJson(before[f], after[f]));
       // A webhook URL changed within its host, which the trail does not show: said, not shown.
-      const urlChanged = JSON.stringify(workflow.actions) !== JSON.stringify(updated.actions) && !fields.includes('actions');
+      const urlChanged = !equalAsJson(workflow.actions, updated.actions) && !fields.includes('actions');
       await db.transaction().execute(async (trx) => {
         // Deleted since it was read: no change, and no audit event for one.
         if (!(await workflows.update(trx, id, { ...changes, updatedAt: clock.now() }))) throw notFound('workflow');

@@ -175,12 +175,14 @@ for (const db of testDatabases()) {
       test('a service change records each field from → to, and a team role records the one it replaces; setting what is already set writes nothing', async () => {
         const team = json(await call('POST', '/teams', { payload: { name: unique('audited team') } })).team;
         const filter = { path: 'tag', op: 'equals', value: 'db' };
-        const service = json(await call('POST', '/services', { payload: { team_id: team.id, name: 'db', api_filter: filter } })).service;
+        const service = json(await call('POST', '/services', { payload: { team_id: team.id, name: 'db', api_filter: filter, field_mapping: { dedup_key: 'fp', title: 'summary' } } })).service;
         const user = await createUser(t);
         const members = `/teams/${team.id}/members/${user.id}`;
         assert.equal((await call('PUT', members, { payload: { role: 'member' } })).statusCode, 204);
         const before = (await trail('?limit=200')).length;
         assert.equal((await call('PATCH', `/services/${service.id}`, { payload: { name: 'db', api_filter: filter } })).statusCode, 200);
+        // The same mapping with its keys in another order is the same mapping.
+        assert.equal((await call('PATCH', `/services/${service.id}`, { payload: { field_mapping: { title: 'summary', dedup_key: 'fp' } } })).statusCode, 200);
         assert.equal((await call('PUT', members, { payload: { role: 'member' } })).statusCode, 204);
         assert.equal((await trail('?limit=200')).length, before, 'no event claims a change');
 
