@@ -107,7 +107,6 @@ function checkCidrs(list: readonly string[] | undefined): void {
 /** A change to a key (see change in createApiKeyService), with what its event records besides the change. */
 type Decided = { readonly changes: ApiKeyChanges; readonly details?: Record<string, unknown> };
 
-
 export function createApiKeyService(deps: Deps) {
   const { db, keys, clock } = deps;
   const writeAudit = createAuditWriter({ audit: deps.audit, ids: deps.ids, clock });
