@@ -288,6 +288,8 @@ export function createUserService(deps: Deps) {
       const changed = await db.transaction().execute(async (trx) => {
         // The team locked first: changes to its members take turns, each reading the role the last one left.
         if (!(await deps.catalog.lockTeam(trx, teamId))) throw notFound('team');
+        // Then the user, when adding: one deleted meanwhile (its memberships removed) gets none back.
+        if (role && (await users.lockForChange(trx, userId))?.status === 'deleted') throw deletedUserError();
         const previous = await users.membershipRole(teamId, userId, trx);
         if (!role && !previous) throw notFound('membership');
         // The role they already hold: nothing is written, and no event claims a change.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { testDatabases, type TestApp } from '../support/harness.js';
 import { startRaceApp, type RaceApp } from '../support/pg-races.js';
-import { client, createUser, expectError, expectStatus, type Json } from '../support/platform.js';
+import { client, createTeam, createUser, expectError, expectStatus, type Json } from '../support/platform.js';
 
 // A user changed by another transaction while a request is changing them: on PostgreSQL the
 // request waits for that transaction, then decides on the user as it committed.
@@ -38,6 +38,14 @@ if (postgres) {
       expectStatus(await whileUserSet(user.id, `name = 'Renamed meanwhile'`, () => api.patch(`/users/${user.id}`, { name: 'Ada' })), 200);
       const [updated] = (await trailOf(user.id)).filter((e) => e.action === 'user.updated');
       assert.deepEqual(updated.details, { name: { from: 'Renamed meanwhile', to: 'Ada' } });
+    });
+
+    test('adding a user deleted meanwhile to a team answers 409: the deletion removed their memberships, and none comes back', async () => {
+      const user = await createUser(t);
+      const team = await createTeam(t);
+      const answer = await whileUserSet(user.id, `status = 'deleted'`, () => api.put(`/teams/${team}/members/${user.id}`, { role: 'member' }));
+      assert.match(expectError(answer, 409, 'conflict').message, /deleted/);
+      assert.deepEqual(expectStatus(await api.get(`/teams/${team}/members`), 200).members, []);
     });
 
     test('a deactivation or deletion that finds its work done meanwhile writes no event of its own', async () => {

@@ -24,7 +24,9 @@ export async function startRaceApp(database: TestDatabase): Promise<RaceApp> {
   const pid = (await side.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
   const blocking = async (): Promise<void> => {
     // Waiting for this connection, not for anyone's lock on a table of that name (suites run side by side).
-    for (;;) {
+    for (const end = Date.now() + 10_000; ;) {
+      // A request that never waits for the row cannot have decided on it: a test of that race fails here.
+      if (Date.now() > end) throw new Error('nothing waited for the side connection\'s lock within 10 s');
       // Inside a transaction the list of connections is read once unless cleared.
       await side.query('select pg_stat_clear_snapshot()');
       if ((await side.query('select 1 from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [pid])).rowCount) return;
