@@ -111,12 +111,12 @@ export function createUserService(deps: Deps) {
 
   /**
    * The user as it is inside `trx` (UserStore.lockForChange), for a change decided on what
-   * committed meanwhile rather than on `seen`, an earlier read. When `seen` is an owner, every
-   * active owner is locked first, in the one order refuseLosingLastOwner uses: locking the row
-   * first would let two owners changing each other at once deadlock.
+   * committed meanwhile rather than on `seen`, an earlier read. Every active owner is locked first
+   * (there are few), in the one order refuseLosingLastOwner uses: locking the row first would let
+   * two owners changing each other at once deadlock, including one promoted since `seen` was read.
    */
   async function lockedUser(trx: Transaction<Database>, seen: User): Promise<User> {
-    if (seen.role === 'owner') await users.lockActiveOwners(trx);
+    await users.lockActiveOwners(trx);
     const user = await users.lockForChange(trx, seen.id);
     if (!user) throw notFound('user');
     return user;
@@ -236,7 +236,11 @@ export function createUserService(deps: Deps) {
           checkRoleChange(actor, actorIsOwner, current.role, input.role);
           changes.role = input.role;
         }
-        if (passwordHash !== undefined) changes.passwordHash = passwordHash;
+        if (passwordHash !== undefined) {
+          // Promoted meanwhile: an owner's or admin's password takes what giving that role takes.
+          if (!self && isAccountAdmin(current)) checkRoleChange(actor, actorIsOwner, current.role, current.role);
+          changes.passwordHash = passwordHash;
+        }
         // Nothing differs from what is stored: nothing is written, and no event claims a change.
         if (Object.keys(changes).length === 0) return false;
         if (changes.role && current.role === 'owner') await refuseLosingLastOwner(trx, current);

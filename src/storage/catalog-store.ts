@@ -107,9 +107,11 @@ export function createCatalogStore(db: Db, kind: DatabaseKind) {
      * name is free again; their memberships go.
      */
     async deleteTeam(trx: Transaction<Database>, team: Team, at: Date): Promise<void> {
-      await trx.deleteFrom('team_memberships').where('team_id', '=', team.id).execute();
+      // The team row first, as a membership change locks it (UserService.setMembership): taken in
+      // the other order, a delete and a membership change each held what the other waited for.
       await trx.updateTable('teams').set({ deleted_at: toMs(at), name: `${team.name} (deleted ${team.id})` })
         .where('id', '=', team.id).execute();
+      await trx.deleteFrom('team_memberships').where('team_id', '=', team.id).execute();
     },
 
     /** What still lives in a team: it can be deleted only when nothing does. */

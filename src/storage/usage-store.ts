@@ -18,24 +18,29 @@ export type UsageStore = ReturnType<typeof createUsageStore>;
 
 export function createUsageStore(db: Db) {
   return {
-    /** One transaction per flush, however many requests it covers. */
+    /**
+     * One transaction per flush, however many requests it covers. Rows are written in key order
+     * (ids, digests), as every other writer of several keys locks them (ApiKeyStore.revokeOwnedBy):
+     * in the order of first use, a flush and a user's deletion could each hold a key the other waited for.
+     */
     async apply(batch: UsageBatch): Promise<void> {
+      const byKey = <V>(entries: Iterable<[string, V]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       await db.transaction().execute(async (trx) => {
-        for (const [keyId, use] of batch.lastUse) {
+        for (const [keyId, use] of byKey(batch.lastUse)) {
           const at = toMs(use.at);
           await trx.updateTable('api_keys').set({ last_used_at: at, last_used_ip: use.ip })
             .where('id', '=', keyId)
             .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
             .execute();
         }
-        for (const [digest, when] of batch.tokenLastUse) {
+        for (const [digest, when] of byKey(batch.tokenLastUse)) {
           const at = toMs(when);
           await trx.updateTable('api_key_tokens').set({ last_used_at: at })
             .where('digest', '=', digest)
             .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
             .execute();
         }
-        for (const c of batch.counts.values()) {
+        for (const [, c] of byKey(batch.counts)) {
           await trx.insertInto('api_key_usage')
             .values({ api_key_id: c.keyId, day: c.day, outcome: c.outcome, count: c.count })
             .onConflict((oc) => oc.columns(['api_key_id', 'day', 'outcome'])

@@ -48,6 +48,24 @@ if (postgres) {
       assert.deepEqual(expectStatus(await api.get(`/teams/${team}/members`), 200).members, []);
     });
 
+    test('setting the password of a user promoted to admin meanwhile takes what an admin\'s password takes: 403 for an API key', async () => {
+      const user = await createUser(t);
+      const answer = await whileUserSet(user.id, `role = 'admin'`, () => api.patch(`/users/${user.id}`, { password: 'chosen by the caller' }));
+      expectError(answer, 403, 'escalation_denied');
+      expectError(await t.request({ method: 'POST', url: '/api/v1/session', payload: { email: user.email, password: 'chosen by the caller' } }), 401, 'invalid_credentials');
+    });
+
+    test('a team deleted while its members change: each answers, none fails as a deadlock', async () => {
+      for (let round = 0; round < 20; round++) {
+        const team = await createTeam(t);
+        const user = await createUser(t);
+        const [deleted, added] = await Promise.all([api.del(`/teams/${team}`), api.put(`/teams/${team}/members/${user.id}`, { role: 'member' })]);
+        expectStatus(deleted, 204);
+        assert.ok(added.statusCode === 204 || added.statusCode === 404, `round ${round}: ${added.statusCode} ${added.body}`);
+        assert.deepEqual(expectStatus(await api.get(`/users/${user.id}`), 200).user.teams, [], `round ${round}: no membership in a deleted team`);
+      }
+    });
+
     test('a deactivation or deletion that finds its work done meanwhile writes no event of its own', async () => {
       const user = await createUser(t);
       expectStatus(await whileUserSet(user.id, `status = 'deactivated'`, () => api.post(`/users/${user.id}/deactivate`)), 200);

@@ -238,6 +238,7 @@ for (const db of testDatabases()) {
       const device = cookies.find((c) => c.startsWith('latchkey_device='))!;
       assert.ok(device, String(cookies));
       assert.match(device, /; Max-Age=15552000; Path=\/; HttpOnly; SameSite=Strict$/, 'out of reach of scripts');
+      assert.ok(cookies.some((c) => /^latchkey_device=; Max-Age=0; Path=\/api\/v1\/session;/.test(c)), 'the cookie of earlier builds, whose longer path would hide this one, is cleared');
       const known = { cookie: device.split(';')[0]!, remoteAddress: '10.1.1.1' };
 
       // Someone elsewhere guesses until the account is locked, for every browser it does not know.

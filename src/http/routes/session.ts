@@ -56,6 +56,9 @@ export const sessionRoutes = (services: Services): FastifyPluginAsyncTypebox => 
     reply.setCookie(names.device, signedIn.device, {
       httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: DEVICE_LIFETIME_MS / 1000,
     });
+    // Earlier builds kept the plain-HTTP device cookie at /api/v1/session, and a browser sends the
+    // cookie with the longer path first, hiding this one: that one goes.
+    if (!secure) reply.clearCookie(DEVICE_COOKIE, { path: '/api/v1/session' });
     return { user: presentUser(signedIn.user), csrf_token: signedIn.csrfToken, expires_at: signedIn.expiresAt.toISOString() };
   });
 
