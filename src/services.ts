@@ -189,7 +189,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     incidents,
     events: createEventService({ incidents, catalog: catalogService, changes, dedup, writer: eventWriter, clock, ids }),
     workflows: createWorkflowService({
-      db, workflows: createWorkflowStore(db), audit, catalog, incidents, callWebhook: createWebhookCaller({ deniedCidrs: config.webhookDeniedCidrs, ...options.outbound }), clock, ids,
+      db, workflows: createWorkflowStore(db, connection.kind), audit, catalog, incidents, callWebhook: createWebhookCaller({ deniedCidrs: config.webhookDeniedCidrs, ...options.outbound }), clock, ids,
     }),
     audit: createAuditService({ audit }),
     setup: createSetupService({ db, users, audit, apiKeys, clock, ids }),

@@ -190,18 +190,22 @@ export function createWorkflowService(deps: Deps) {
         ...(input.actions !== undefined && { actions: await checkActions(input.actions, workflow.teamId) }),
         ...(input.enabled !== undefined && { enabled: input.enabled }),
       };
-      const updated: Workflow = { ...workflow, ...changes };
-      // Nothing differs from what is stored (webhook URLs compared whole): nothing is written, and no event claims a change.
-      if ((Object.keys(changes) as Array<keyof WorkflowChanges>).every((f) => equalAsJson(workflow[f], updated[f]))) return workflow;
-      const before = audited(workflow);
-      const after = audited(updated);
-      const fields = (Object.keys(after) as Array<keyof typeof after>).filter((f) => !equalAsJson(before[f], after[f]));
-      // A webhook URL changed within its host, which the trail does not show: said, not shown.
-      const urlChanged = !equalAsJson(workflow.actions, updated.actions) && !fields.includes('actions');
+      // Decided on the workflow as it is inside the transaction, locked: not on the read above,
+      // which a change committing meanwhile could make a real change look like none.
       await db.transaction().execute(async (trx) => {
         // Deleted since it was read: no change, and no audit event for one.
-        if (!(await workflows.update(trx, id, { ...changes, updatedAt: clock.now() }))) throw notFound('workflow');
-        await writeAudit(trx, actor, ctx, workflowAudit('workflow.updated', workflow, {
+        const current = await workflows.lockForChange(trx, id);
+        if (!current) throw notFound('workflow');
+        const updated: Workflow = { ...current, ...changes };
+        // Nothing differs from what is stored (webhook URLs compared whole): nothing is written, and no event claims a change.
+        if ((Object.keys(changes) as Array<keyof WorkflowChanges>).every((f) => equalAsJson(current[f], updated[f]))) return;
+        const before = audited(current);
+        const after = audited(updated);
+        const fields = (Object.keys(after) as Array<keyof typeof after>).filter((f) => !equalAsJson(before[f], after[f]));
+        // A webhook URL changed within its host, which the trail does not show: said, not shown.
+        const urlChanged = !equalAsJson(current.actions, updated.actions) && !fields.includes('actions');
+        await workflows.update(trx, id, { ...changes, updatedAt: clock.now() });
+        await writeAudit(trx, actor, ctx, workflowAudit('workflow.updated', current, {
           from: Object.fromEntries(fields.map((f) => [f, before[f]])), to: Object.fromEntries(fields.map((f) => [f, after[f]])),
           ...(urlChanged && { webhook_url_changed: true }),
         }));

@@ -2,7 +2,7 @@ import type { Selectable, Transaction } from 'kysely';
 import type { Reach } from '../domain/access/scope.js';
 import type { Filter } from '../domain/filters/index.js';
 import type { ActionOutcome, AutomationRequest, Workflow, WorkflowAction, WorkflowRun } from '../domain/workflows/workflow.js';
-import type { Db } from './connect.js';
+import type { DatabaseKind, Db } from './connect.js';
 import { actorFromText, actorToText, fromMs, toMs } from './json.js';
 import type { Database } from './schema.js';
 
@@ -32,7 +32,7 @@ export type WorkflowChanges = Partial<Pick<Workflow, 'name' | 'description' | 'f
 
 export type WorkflowStore = ReturnType<typeof createWorkflowStore>;
 
-export function createWorkflowStore(db: Db) {
+export function createWorkflowStore(db: Db, kind: DatabaseKind) {
   return {
     async insert(trx: Transaction<Database>, w: Workflow): Promise<void> {
       await trx.insertInto('workflows').values({
@@ -44,6 +44,13 @@ export function createWorkflowStore(db: Db) {
 
     async findById(id: string): Promise<Workflow | undefined> {
       const row = await db.selectFrom('workflows').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+      return row && rowToWorkflow(row);
+    },
+
+    /** The workflow, not deleted, locked for a change decided on it (SQLite: the transaction holds the write lock). */
+    async lockForChange(trx: Transaction<Database>, id: string): Promise<Workflow | undefined> {
+      const q = trx.selectFrom('workflows').selectAll().where('id', '=', id).where('deleted_at', 'is', null);
+      const row = await (kind === 'postgres' ? q.forNoKeyUpdate() : q).executeTakeFirst();
       return row && rowToWorkflow(row);
     },
 

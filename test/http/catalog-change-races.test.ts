@@ -30,6 +30,17 @@ if (postgres) {
       assert.deepEqual(updated!.details.changes, { name: { from: 'svc-a', to: 'svc-b' }, description: { from: 'NEW', to: 'old' } });
     });
 
+    test('a workflow PATCH is decided on the workflow as another change left it: switching off one switched on meanwhile is no no-op', async () => {
+      const team = await createTeam(t);
+      const made = expectStatus(await api.post('/workflows', {
+        team_id: team, name: 'page the DBA', enabled: false, filter: { path: 'tag', op: 'equals', value: 'db' }, actions: [{ type: 'webhook', url: 'https://hooks.example.com/x' }],
+      }), 201).workflow;
+      const answer = await races.changedWhile('workflows', made.id, 'enabled = 1', () => api.patch(`/workflows/${made.id}`, { enabled: false }));
+      assert.equal(expectStatus(answer, 200).workflow.enabled, false);
+      const [updated] = (await trail(made.id)).filter((e) => e.action === 'workflow.updated');
+      assert.deepEqual(updated!.details, { from: { enabled: true }, to: { enabled: false } });
+    });
+
     test('a team role set to what another request just set writes no event; the next records the role it replaces', async () => {
       const team = await createTeam(t);
       const user = await createUser(t);

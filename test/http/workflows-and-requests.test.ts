@@ -120,8 +120,10 @@ for (const db of testDatabases()) {
       const retried = { type: 'webhook', url: `https://hooks.example.com${secretPath}`, max_attempts: 5, timeout_ms: 1000 };
       expectStatus(await api.patch(`/workflows/${created.id}`, { actions: [retried] }, editorA), 200);
       // The same settings again: no change, no event, updated_at kept.
+      const lastChanged = expectStatus(await api.get(`/workflows/${created.id}`), 200).workflow.updated_at;
+      t.clock.advance(1000);
       const unchanged = expectStatus(await api.patch(`/workflows/${created.id}`, { actions: [retried], enabled: false, name: created.name }, editorA), 200).workflow;
-      assert.equal(unchanged.updated_at, expectStatus(await api.get(`/workflows/${created.id}`), 200).workflow.updated_at);
+      assert.equal(unchanged.updated_at, lastChanged);
       // Another secret path on the same host: the trail says the URL changed, and shows neither.
       expectStatus(await api.patch(`/workflows/${created.id}`, { actions: [{ ...retried, url: 'https://hooks.example.com/services/T000/B000/another-secret' }] }, editorA), 200);
       expectStatus(await api.del(`/workflows/${created.id}`, editorA), 204);
