@@ -179,21 +179,21 @@ export function createCatalogService(deps: Deps) {
       const changes = serviceChanges(input);
       // Decided on the service as it is inside the transaction, locked: what is audited, from → to,
       // is what this change changes, whatever committed since the first read.
-      const changed = await db.transaction().execute(async (trx) => {
+      const updatedAt = clock.now();
+      const { after, changed } = await db.transaction().execute(async (trx) => {
         // Deleted since it was looked up: the change would land on the deleted row and undo its rename.
         const current = await catalog.lockService(trx, id);
         if (!current) throw notFound('service');
         const audited = fieldChanges(current, changes);
         // Nothing differs from what is stored: nothing is written, and no event claims a change.
-        if (Object.keys(audited).length === 0) return undefined;
-        await catalog.updateService(trx, id, { ...changes, updatedAt: clock.now() });
+        if (Object.keys(audited).length === 0) return { after: current, changed: false };
+        await catalog.updateService(trx, id, { ...changes, updatedAt });
         await writeAudit(trx, actor, ctx, { action: 'service.updated', targetType: 'service', targetId: id, scope: serviceScope(service), details: { changes: audited } });
-        return { ...current, ...changes };
+        return { after: { ...current, ...changes, updatedAt }, changed: true };
       }).catch(conflictOnDuplicate(`the team has a service named "${input.name}"`));
-      if (!changed) return (await catalog.findService(id)) ?? service;
-      serviceChanged(id);
-      // Deleted since this change committed: the change was made, so it is what this answers with.
-      return (await catalog.findService(id)) ?? changed;
+      if (changed) serviceChanged(id);
+      // As this transaction left it: a deletion committed since does not undo the answer.
+      return after;
     },
 
     /** A deleted service stops receiving incidents at once; its history stays. */

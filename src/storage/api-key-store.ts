@@ -4,6 +4,7 @@ import type { RoleName } from '../domain/access/permissions.js';
 import { scopeOf, type Reach, type Scope } from '../domain/access/scope.js';
 import type { ApiKey, KeyKind, KeyState, PreviousToken } from '../domain/api-keys/api-key.js';
 import type { DatabaseKind, Db } from './connect.js';
+import { lockedForChange } from './locks.js';
 import { reachCondition } from './reach.js';
 import { actorFromText, actorFromTextOrNull, actorToText, fromMs, fromMsOrNull, toMs, toMsOrNull } from './json.js';
 import type { Database } from './schema.js';
@@ -164,17 +165,9 @@ export function createApiKeyStore(db: Db, kind: DatabaseKind) {
       return row ? (await hydrate(ex, [row]))[0] : undefined;
     },
 
-    /**
-     * The key as it is now, for a change decided on it: on PostgreSQL its row stays locked until
-     * the transaction ends, so a change committed meanwhile (a revoke) is seen, and one begun
-     * meanwhile waits its turn. SQLite transactions hold the write lock from BEGIN, which does the same.
-     * FOR NO KEY UPDATE, not FOR UPDATE: changes still take turns, but rows referring to the key
-     * (a usage flush inserting the key's counts) do not wait for it, nor it for them: FOR UPDATE
-     * let a flush and a rotation each hold what the other waited for.
-     */
+    /** The key as it is now, locked for a change decided on it (lockedForChange): a revoke committed meanwhile is seen. */
     async lockForChange(trx: Transaction<Database>, id: string): Promise<ApiKey | undefined> {
-      const q = trx.selectFrom('api_keys').selectAll().where('id', '=', id);
-      const row = await (kind === 'postgres' ? q.forNoKeyUpdate() : q).executeTakeFirst();
+      const row = await lockedForChange(kind, trx.selectFrom('api_keys').selectAll().where('id', '=', id)).executeTakeFirst();
       return row ? (await hydrate(trx, [row]))[0] : undefined;
     },
 
@@ -234,13 +227,13 @@ export function createApiKeyStore(db: Db, kind: DatabaseKind) {
 
     /**
      * Revokes a user's personal tokens not revoked yet: each one's id and the state it was in. On
-     * PostgreSQL the rows are locked as they are read (lockForChange), so a token revoked by a
+     * PostgreSQL the rows are locked as they are read (lockedForChange), so a token revoked by a
      * transaction that commits meanwhile is left to that revocation.
      */
     async revokeOwnedBy(trx: Transaction<Database>, userId: string, at: Date, by: ActorRef): Promise<Array<{ id: string; state: string }>> {
       // One order for the locks: no deadlock with another transaction locking the same rows.
       const q = trx.selectFrom('api_keys').select(['id', 'state']).where('owner_user_id', '=', userId).where('state', '!=', 'revoked').orderBy('id');
-      const rows = await (kind === 'postgres' ? q.forNoKeyUpdate() : q).execute();
+      const rows = await lockedForChange(kind, q).execute();
       if (rows.length === 0) return [];
       await trx.updateTable('api_keys').set({ state: 'revoked', revoked_at: toMs(at), revoked_by: actorToText(by), updated_at: toMs(at) })
         .where('id', 'in', rows.map((r) => r.id)).execute();

@@ -5,6 +5,7 @@ import type { FieldMapping, Service } from '../domain/services/service.js';
 import type { Team } from '../domain/teams/team.js';
 import type { DatabaseKind, Db } from './connect.js';
 import { fromMs, toMs } from './json.js';
+import { lockedForChange } from './locks.js';
 import type { Database } from './schema.js';
 
 export function rowToTeam(row: Selectable<Database['teams']>): Team {
@@ -38,9 +39,6 @@ export type CatalogStore = ReturnType<typeof createCatalogStore>;
 
 /** Teams and the services they own. */
 export function createCatalogStore(db: Db, kind: DatabaseKind) {
-  /** On PostgreSQL, a row read to decide a change stays locked until the transaction ends (see ApiKeyStore.lockForChange). */
-  const locked = <Q extends { forNoKeyUpdate(): Q }>(q: Q): Q => (kind === 'postgres' ? q.forNoKeyUpdate() : q);
-
   return {
     async insertTeam(trx: Transaction<Database>, team: Team): Promise<void> {
       await trx.insertInto('teams').values({
@@ -58,9 +56,9 @@ export function createCatalogStore(db: Db, kind: DatabaseKind) {
       return row && rowToTeam(row);
     },
 
-    /** The team, not deleted, locked for a change decided on it (SQLite: the transaction holds the write lock). */
+    /** The team, not deleted, locked for a change decided on it (lockedForChange). */
     async lockTeam(trx: Transaction<Database>, id: string): Promise<Team | undefined> {
-      const row = await locked(trx.selectFrom('teams').selectAll().where('id', '=', id).where('deleted_at', 'is', null)).executeTakeFirst();
+      const row = await lockedForChange(kind, trx.selectFrom('teams').selectAll().where('id', '=', id).where('deleted_at', 'is', null)).executeTakeFirst();
       return row && rowToTeam(row);
     },
 
@@ -164,9 +162,9 @@ export function createCatalogStore(db: Db, kind: DatabaseKind) {
       return row && rowToService(row);
     },
 
-    /** The service, not deleted, locked for a change decided on it (SQLite: the transaction holds the write lock). */
+    /** The service, not deleted, locked for a change decided on it (lockedForChange). */
     async lockService(trx: Transaction<Database>, id: string): Promise<Service | undefined> {
-      const row = await locked(trx.selectFrom('services').selectAll().where('id', '=', id).where('deleted_at', 'is', null)).executeTakeFirst();
+      const row = await lockedForChange(kind, trx.selectFrom('services').selectAll().where('id', '=', id).where('deleted_at', 'is', null)).executeTakeFirst();
       return row && rowToService(row);
     },
 

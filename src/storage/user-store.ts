@@ -3,6 +3,7 @@ import type { Membership, TeamRole } from '../domain/users/access.js';
 import type { AccountRole, User, UserStatus } from '../domain/users/user.js';
 import type { DatabaseKind, Db } from './connect.js';
 import { fromMs, toMs } from './json.js';
+import { lockedForChange } from './locks.js';
 import type { Database } from './schema.js';
 
 type Executor = Db | Transaction<Database>;
@@ -43,14 +44,9 @@ export function createUserStore(db: Db, kind: DatabaseKind) {
       return row && rowToUser(row);
     },
 
-    /**
-     * The user as it is now, for a change decided on it: on PostgreSQL the row stays locked until
-     * the transaction ends (SQLite's transactions hold the write lock from BEGIN), so a change
-     * committed meanwhile is seen and one begun meanwhile waits.
-     */
+    /** The user as it is now, locked for a change decided on it (lockedForChange). */
     async lockForChange(trx: Transaction<Database>, id: string): Promise<User | undefined> {
-      const q = trx.selectFrom('users').selectAll().where('id', '=', id);
-      const row = await (kind === 'postgres' ? q.forNoKeyUpdate() : q).executeTakeFirst();
+      const row = await lockedForChange(kind, trx.selectFrom('users').selectAll().where('id', '=', id)).executeTakeFirst();
       return row && rowToUser(row);
     },
 
@@ -59,13 +55,13 @@ export function createUserStore(db: Db, kind: DatabaseKind) {
       return row && rowToUser(row);
     },
 
-    /** For sign-in only: the one read that returns a password hash. */
     /** Replaces the password hash with another of the same password, unless the password changed meanwhile; says whether it did. */
     async rehashPassword(id: string, from: string, to: string): Promise<boolean> {
       const result = await db.updateTable('users').set({ password_hash: to }).where('id', '=', id).where('password_hash', '=', from).executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
 
+    /** For sign-in only: the one read that returns a password hash. */
     async findCredentials(email: string): Promise<{ user: User; passwordHash: string } | undefined> {
       const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
       return row && { user: rowToUser(row), passwordHash: row.password_hash };
@@ -126,7 +122,7 @@ export function createUserStore(db: Db, kind: DatabaseKind) {
      */
     async lockActiveOwners(trx: Transaction<Database>): Promise<string[]> {
       const q = trx.selectFrom('users').select('id').where('role', '=', 'owner').where('status', '=', 'active').orderBy('id'); // one order: no deadlock
-      return (await (kind === 'postgres' ? q.forNoKeyUpdate() : q).execute()).map((r) => r.id);
+      return (await lockedForChange(kind, q).execute()).map((r) => r.id);
     },
 
     async membershipsOf(userId: string, ex: Executor = db): Promise<Membership[]> {

@@ -4,6 +4,7 @@ import type { Filter } from '../domain/filters/index.js';
 import type { ActionOutcome, AutomationRequest, Workflow, WorkflowAction, WorkflowRun } from '../domain/workflows/workflow.js';
 import type { DatabaseKind, Db } from './connect.js';
 import { actorFromText, actorToText, fromMs, toMs } from './json.js';
+import { lockedForChange } from './locks.js';
 import type { Database } from './schema.js';
 
 export function rowToWorkflow(row: Selectable<Database['workflows']>): Workflow {
@@ -47,10 +48,9 @@ export function createWorkflowStore(db: Db, kind: DatabaseKind) {
       return row && rowToWorkflow(row);
     },
 
-    /** The workflow, not deleted, locked for a change decided on it (SQLite: the transaction holds the write lock). */
+    /** The workflow, not deleted, locked for a change decided on it (lockedForChange). */
     async lockForChange(trx: Transaction<Database>, id: string): Promise<Workflow | undefined> {
-      const q = trx.selectFrom('workflows').selectAll().where('id', '=', id).where('deleted_at', 'is', null);
-      const row = await (kind === 'postgres' ? q.forNoKeyUpdate() : q).executeTakeFirst();
+      const row = await lockedForChange(kind, trx.selectFrom('workflows').selectAll().where('id', '=', id).where('deleted_at', 'is', null)).executeTakeFirst();
       return row && rowToWorkflow(row);
     },
 
